@@ -1,0 +1,31 @@
+"""The one clock. ``EGIDE_NOW`` (ISO 8601 with an offset) freezes it, for tests and replays."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class ClockError(ValueError):
+    pass
+
+
+def parse_now(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ClockError(f"EGIDE_NOW: {value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise ClockError(f"EGIDE_NOW: {value!r} must carry a UTC offset (e.g. +01:00)")
+    return moment
+
+
+def now() -> datetime:
+    """Time-zone aware current time, in Europe/Paris."""
+    override = os.environ.get("EGIDE_NOW")
+    if override:
+        return parse_now(override).astimezone(PARIS)
+    return datetime.now(PARIS)

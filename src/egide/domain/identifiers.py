@@ -1,0 +1,44 @@
+"""French identifiers: SIRET (14 digits), SIREN (9 digits), FINESS (9 characters), all Luhn."""
+
+from __future__ import annotations
+
+
+def luhn_valid(digits: str) -> bool:
+    """Luhn (mod 10) check over a string of digits."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def siret_problem(value: str) -> str | None:
+    """None when valid, otherwise the rule broken.
+
+    La Poste's establishments (SIREN 356000000) use a digit-sum rule instead of Luhn.
+    """
+    if len(value) != 14 or not value.isdigit():
+        return "must be 14 digits"
+    if value.startswith("356000000"):
+        return None if sum(int(c) for c in value) % 5 == 0 else "check digit is wrong"
+    return None if luhn_valid(value) else "check digit is wrong (Luhn)"
+
+
+def finess_problem(value: str) -> str | None:
+    """FINESS: 9 characters, the first two the département (digits, or 2A/2B for Corsica), the
+    last a Luhn check digit computed over the number with 2A/2B read as 20 (convention of the
+    répertoire FINESS)."""
+    if len(value) != 9:
+        return "must be 9 characters"
+    digits = value
+    if value[:2] in ("2A", "2B"):
+        digits = "20" + value[2:]
+    if not digits.isdigit():
+        return "must be digits (2A/2B allowed for Corsica)"
+    return None if luhn_valid(digits) else "check digit is wrong (Luhn)"

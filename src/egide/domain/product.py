@@ -1,0 +1,532 @@
+"""The product and its risk model, loaded from versioned TOML files and validated once.
+
+Every error names the file, the field and the rule (`ProductError`). The loaded objects are frozen:
+rating, underwriting, claims and the simulation read them, never change them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from egide.domain.errors import ProductError
+
+COVERAGES: tuple[str, ...] = (
+    "business_interruption",
+    "cyber_extortion",
+    "regulatory_investigation",
+    "data_liability",
+    "data_restoration",
+    "crisis_management",
+)
+KINDS: tuple[str, ...] = (
+    "cabinet_medical",
+    "centre_de_sante",
+    "pharmacie",
+    "laboratoire",
+    "imagerie",
+    "clinique",
+    "hopital",
+    "ehpad",
+)
+CONTROL_FIELDS: tuple[str, ...] = (
+    "mfa_remote_access",
+    "mfa_email",
+    "edr",
+    "offline_backups",
+    "backup_restore_tested",
+    "hds_hosting",
+    "medical_devices_segmented",
+    "phishing_training",
+    "incident_response_plan",
+)
+GRADED_FIELDS: tuple[str, ...] = ("critical_patch_days", "security_budget_share")
+DEFAULT_PRODUCT_FILE = "cyber-sante-v1.toml"
+
+
+# --------------------------------------------------------------------------- risk model
+
+
+@dataclass(frozen=True)
+class KindParams:
+    code: str
+    label: str
+    reference_revenue: Decimal
+    reference_records: Decimal
+    base_frequency: Decimal
+    gross_margin_rate: Decimal
+    operating_hours: Decimal
+    outage_median_hours: Decimal
+    outage_sigma: Decimal
+
+
+@dataclass(frozen=True)
+class SeverityParams:
+    median: Decimal
+    sigma: Decimal
+    exposure: str  # "revenue" | "records"
+    exponent: Decimal
+
+
+@dataclass(frozen=True)
+class Control:
+    code: str
+    label: str
+    recommendation: str
+    score_weight: int
+    frequency: Mapping[str, Decimal]  # factor when the control is missing
+    severity: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class GradedControl:
+    code: str
+    label: str
+    recommendation: str
+    score_weight: int
+    good: Decimal
+    bad: Decimal
+    worst_factor: Decimal
+    applies_to: tuple[str, ...]
+
+    def badness(self, value: Decimal) -> Decimal:
+        """0 at `good` (or better), 1 at `bad` (or worse), linear between."""
+        span = self.bad - self.good
+        x = (value - self.good) / span
+        return min(Decimal(1), max(Decimal(0), x))
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    version: str
+    coverage_share: Mapping[str, Decimal]
+    kinds: Mapping[str, KindParams]
+    frequency_size_exponent: Decimal
+    max_size_ratio: Decimal
+    severity: Mapping[str, SeverityParams]
+    controls: Mapping[str, Control]
+    graded: Mapping[str, GradedControl]
+    incident_factor: Decimal
+    ransomware_factor: Decimal
+    history_max_factor: Decimal
+    sha256: str
+
+
+# --------------------------------------------------------------------------- product
+
+
+@dataclass(frozen=True)
+class Option:
+    amount: Decimal
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CoverageTerms:
+    code: str
+    label: str
+    description: str
+    oed_code: str
+    default_limit_share: Decimal
+    limit_options: tuple[Decimal, ...]
+    sub_deductible: Decimal
+    waiting_period_hours: Decimal | None = None
+    waiting_period_mode: str | None = None  # "time_deductible" | "trigger"
+    indemnity_period_days: Decimal | None = None
+    ransom_payment_covered: bool = False
+    fines_insurable: bool = False
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    version: str
+    name: str
+    currency: str
+    quote_validity_days: int
+    trigger: str
+    tax_name: str
+    tax_rate: Decimal
+    tax_source: str
+    expenses: Decimal
+    broker_commission: Decimal
+    profit_and_risk: Decimal
+    minimum_premium: Mapping[str, Decimal]
+    aggregate_options: tuple[Option, ...]
+    deductible_options: tuple[Option, ...]
+    coverages: Mapping[str, CoverageTerms]
+    exclusions: tuple[Exclusion, ...]
+    complaint_deadline_hours: int
+    notice_to_insurer_days: int
+    deductible_basis: str
+    cancellation: Mapping[str, str]
+    risk_model: RiskModel
+    source_text: str = field(repr=False)
+    model_text: str = field(repr=False)
+    sha256: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.code}@{self.version}"
+
+    @property
+    def loading_total(self) -> Decimal:
+        return self.expenses + self.broker_commission + self.profit_and_risk
+
+    def aggregate_amounts(self, kind: str) -> list[Decimal]:
+        return [o.amount for o in self.aggregate_options if kind in o.kinds]
+
+    def deductible_amounts(self, kind: str) -> list[Decimal]:
+        return [o.amount for o in self.deductible_options if kind in o.kinds]
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+class _Reader:
+    """Reads a TOML table with the path of each field, so that every error names it."""
+
+    def __init__(self, path: str, data: Mapping[str, Any], prefix: str = "") -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def _name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def fail(self, key: str, rule: str) -> ProductError:
+        return ProductError(self.path, self._name(key), rule)
+
+    def table(self, key: str) -> _Reader:
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(key, "is required and must be a table")
+        return _Reader(self.path, value, self._name(key) + ".")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def keys(self) -> list[str]:
+        return list(self.data.keys())
+
+    def str(self, key: str, choices: tuple[str, ...] | None = None) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "is required and must be a non-empty string")
+        if choices is not None and value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}")
+        return value
+
+    def bool(self, key: str, default: bool | None = None) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, "is required and must be true or false")
+        return value
+
+    def dec(
+        self,
+        key: str,
+        *,
+        low: Decimal | int | None = None,
+        high: Decimal | int | None = None,
+        strict_low: bool = False,
+        default: Decimal | None = None,
+    ) -> Decimal:
+        value = self.data.get(key)
+        if value is None and default is not None:
+            return default
+        return self.number(key, value, low=low, high=high, strict_low=strict_low)
+
+    def number(
+        self,
+        key: str,
+        value: object,
+        *,
+        low: Decimal | int | None = None,
+        high: Decimal | int | None = None,
+        strict_low: bool = False,
+    ) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise self.fail(key, "is required and must be a number")
+        try:
+            result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        except InvalidOperation:
+            raise self.fail(key, "must be a number") from None
+        if not result.is_finite():
+            raise self.fail(key, "must be a finite number")
+        if low is not None and (result <= low if strict_low else result < low):
+            raise self.fail(key, f"must be {'>' if strict_low else '>='} {low}")
+        if high is not None and result > high:
+            raise self.fail(key, f"must be <= {high}")
+        return result
+
+    def factors(self, key: str) -> dict[str, Decimal]:
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table of coverage = factor")
+        out: dict[str, Decimal] = {}
+        for cov, factor in value.items():
+            if cov not in COVERAGES:
+                raise self.fail(f"{key}.{cov}", "is not a coverage code")
+            out[cov] = self.number(f"{key}.{cov}", factor, low=1)
+        return out
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProductError(str(path), "(file)", "does not exist") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProductError(str(path), "(syntax)", f"is not valid TOML: {exc}") from None
+
+
+def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProductError(path, "(syntax)", f"is not valid TOML: {exc}") from None
+    r = _Reader(path, data)
+    model = r.table("model")
+    shares = r.table("coverage_share")
+    shares.str("source")
+    coverage_share = {c: shares.dec(c, low=0, high=1, strict_low=True) for c in COVERAGES}
+    kinds_r = r.table("kinds")
+    kinds: dict[str, KindParams] = {}
+    for kind in KINDS:
+        k = kinds_r.table(kind)
+        k.str("source")
+        kinds[kind] = KindParams(
+            code=kind,
+            label=k.str("label"),
+            reference_revenue=k.dec("reference_revenue", low=0, strict_low=True),
+            reference_records=k.dec("reference_records", low=0, strict_low=True),
+            base_frequency=k.dec("base_frequency", low=0, high=10, strict_low=True),
+            gross_margin_rate=k.dec("gross_margin_rate", low=0, high=1, strict_low=True),
+            operating_hours=k.dec("operating_hours", low=1, high=8784),
+            outage_median_hours=k.dec("outage_median_hours", low=0, strict_low=True),
+            outage_sigma=k.dec("outage_sigma", low=0, high=5, strict_low=True),
+        )
+    for extra in kinds_r.keys():
+        if extra not in KINDS:
+            raise kinds_r.fail(extra, "is not a kind of establishment")
+    size = r.table("size")
+    size.str("source")
+    sev_r = r.table("severity")
+    severity: dict[str, SeverityParams] = {}
+    for cov in COVERAGES:
+        if cov == "business_interruption":
+            continue
+        s = sev_r.table(cov)
+        s.str("source")
+        severity[cov] = SeverityParams(
+            median=s.dec("median", low=0, strict_low=True),
+            sigma=s.dec("sigma", low=0, high=5, strict_low=True),
+            exposure=s.str("exposure", ("revenue", "records")),
+            exponent=s.dec("exponent", low=0, high=2),
+        )
+    ctrl_r = r.table("controls")
+    controls: dict[str, Control] = {}
+    for code in CONTROL_FIELDS:
+        c = ctrl_r.table(code)
+        c.str("source")
+        controls[code] = Control(
+            code=code,
+            label=c.str("label"),
+            recommendation=c.str("recommendation"),
+            score_weight=int(c.dec("score_weight", low=0, high=100)),
+            frequency=c.factors("frequency"),
+            severity=c.factors("severity"),
+        )
+    graded_r = r.table("graded")
+    graded: dict[str, GradedControl] = {}
+    for code in GRADED_FIELDS:
+        g = graded_r.table(code)
+        g.str("source")
+        applies = g.data.get("applies_to")
+        if not isinstance(applies, list) or not all(a in COVERAGES for a in applies):
+            raise g.fail("applies_to", "must be a list of coverage codes")
+        good, bad = g.dec("good"), g.dec("bad")
+        if good == bad:
+            raise g.fail("bad", "must differ from good")
+        graded[code] = GradedControl(
+            code=code,
+            label=g.str("label"),
+            recommendation=g.str("recommendation"),
+            score_weight=int(g.dec("score_weight", low=0, high=100)),
+            good=good,
+            bad=bad,
+            worst_factor=g.dec("worst_factor", low=1),
+            applies_to=tuple(applies),
+        )
+    total_weight = sum(c.score_weight for c in controls.values()) + sum(
+        g.score_weight for g in graded.values()
+    )
+    if total_weight != 100:
+        raise ProductError(path, "controls.*.score_weight", f"must add up to 100 (got {total_weight})")
+    hist = r.table("history")
+    hist.str("source")
+    return RiskModel(
+        version=model.str("version"),
+        coverage_share=coverage_share,
+        kinds=kinds,
+        frequency_size_exponent=size.dec("frequency_exponent", low=0, high=2),
+        max_size_ratio=size.dec("max_size_ratio", low=1),
+        severity=severity,
+        controls=controls,
+        graded=graded,
+        incident_factor=hist.dec("incident_factor", low=0),
+        ransomware_factor=hist.dec("ransomware_factor", low=0),
+        history_max_factor=hist.dec("max_factor", low=1),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _options(r: _Reader, key: str) -> tuple[Option, ...]:
+    table = r.table(key)
+    raw = table.data.get("options")
+    if not isinstance(raw, list) or not raw:
+        raise table.fail("options", "must be a non-empty list of {amount, kinds}")
+    out: list[Option] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise table.fail(f"options[{i}]", "must be a table")
+        o = _Reader(r.path, item, f"{table.prefix}options[{i}].")
+        amount = o.dec("amount", low=0)
+        kinds = item.get("kinds")
+        if not isinstance(kinds, list) or not kinds or not all(k in KINDS for k in kinds):
+            raise o.fail("kinds", f"must be a non-empty list of kinds among {', '.join(KINDS)}")
+        out.append(Option(amount=amount, kinds=frozenset(kinds)))
+    amounts = [o.amount for o in out]
+    if amounts != sorted(set(amounts)):
+        raise table.fail("options", "amounts must be distinct and in increasing order")
+    return tuple(out)
+
+
+def parse_product(text: str, model_text: str, path: str = "product", model_path: str = "") -> Product:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProductError(path, "(syntax)", f"is not valid TOML: {exc}") from None
+    risk_model = parse_risk_model(model_text, model_path or "risk-model")
+    r = _Reader(path, data)
+    p = r.table("product")
+    tax = r.table("tax")
+    loadings = r.table("loadings")
+    loadings.str("source")
+    minimum = r.table("minimum_premium")
+    aggregate_options = _options(r, "aggregate_limit")
+    deductible_options = _options(r, "deductible")
+    cov_r = r.table("coverages")
+    coverages: dict[str, CoverageTerms] = {}
+    max_aggregate = max(o.amount for o in aggregate_options)
+    for code in COVERAGES:
+        c = cov_r.table(code)
+        raw_limits = c.data.get("limit_options")
+        if not isinstance(raw_limits, list) or not raw_limits:
+            raise c.fail("limit_options", "must be a non-empty list of amounts")
+        limits = tuple(c.number(f"limit_options[{i}]", v, low=0, strict_low=True) for i, v in enumerate(raw_limits))
+        if list(limits) != sorted(set(limits)):
+            raise c.fail("limit_options", "amounts must be distinct and in increasing order")
+        extra: dict[str, Any] = {}
+        if code == "business_interruption":
+            extra["waiting_period_hours"] = c.dec("waiting_period_hours", low=0, high=720)
+            extra["waiting_period_mode"] = c.str("waiting_period_mode", ("time_deductible", "trigger"))
+            extra["indemnity_period_days"] = c.dec("indemnity_period_days", low=1, high=730)
+        if code == "cyber_extortion":
+            extra["ransom_payment_covered"] = c.bool("ransom_payment_covered")
+        if code == "regulatory_investigation":
+            extra["fines_insurable"] = c.bool("fines_insurable")
+        coverages[code] = CoverageTerms(
+            code=code,
+            label=c.str("label"),
+            description=c.str("description"),
+            oed_code=c.str("oed_code", ("NPBI", "EXT", "REG", "LIA", "DIAS", "INRE")),
+            default_limit_share=c.dec("default_limit_share", low=0, high=1, strict_low=True),
+            limit_options=limits,
+            sub_deductible=c.dec("sub_deductible", low=0, high=max_aggregate),
+            **extra,
+        )
+    for extra_key in cov_r.keys():
+        if extra_key not in COVERAGES:
+            raise cov_r.fail(extra_key, "is not one of the six coverage codes")
+    raw_excl = data.get("exclusions")
+    if not isinstance(raw_excl, list) or not raw_excl:
+        raise r.fail("exclusions", "must be a non-empty list of {code, label}")
+    exclusions = []
+    for i, item in enumerate(raw_excl):
+        e = _Reader(path, item if isinstance(item, dict) else {}, f"exclusions[{i}].")
+        exclusions.append(Exclusion(code=e.str("code"), label=e.str("label")))
+    claims = r.table("claims")
+    cancel = r.table("cancellation")
+    policy_modes = ("pro_rata", "no_refund")
+    product = Product(
+        code=p.str("code"),
+        version=p.str("version"),
+        name=p.str("name"),
+        currency=p.str("currency", ("EUR",)),
+        quote_validity_days=int(p.dec("quote_validity_days", low=1, high=365)),
+        trigger=p.str("trigger", ("claims_made",)),
+        tax_name=tax.str("name"),
+        tax_rate=tax.dec("rate", low=0, high=1),
+        tax_source=tax.str("source"),
+        expenses=loadings.dec("expenses", low=0, high=1),
+        broker_commission=loadings.dec("broker_commission", low=0, high=1),
+        profit_and_risk=loadings.dec("profit_and_risk", low=0, high=1),
+        minimum_premium={k: minimum.dec(k, low=0) for k in KINDS},
+        aggregate_options=aggregate_options,
+        deductible_options=deductible_options,
+        coverages=coverages,
+        exclusions=tuple(exclusions),
+        complaint_deadline_hours=int(claims.dec("complaint_deadline_hours", low=1, high=720)),
+        notice_to_insurer_days=int(claims.dec("notice_to_insurer_days", low=1, high=365)),
+        deductible_basis=claims.str("deductible_basis", ("per_claim",)),
+        cancellation={
+            "insured_request": cancel.str("insured_request", policy_modes),
+            "non_payment": cancel.str("non_payment", policy_modes),
+        },
+        risk_model=risk_model,
+        source_text=text,
+        model_text=model_text,
+        sha256=hashlib.sha256((text + "\0" + model_text).encode()).hexdigest(),
+    )
+    if product.loading_total >= 1:
+        raise ProductError(path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1")
+    for kind in KINDS:
+        if not product.aggregate_amounts(kind):
+            raise ProductError(path, "aggregate_limit.options", f"offer no option to kind {kind}")
+        if not product.deductible_amounts(kind):
+            raise ProductError(path, "deductible.options", f"offer no option to kind {kind}")
+    return product
+
+
+def load_product(path: str | Path | None = None) -> Product:
+    """Load a product file and the risk model it names (same folder). None: the default product."""
+    if path is None:
+        folder = resources.files("egide.products")
+        text = folder.joinpath(DEFAULT_PRODUCT_FILE).read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+        model_name = data["product"]["risk_model"]
+        model_text = folder.joinpath(model_name).read_text(encoding="utf-8")
+        return parse_product(text, model_text, DEFAULT_PRODUCT_FILE, model_name)
+    file = Path(path)
+    text, data = _read_toml(file)
+    product_table = data.get("product")
+    model_name = product_table.get("risk_model") if isinstance(product_table, dict) else None
+    if not isinstance(model_name, str) or not model_name:
+        raise ProductError(str(file), "product.risk_model", "is required and must name a file")
+    model_path = file.parent / model_name
+    model_text, _ = _read_toml(model_path)
+    return parse_product(text, model_text, str(file), str(model_path))
