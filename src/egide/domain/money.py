@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+NNBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
@@ -31,4 +32,4 @@ def fmt_eur(value: Decimal) -> str:
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
-    return f"{sign}{'\u202f'.join(groups)},{frac} €"
+    return f"{sign}{NNBSP.join(groups)},{frac}{NNBSP}€"

@@ -58,7 +58,6 @@ class KindParams:
     code: str
     label: str
     reference_revenue: Decimal
-    reference_records: Decimal
     base_frequency: Decimal
     gross_margin_rate: Decimal
     operating_hours: Decimal
@@ -68,7 +67,8 @@ class KindParams:
 
 @dataclass(frozen=True)
 class SeverityParams:
-    median: Decimal
+    median: Decimal  # at the reference exposure
+    reference_exposure: Decimal  # EUR of revenue or number of patient records
     sigma: Decimal
     exposure: str  # "revenue" | "records"
     exponent: Decimal
@@ -312,7 +312,6 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
             code=kind,
             label=k.str("label"),
             reference_revenue=k.dec("reference_revenue", low=0, strict_low=True),
-            reference_records=k.dec("reference_records", low=0, strict_low=True),
             base_frequency=k.dec("base_frequency", low=0, high=10, strict_low=True),
             gross_margin_rate=k.dec("gross_margin_rate", low=0, high=1, strict_low=True),
             operating_hours=k.dec("operating_hours", low=1, high=8784),
@@ -333,6 +332,7 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
         s.str("source")
         severity[cov] = SeverityParams(
             median=s.dec("median", low=0, strict_low=True),
+            reference_exposure=s.dec("reference_exposure", low=0, strict_low=True),
             sigma=s.dec("sigma", low=0, high=5, strict_low=True),
             exposure=s.str("exposure", ("revenue", "records")),
             exponent=s.dec("exponent", low=0, high=2),

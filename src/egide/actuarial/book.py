@@ -1,0 +1,21 @@
+"""A book of policies for the portfolio model: each policy's application plus the shared
+dependencies (software vendor, cloud/HDS host, e-mail provider) that systemic events strike.
+
+Both the OED import/export (`egide.actuarial.oed`) and the synthetic generator produce these; the
+simulation engine consumes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from egide.domain.application import Application
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    policy_number: str
+    application: Application
+    software_vendor: str  # the establishment's main healthcare software (DPI / LGC / LGO vendor)
+    cloud_host: str  # its HDS host, or "on_premises"
+    email_vendor: str

@@ -1,0 +1,308 @@
+"""The application (questionnaire) of an establishment, parsed from plain data and validated.
+
+Every broken rule is collected (not only the first) as a `FieldError` naming the dotted field and a
+stable rule code; `parse_application` raises `InvalidInput` with all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from egide.domain.errors import FieldError, InvalidInput
+from egide.domain.identifiers import finess_problem, siret_problem
+from egide.domain.product import COVERAGES, KINDS, Product
+
+# Kinds registered in the FINESS directory: their FINESS number is required.
+FINESS_REQUIRED = frozenset({"centre_de_sante", "pharmacie", "laboratoire", "clinique", "hopital", "ehpad"})
+# Kinds that have beds: at least one is required.
+BEDDED = frozenset({"clinique", "hopital", "ehpad"})
+
+KIND_LABELS_FR = {
+    "cabinet_medical": "Cabinet médical",
+    "centre_de_sante": "Centre de santé",
+    "pharmacie": "Pharmacie d'officine",
+    "laboratoire": "Laboratoire de biologie médicale",
+    "imagerie": "Centre d'imagerie médicale",
+    "clinique": "Clinique",
+    "hopital": "Hôpital",
+    "ehpad": "EHPAD",
+}
+
+MAX_REVENUE = Decimal("5000000000")  # above the largest French hospital group's budget: absurd
+MAX_RECORDS = 100_000_000  # more than France's population
+MAX_EMPLOYEES = 200_000
+MAX_BEDS = 10_000
+
+
+@dataclass(frozen=True)
+class Establishment:
+    name: str
+    type: str
+    siret: str
+    annual_revenue: Decimal
+    employees: int
+    patient_records: int
+    beds: int = 0
+    finess: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+
+
+@dataclass(frozen=True)
+class Security:
+    mfa_remote_access: bool
+    mfa_email: bool
+    edr: bool
+    offline_backups: bool
+    backup_restore_tested: bool
+    hds_hosting: bool
+    critical_patch_days: int
+    medical_devices_segmented: bool | None  # None: no connected medical devices
+    phishing_training: bool
+    incident_response_plan: bool
+    security_budget_share: Decimal
+    pgssi_s_compliant: bool = False  # follows the PGSSI-S referentials (informative)
+    care_programme: bool = False  # enrolled in the CaRE programme (informative)
+
+
+@dataclass(frozen=True)
+class History:
+    incidents_last_5_years: int = 0
+    ransomware_last_5_years: int = 0
+    known_circumstances: bool = False  # facts known today that could lead to a claim
+
+
+@dataclass(frozen=True)
+class Cover:
+    limit: Decimal  # annual aggregate
+    deductible: Decimal
+    sublimits: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Application:
+    establishment: Establishment
+    security: Security
+    history: History
+    cover: Cover
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON-ready data that `parse_application` reads back to an equal application."""
+
+        def conv(value: Any) -> Any:
+            if isinstance(value, Decimal):
+                return int(value) if value == value.to_integral_value() else str(value)
+            if isinstance(value, dict):
+                return {k: conv(v) for k, v in value.items()}
+            return value
+
+        data = {k: conv(v) for k, v in asdict(self).items()}
+        return data
+
+    def with_security(self, **changes: Any) -> Application:
+        return replace(self, security=replace(self.security, **changes))
+
+    def with_cover(self, **changes: Any) -> Application:
+        return replace(self, cover=replace(self.cover, **changes))
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, path: str, rule: str, message: str) -> None:
+        self.errors.append(FieldError(path, rule, message))
+
+    def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = data.get(key)
+        if value is None:
+            self.add(key, "required", "is required")
+            return {}
+        if not isinstance(value, dict):
+            self.add(key, "type", "must be a mapping of keys")
+            return {}
+        return value
+
+    def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                self.add(f"{prefix}{key}", "unknown_key", f"is not a known key (known: {', '.join(sorted(allowed))})")
+
+    def string(self, data: Mapping[str, Any], path: str, key: str, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.add(path, "required", "is required")
+            return None
+        if not isinstance(value, str):
+            self.add(path, "type", "must be a string (quote it in YAML)")
+            return None
+        value = value.strip()
+        if not value:
+            self.add(path, "required", "must not be empty")
+            return None
+        return value
+
+    def boolean(self, data: Mapping[str, Any], path: str, key: str, *, nullable: bool = False, default: bool | None = None) -> bool | None:
+        if key not in data:
+            if default is not None or nullable:
+                return default
+            self.add(path, "required", "is required (true or false)")
+            return None
+        value = data[key]
+        if value is None and nullable:
+            return None
+        if not isinstance(value, bool):
+            self.add(path, "type", "must be true or false" + (" or null" if nullable else ""))
+            return None
+        return value
+
+    def decimal(self, data: Mapping[str, Any], path: str, key: str, *, low: Decimal, high: Decimal, required: bool = True, default: Decimal | None = None, strict_low: bool = False) -> Decimal | None:
+        if key not in data or data[key] is None:
+            if required:
+                self.add(path, "required", "is required")
+            return default
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.add(path, "type", "must be a number")
+            return None
+        try:
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+        except InvalidOperation:
+            self.add(path, "type", "must be a number")
+            return None
+        if not number.is_finite():
+            self.add(path, "type", "must be a finite number")
+            return None
+        if number < low or (strict_low and number == low):
+            self.add(path, "range", f"must be {'>' if strict_low else '>='} {low}")
+            return None
+        if number > high:
+            self.add(path, "range", f"must be <= {high} (absurd above)")
+            return None
+        return number
+
+    def integer(self, data: Mapping[str, Any], path: str, key: str, *, low: int, high: int, required: bool = True, default: int | None = None) -> int | None:
+        number = self.decimal(data, path, key, low=Decimal(low), high=Decimal(high), required=required)
+        if number is None:
+            return default
+        if number != number.to_integral_value():
+            self.add(path, "type", "must be a whole number")
+            return None
+        return int(number)
+
+
+def parse_application(data: object, product: Product, source: str | None = None) -> Application:
+    """Validate plain data (parsed YAML or JSON) against the rules and the product's options."""
+    c = _Collector()
+    if not isinstance(data, dict):
+        raise InvalidInput([FieldError("(document)", "type", "must be a mapping with establishment, security, history and cover")], source)
+    c.unknown(data, "", {"establishment", "security", "history", "cover"})
+
+    e = c.section(data, "establishment")
+    c.unknown(e, "establishment.", {"name", "type", "siret", "finess", "annual_revenue", "employees", "beds", "patient_records", "postcode", "city"})
+    name = c.string(e, "establishment.name", "name")
+    if name is not None and len(name) > 200:
+        c.add("establishment.name", "length", "must be at most 200 characters")
+    kind = c.string(e, "establishment.type", "type")
+    if kind is not None and kind not in KINDS:
+        c.add("establishment.type", "choice", f"must be one of {', '.join(KINDS)}")
+        kind = None
+    siret = c.string(e, "establishment.siret", "siret")
+    if siret is not None and (problem := siret_problem(siret)):
+        c.add("establishment.siret", "siret", problem)
+    finess = c.string(e, "establishment.finess", "finess", required=kind in FINESS_REQUIRED)
+    if finess is not None and (problem := finess_problem(finess)):
+        c.add("establishment.finess", "finess", problem)
+    revenue = c.decimal(e, "establishment.annual_revenue", "annual_revenue", low=Decimal(0), high=MAX_REVENUE, strict_low=True)
+    employees = c.integer(e, "establishment.employees", "employees", low=0, high=MAX_EMPLOYEES)
+    beds = c.integer(e, "establishment.beds", "beds", low=0, high=MAX_BEDS, required=False, default=0)
+    if kind in BEDDED and beds == 0 and "beds" in e and not any(x.field == "establishment.beds" for x in c.errors):
+        c.add("establishment.beds", "range", f"must be >= 1 for a {kind}")
+    elif kind in BEDDED and "beds" not in e:
+        c.add("establishment.beds", "required", f"is required for a {kind}")
+    records = c.integer(e, "establishment.patient_records", "patient_records", low=0, high=MAX_RECORDS)
+    postcode = c.string(e, "establishment.postcode", "postcode", required=False)
+    if postcode is not None and not (len(postcode) == 5 and (postcode.isdigit() or postcode[:2] in ("2A", "2B"))):
+        c.add("establishment.postcode", "format", "must be a 5-character French postcode")
+    city = c.string(e, "establishment.city", "city", required=False)
+
+    s = c.section(data, "security")
+    bools = ("mfa_remote_access", "mfa_email", "edr", "offline_backups", "backup_restore_tested", "hds_hosting", "phishing_training", "incident_response_plan")
+    c.unknown(s, "security.", {*bools, "critical_patch_days", "medical_devices_segmented", "security_budget_share", "pgssi_s_compliant", "care_programme"})
+    flags = {b: c.boolean(s, f"security.{b}", b) for b in bools}
+    devices = c.boolean(s, "security.medical_devices_segmented", "medical_devices_segmented", nullable=True)
+    if "medical_devices_segmented" not in s:
+        c.add("security.medical_devices_segmented", "required", "is required (true, false, or null when there are no connected medical devices)")
+    patch_days = c.integer(s, "security.critical_patch_days", "critical_patch_days", low=0, high=3650)
+    budget = c.decimal(s, "security.security_budget_share", "security_budget_share", low=Decimal(0), high=Decimal(1))
+    pgssi = c.boolean(s, "security.pgssi_s_compliant", "pgssi_s_compliant", default=False)
+    care = c.boolean(s, "security.care_programme", "care_programme", default=False)
+
+    h_raw = data.get("history", {})
+    if not isinstance(h_raw, dict):
+        c.add("history", "type", "must be a mapping of keys")
+        h_raw = {}
+    c.unknown(h_raw, "history.", {"incidents_last_5_years", "ransomware_last_5_years", "known_circumstances"})
+    incidents = c.integer(h_raw, "history.incidents_last_5_years", "incidents_last_5_years", low=0, high=1000, required=False, default=0)
+    ransomware = c.integer(h_raw, "history.ransomware_last_5_years", "ransomware_last_5_years", low=0, high=1000, required=False, default=0)
+    known = c.boolean(h_raw, "history.known_circumstances", "known_circumstances", default=False)
+    if incidents is not None and ransomware is not None and ransomware > incidents and "incidents_last_5_years" in h_raw:
+        c.add("history.ransomware_last_5_years", "consistency", "cannot exceed history.incidents_last_5_years")
+
+    cv = c.section(data, "cover")
+    c.unknown(cv, "cover.", {"limit", "deductible", "sublimits"})
+    limit = c.decimal(cv, "cover.limit", "limit", low=Decimal(0), high=Decimal("1e12"), strict_low=True)
+    deductible = c.decimal(cv, "cover.deductible", "deductible", low=Decimal(0), high=Decimal("1e12"))
+    if kind is not None and limit is not None:
+        options = product.aggregate_amounts(kind)
+        if limit not in options:
+            c.add("cover.limit", "product_option", f"must be one of the product's aggregate limits for a {kind}: {', '.join(str(o) for o in options)}")
+    if kind is not None and deductible is not None:
+        options = product.deductible_amounts(kind)
+        if deductible not in options:
+            c.add("cover.deductible", "product_option", f"must be one of the product's deductibles for a {kind}: {', '.join(str(o) for o in options)}")
+    sublimits: dict[str, Decimal] = {}
+    raw_sub = cv.get("sublimits", {}) or {}
+    if not isinstance(raw_sub, dict):
+        c.add("cover.sublimits", "type", "must be a mapping of coverage code to amount")
+        raw_sub = {}
+    for code, _amount in raw_sub.items():
+        path = f"cover.sublimits.{code}"
+        if code not in COVERAGES:
+            c.add(path, "choice", f"is not a coverage; coverages: {', '.join(COVERAGES)}")
+            continue
+        value = c.decimal(raw_sub, path, code, low=Decimal(0), high=Decimal("1e12"), strict_low=True)
+        if value is None:
+            continue
+        options = product.coverages[code].limit_options
+        if value not in options:
+            c.add(path, "product_option", f"must be one of {', '.join(str(o) for o in options)}")
+        elif limit is not None and value > limit:
+            c.add(path, "range", "must not exceed cover.limit (the annual aggregate)")
+        else:
+            sublimits[code] = value
+
+    if c.errors:
+        raise InvalidInput(c.errors, source)
+    assert name and kind and siret and revenue is not None and employees is not None and records is not None
+    assert patch_days is not None and budget is not None and limit is not None and deductible is not None
+    return Application(
+        establishment=Establishment(
+            name=name, type=kind, siret=siret, finess=finess, annual_revenue=revenue,
+            employees=employees, beds=beds or 0, patient_records=records, postcode=postcode, city=city,
+        ),
+        security=Security(
+            **{b: bool(v) for b, v in flags.items()},
+            critical_patch_days=patch_days,
+            medical_devices_segmented=devices,
+            security_budget_share=budget,
+            pgssi_s_compliant=bool(pgssi),
+            care_programme=bool(care),
+        ),
+        history=History(incidents_last_5_years=incidents or 0, ransomware_last_5_years=ransomware or 0, known_circumstances=bool(known)),
+        cover=Cover(limit=limit, deductible=deductible, sublimits=sublimits),
+    )

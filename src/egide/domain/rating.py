@@ -1,0 +1,266 @@
+"""Rating from the frequency x severity model of `products/risk-model-*.toml`.
+
+For each coverage: a yearly Poisson frequency (kind, size, security controls, history) and a
+lognormal severity (scaled by revenue or patient records; for business interruption, outage hours
+times the hourly loss). Its expected loss is the frequency times the expected payment of one claim
+under the policy's terms (`egide.domain.terms`: sub-deductible, sub-limit, policy deductible, BI
+waiting and indemnity periods, the aggregate as a cap on one claim) — the limited expected value
+of the lognormal, in closed form (`egide.domain.lognormal`). The annual aggregate across claims is
+not priced (conservative; the portfolio simulation reports its effect).
+
+Premium of a coverage = expected loss / (1 - loadings), rounded to the cent; the product's minimum
+premium lifts the total (spread over the coverages in proportion to their premium); tax on the
+total before tax, rounded to the cent. `risk_profile` is what the portfolio simulation draws from,
+so rating and simulation share one model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from egide.domain import lognormal
+from egide.domain.application import Application
+from egide.domain.money import ZERO, cents
+from egide.domain.product import COVERAGES, Product, RiskModel
+from egide.domain.scoring import control_present, graded_value
+from egide.domain.terms import CoverageTermsInForce, PolicyTerms
+
+HOURS_PER_DAY = Decimal(24)
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One multiplicative effect on a coverage's frequency or severity, for the breakdown."""
+
+    code: str
+    applies_to: str  # "frequency" | "severity"
+    value: float
+
+
+@dataclass(frozen=True)
+class CoverageRisk:
+    """Frequency and severity of one coverage for one establishment.
+
+    Severity is lognormal(mu, sigma) in euros; for business interruption it is in hours of outage
+    and `hourly_loss` turns hours into euros.
+    """
+
+    coverage: str
+    frequency: float
+    mu: float
+    sigma: float
+    hourly_loss: float = 0.0
+    factors: tuple[Factor, ...] = ()
+
+    @property
+    def mean_severity(self) -> float:
+        m = lognormal.mean(self.mu, self.sigma)
+        return m * self.hourly_loss if self.coverage == "business_interruption" else m
+
+
+def _clip_ratio(ratio: float, model: RiskModel) -> float:
+    cap = float(model.max_size_ratio)
+    return min(max(ratio, 1.0 / cap), cap)
+
+
+def risk_profile(app: Application, model: RiskModel) -> dict[str, CoverageRisk]:
+    """Frequency and severity of each coverage for this establishment under this model."""
+    e, s, h = app.establishment, app.security, app.history
+    kind = model.kinds[e.type]
+    revenue_ratio = float(e.annual_revenue / kind.reference_revenue)
+    size_factor = _clip_ratio(revenue_ratio, model) ** float(model.frequency_size_exponent)
+
+    profile: dict[str, CoverageRisk] = {}
+    for cov in COVERAGES:
+        factors: list[Factor] = [Factor("size", "frequency", size_factor)]
+        freq_mult = size_factor
+        sev_mult = 1.0
+        for code, control in model.controls.items():
+            if control_present(s, code):
+                continue
+            if cov in control.frequency:
+                f = float(control.frequency[cov])
+                freq_mult *= f
+                factors.append(Factor(code, "frequency", f))
+            if cov in control.severity:
+                f = float(control.severity[cov])
+                sev_mult *= f
+                factors.append(Factor(code, "severity", f))
+        for code, graded in model.graded.items():
+            if cov not in graded.applies_to:
+                continue
+            badness = graded.badness(graded_value(s, code))
+            if badness > 0:
+                f = 1.0 + float(badness) * (float(graded.worst_factor) - 1.0)
+                freq_mult *= f
+                factors.append(Factor(code, "frequency", f))
+        hist = 1.0 + float(model.incident_factor) * h.incidents_last_5_years
+        if cov in ("cyber_extortion", "business_interruption", "data_restoration"):
+            hist += float(model.ransomware_factor) * h.ransomware_last_5_years
+        hist = min(hist, float(model.history_max_factor))
+        if hist > 1.0:
+            freq_mult *= hist
+            factors.append(Factor("history", "frequency", hist))
+
+        frequency = float(kind.base_frequency) * float(model.coverage_share[cov]) * freq_mult
+        if cov == "business_interruption":
+            mu = math.log(float(kind.outage_median_hours) * sev_mult)
+            sigma = float(kind.outage_sigma)
+            hourly = float(e.annual_revenue * kind.gross_margin_rate / kind.operating_hours)
+            profile[cov] = CoverageRisk(cov, frequency, mu, sigma, hourly, tuple(factors))
+            continue
+        sev = model.severity[cov]
+        exposure = e.annual_revenue if sev.exposure == "revenue" else max(e.patient_records, 1)
+        # severity scales on one reference for all kinds (no clipping: a CHU's breach is not a
+        # practice's); frequency scales within the kind, clipped
+        scale = (float(exposure) / float(sev.reference_exposure)) ** float(sev.exponent)
+        if scale != 1.0:
+            factors.append(Factor(f"exposure_{sev.exposure}", "severity", scale))
+        mu = math.log(float(sev.median) * scale * sev_mult)
+        profile[cov] = CoverageRisk(cov, frequency, mu, float(sev.sigma), 0.0, tuple(factors))
+    return profile
+
+
+def policy_terms(app: Application, product: Product) -> PolicyTerms:
+    """The terms a policy on this application would carry: sub-limits, deductibles, BI periods."""
+    aggregate = app.cover.limit
+    coverages = {}
+    for code, cov in product.coverages.items():
+        limit = app.cover.sublimits.get(code, aggregate * cov.default_limit_share)
+        coverages[code] = CoverageTermsInForce(
+            limit=cents(min(limit, aggregate)), sub_deductible=cov.sub_deductible
+        )
+    bi = product.coverages["business_interruption"]
+    assert bi.waiting_period_hours is not None and bi.indemnity_period_days is not None
+    return PolicyTerms(
+        coverages=coverages,
+        deductible=app.cover.deductible,
+        aggregate_limit=aggregate,
+        waiting_period_hours=bi.waiting_period_hours,
+        waiting_period_mode=bi.waiting_period_mode or "time_deductible",
+        indemnity_period_hours=bi.indemnity_period_days * HOURS_PER_DAY,
+    )
+
+
+def expected_claim_payment(risk: CoverageRisk, terms: PolicyTerms) -> float:
+    """Expected payment of one claim of this coverage alone, under the terms (same order as
+    `egide.domain.terms.apply_terms`)."""
+    cov = terms.coverages.get(risk.coverage)
+    if cov is None:
+        return 0.0
+    sub_ded, sub_lim = float(cov.sub_deductible), float(cov.limit)
+    ded, agg = float(terms.deductible), float(terms.aggregate_limit)
+    if risk.coverage != "business_interruption":
+        width = min(sub_lim - ded, agg)
+        return lognormal.layer(risk.mu, risk.sigma, sub_ded + ded, width)
+    r = risk.hourly_loss
+    if r <= 0:
+        return 0.0
+    mu_money = risk.mu + math.log(r)  # outage money = hours x hourly loss
+    wait_money = float(terms.waiting_period_hours) * r
+    period_money = float(terms.indemnity_period_hours) * r
+    if terms.waiting_period_mode == "trigger":
+        # paid from hour 0 once the outage exceeds the wait, at most the indemnity period
+        width = min(period_money - sub_ded, sub_lim) - ded
+        return lognormal.layer_above_trigger(risk.mu + math.log(r), risk.sigma, sub_ded + ded, min(width, agg), wait_money)
+    width = min(period_money - sub_ded, sub_lim) - ded
+    return lognormal.layer(mu_money, risk.sigma, wait_money + sub_ded + ded, min(width, agg))
+
+
+@dataclass(frozen=True)
+class CoveragePrice:
+    code: str
+    label: str
+    limit: Decimal
+    deductible: Decimal  # the policy deductible (per claim, shared by the coverages)
+    sub_deductible: Decimal
+    frequency: float
+    mean_severity: float
+    expected_claim: float
+    expected_loss: Decimal
+    premium: Decimal  # before tax, after loadings and the minimum premium
+    factors: tuple[Factor, ...]
+
+
+@dataclass(frozen=True)
+class Price:
+    coverages: tuple[CoveragePrice, ...]
+    expected_loss: Decimal
+    loadings: Mapping[str, Decimal]  # amount of each loading in the premium before tax
+    minimum_premium: Decimal
+    minimum_applied: bool
+    net: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def price(app: Application, product: Product) -> Price:
+    model = product.risk_model
+    profile = risk_profile(app, model)
+    terms = policy_terms(app, product)
+    divisor = 1.0 - float(product.loading_total)
+    raw: list[tuple[str, CoverageRisk, float, Decimal, Decimal]] = []
+    for code in COVERAGES:
+        risk = profile[code]
+        per_claim = expected_claim_payment(risk, terms)
+        el = cents(risk.frequency * per_claim)
+        premium = cents(risk.frequency * per_claim / divisor)
+        raw.append((code, risk, per_claim, el, premium))
+    gross = sum((p for *_, p in raw), ZERO)
+    minimum = product.minimum_premium[app.establishment.type]
+    premiums = [p for *_, p in raw]
+    minimum_applied = gross < minimum
+    if minimum_applied:
+        premiums = _spread(minimum, premiums)
+    coverages = []
+    for (code, risk, per_claim, el, _), premium in zip(raw, premiums, strict=True):
+        cov = product.coverages[code]
+        coverages.append(
+            CoveragePrice(
+                code=code,
+                label=cov.label,
+                limit=terms.coverages[code].limit,
+                deductible=terms.deductible,
+                sub_deductible=terms.coverages[code].sub_deductible,
+                frequency=risk.frequency,
+                mean_severity=risk.mean_severity,
+                expected_claim=per_claim,
+                expected_loss=el,
+                premium=premium,
+                factors=risk.factors,
+            )
+        )
+    net = sum(premiums, ZERO)
+    expected = sum((c.expected_loss for c in coverages), ZERO)
+    loadings = {
+        "expenses": cents(net * product.expenses),
+        "broker_commission": cents(net * product.broker_commission),
+        "profit_and_risk": cents(net * product.profit_and_risk),
+    }
+    tax = cents(net * product.tax_rate)
+    return Price(
+        coverages=tuple(coverages),
+        expected_loss=expected,
+        loadings=loadings,
+        minimum_premium=minimum,
+        minimum_applied=minimum_applied,
+        net=net,
+        tax_rate=product.tax_rate,
+        tax=tax,
+        total=net + tax,
+    )
+
+
+def _spread(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split `total` over the coverages in proportion to `weights` (equally if all are zero), to
+    the cent, the rounding remainder going to the largest share."""
+    n = len(weights)
+    base = sum(weights, ZERO)
+    shares = [cents(total * w / base) for w in weights] if base > 0 else [cents(total / n)] * n
+    biggest = max(range(n), key=lambda i: shares[i])
+    shares[biggest] += total - sum(shares, ZERO)
+    return shares
