@@ -1,0 +1,1 @@
+"""The command line: `egide` (Typer). Edges only: parse, call one service, render, exit code."""

@@ -1,0 +1,76 @@
+"""The `egide` command."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from egide.cli import quote_cmd
+from egide.cli.common import console, guarded, open_uow, print_json, product_option
+from egide.cli.render import render_quote
+from egide.db.migrate import upgrade
+from egide.domain.product import load_product
+from egide.services import quotes
+from egide.settings import get_settings
+
+app = typer.Typer(
+    help="Égide: cyber insurance for French healthcare establishments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(quote_cmd.app, name="quote")
+
+product_app = typer.Typer(help="Product files.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(product_app, name="product")
+app.add_typer(db_app, name="db")
+
+
+@product_app.command("check")
+@guarded
+def product_check(file: Path) -> None:
+    """Validate a product file (and the risk model it names)."""
+    product = load_product(file)
+    console.print(
+        f"[green]ok[/] {product.ref}: {len(product.coverages)} coverages, "
+        f"{len(product.aggregate_options)} aggregate limits, {len(product.deductible_options)} "
+        f"deductibles, risk model v{product.risk_model.version}"
+    )
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade() -> None:
+    """Bring the database (EGIDE_DATABASE_URL) to the latest schema."""
+    url = get_settings().database_url
+    upgrade(url)
+    console.print(f"[green]ok[/] database at the latest schema ({url.split('@')[-1]})")
+
+
+@app.command("demo")
+@guarded
+def demo(
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Price and save the example application of a medical practice (a first look at Égide)."""
+    text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
+    import yaml
+
+    result = quotes.save_quote(
+        open_uow(), yaml.safe_load(text), product_option(None), "demo", source="demo-cabinet.yaml"
+    )
+    if json_out:
+        print_json(result)
+        return
+    render_quote(result, console)
+    console.print(
+        f"Saved as quote [bold]{result['quote_number']}[/] in {get_settings().database_url}\n"
+        f"Show it again with: egide quote show {result['quote_number']}"
+    )
+
+
+if __name__ == "__main__":
+    app()

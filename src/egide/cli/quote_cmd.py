@@ -1,0 +1,89 @@
+"""`egide quote ...`: price, save, show, approve and decline quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from egide.cli.common import (
+    actor,
+    console,
+    guarded,
+    open_uow,
+    print_json,
+    product_option,
+    read_data_file,
+)
+from egide.cli.render import render_quote
+from egide.services import quotes
+
+app = typer.Typer(help="Price, save and review quotes.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
+ProductOpt = Annotated[
+    Path | None, typer.Option("--product", help="Product TOML file (default: the packaged one).")
+]
+
+
+@app.command("price")
+@guarded
+def price_cmd(
+    file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON).")],
+    json_out: JsonOpt = False,
+    save: Annotated[bool, typer.Option("--save", help="Store the quote and print its number.")] = False,
+    product_file: ProductOpt = None,
+    who: ActorOpt = None,
+) -> None:
+    """Underwrite and price an application: decision, score, premium per coverage, advice."""
+    data = read_data_file(file)
+    product = product_option(product_file)
+    if save:
+        result = quotes.save_quote(open_uow(), data, product, actor(who), source=str(file))
+    else:
+        result = quotes.price_quote(data, product, source=str(file))
+    if json_out:
+        print_json(result)
+    else:
+        render_quote(result, console)
+        if save:
+            console.print(f"Saved as quote [bold]{result['quote_number']}[/]")
+
+
+@app.command("show")
+@guarded
+def show_cmd(number: str, json_out: JsonOpt = False) -> None:
+    """Show a saved quote exactly as it was priced."""
+    result = quotes.get_quote(open_uow(), number)
+    if json_out:
+        print_json(result)
+    else:
+        render_quote(result, console)
+
+
+@app.command("approve")
+@guarded
+def approve_cmd(
+    number: str,
+    note: Annotated[str, typer.Option("--note", help="The underwriter's note (required).")],
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Approve a referred quote so that it can be bound."""
+    result = quotes.review_quote(open_uow(), number, True, note, actor(who))
+    print_json(result) if json_out else console.print(f"Quote {number} approved.")
+
+
+@app.command("decline")
+@guarded
+def decline_cmd(
+    number: str,
+    note: Annotated[str, typer.Option("--note", help="The underwriter's note (required).")],
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Decline a referred quote."""
+    result = quotes.review_quote(open_uow(), number, False, note, actor(who))
+    print_json(result) if json_out else console.print(f"Quote {number} declined.")

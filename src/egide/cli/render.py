@@ -1,0 +1,93 @@
+"""Rich rendering of a quote for people (the --json output is for scripts)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from egide.domain.money import fmt_eur
+
+_DECISION_STYLE = {"accept": "bold green", "refer": "bold yellow", "decline": "bold red"}
+
+
+def eur(value: str) -> str:
+    return fmt_eur(Decimal(value))
+
+
+def render_quote(q: dict[str, Any], console: Console) -> None:
+    e = q["establishment"]
+    head = f"[bold]{e['name']}[/] — {e['type_label']} — SIRET {e['siret']}"
+    if e.get("finess"):
+        head += f" — FINESS {e['finess']}"
+    console.print(head)
+    if "quote_number" in q:
+        console.print(
+            f"Quote [bold]{q['quote_number']}[/] ({q['status']}), valid until {q['valid_until'][:10]}"
+            f" — product {q['product']}"
+        )
+    else:
+        console.print(f"Product {q['product']} (not saved: add --save to store this quote)")
+    style = _DECISION_STYLE[q["decision"]]
+    console.print(f"Decision: [{style}]{q['decision'].upper()}[/] ({q['decision_label']})")
+    for r in q["reasons"]:
+        console.print(f"  • [dim]{r['code']}[/] {r['message']}")
+    if "review" in q:
+        rv = q["review"]
+        console.print(f"  Review by {rv['by']} on {str(rv['at'])[:10]}: {rv['note']}")
+
+    score = Table(title=f"Security score: {q['security_score']}/100", title_justify="left")
+    score.add_column("Factor")
+    score.add_column("Points", justify="right")
+    score.add_column("Weight", justify="right")
+    for f in q["score_factors"]:
+        pts = Decimal(f["points"])
+        mark = "green" if pts == f["weight"] else ("red" if pts == 0 else "yellow")
+        score.add_row(f["label"], f"[{mark}]{f['points']}[/]", str(f["weight"]))
+    console.print(score)
+
+    cov = Table(title="Coverages", title_justify="left")
+    for col, just in [
+        ("Coverage", "left"),
+        ("Limit", "right"),
+        ("Deductible", "right"),
+        ("Claims/yr", "right"),
+        ("Expected loss", "right"),
+        ("Premium (HT)", "right"),
+    ]:
+        cov.add_column(col, justify=just)  # type: ignore[arg-type]
+    for c in q["coverages"]:
+        ded = eur(c["deductible"])
+        if c["code"] == "business_interruption":
+            ded += f" + {c['waiting_period_hours']} h, {c['indemnity_period_days']} d"
+        cov.add_row(
+            c["label"], eur(c["limit"]), ded, f"{c['frequency']:.4f}", eur(c["expected_loss"]), eur(c["premium"])
+        )
+    console.print(cov)
+
+    p = q["premium"]
+    tot = Table(show_header=False, box=None)
+    tot.add_column()
+    tot.add_column(justify="right")
+    tot.add_row("Annual aggregate limit", eur(q["aggregate_limit"]))
+    tot.add_row("Deductible per claim", eur(q["deductible"]))
+    tot.add_row("Expected loss", eur(q["expected_loss"]))
+    for k, v in q["loadings"].items():
+        tot.add_row(f"  of which loading: {k.replace('_', ' ')}", eur(v))
+    if q["minimum_applied"]:
+        tot.add_row("Minimum premium applied", eur(q["minimum_premium"]))
+    tot.add_row("Premium before tax (HT)", eur(p["net"]))
+    tot.add_row(f"{q['tax']['name']} ({Decimal(q['tax']['rate']) * 100:.2f} %)", eur(p["tax"]))
+    tot.add_row("[bold]Total (TTC)[/]", f"[bold]{eur(p['total'])}[/]")
+    console.print(tot)
+
+    if q["recommendations"]:
+        rec = Table(title="Recommendations", title_justify="left")
+        rec.add_column("Recommendation")
+        rec.add_column("Premium change (TTC)", justify="right")
+        rec.add_column("Score", justify="right")
+        for r in q["recommendations"]:
+            rec.add_row(r["message"], eur(r["premium_change"]), f"+{r['score_change']}")
+        console.print(rec)

@@ -1,0 +1,45 @@
+"""Tables of the quote side: product versions and quotes. Policies and claims have their own
+modules (`tables_policy.py`, `tables_claims.py`), all on the one `Base.metadata`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from egide.db.base import Base, Timestamped
+
+
+class ProductVersionRow(Base, Timestamped):
+    """The exact text of a product and its risk model, so a quote or policy re-prices identically."""
+
+    __tablename__ = "product_versions"
+
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True)  # code@version
+    sha256: Mapped[str] = mapped_column(String(64))
+    product_text: Mapped[str] = mapped_column(Text)
+    model_text: Mapped[str] = mapped_column(Text)
+
+
+class QuoteRow(Base, Timestamped):
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # priced | referred | declined | approved | bound
+    decision: Mapped[str] = mapped_column(String(16))  # accept | refer | decline (the engine's)
+    product_ref: Mapped[str] = mapped_column(ForeignKey("product_versions.ref"))
+    establishment_name: Mapped[str] = mapped_column(String(200))
+    siret: Mapped[str] = mapped_column(String(14), index=True)
+    application: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]
+    valid_until: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    review_note: Mapped[str | None] = mapped_column(Text, default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,49 @@
+"""The unit of work: one transaction per use case, rolled back unless `commit()` is called."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from egide.db.engine import make_engine, make_session_factory
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlUnitOfWork:
+        return cls(make_session_factory(make_engine(url)))
+
+    @classmethod
+    def from_engine(cls, engine: Engine) -> SqlUnitOfWork:
+        return cls(make_session_factory(engine))
+
+    def __enter__(self) -> Self:
+        self.session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,194 @@
+"""Quote use cases: price (pure), save, show, approve or decline a referred quote."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from egide.clock import now as clock_now
+from egide.db.tables import QuoteRow
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.application import KIND_LABELS_FR, parse_application
+from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from egide.domain.money import cents
+from egide.domain.product import Product
+from egide.domain.quote import Assessment, assess, valid_until
+from egide.domain.underwriting import Decision
+from egide.services.products import record_product_version
+
+
+def money(value: Decimal) -> str:
+    return str(cents(value))
+
+
+def assessment_to_dict(a: Assessment, product: Product) -> dict[str, Any]:
+    """The quote as plain JSON-ready data: the output contract of `egide quote price --json`."""
+    e = a.application.establishment
+    bi = product.coverages["business_interruption"]
+    coverages = []
+    for c in a.price.coverages:
+        item: dict[str, Any] = {
+            "code": c.code,
+            "label": c.label,
+            "limit": money(c.limit),
+            "deductible": money(c.deductible),
+            "sub_deductible": money(c.sub_deductible),
+            "premium": money(c.premium),
+            "expected_loss": money(c.expected_loss),
+            "frequency": round(c.frequency, 6),
+            "mean_severity": money(Decimal(repr(c.mean_severity))),
+            "factors": [
+                {"code": f.code, "applies_to": f.applies_to, "value": round(f.value, 4)}
+                for f in c.factors
+            ],
+        }
+        if c.code == "business_interruption":
+            item["waiting_period_hours"] = int(bi.waiting_period_hours or 0)
+            item["waiting_period_mode"] = bi.waiting_period_mode
+            item["indemnity_period_days"] = int(bi.indemnity_period_days or 0)
+        coverages.append(item)
+    return {
+        "product": a.product_ref,
+        "model_version": a.model_version,
+        "establishment": {
+            "name": e.name,
+            "type": e.type,
+            "type_label": KIND_LABELS_FR[e.type],
+            "siret": e.siret,
+            "finess": e.finess,
+        },
+        "decision": a.underwriting.decision.value,
+        "decision_label": a.underwriting.decision.label_fr,
+        "reasons": [{"code": r.code, "message": r.message} for r in a.underwriting.reasons],
+        "security_score": a.score.total,
+        "score_factors": [
+            {"code": f.code, "label": f.label, "weight": f.weight, "points": str(f.points)}
+            for f in a.score.factors
+        ],
+        "coverages": coverages,
+        "aggregate_limit": money(a.application.cover.limit),
+        "deductible": money(a.application.cover.deductible),
+        "expected_loss": money(a.price.expected_loss),
+        "loadings": {k: money(v) for k, v in a.price.loadings.items()},
+        "minimum_premium": money(a.price.minimum_premium),
+        "minimum_applied": a.price.minimum_applied,
+        "premium": {"net": money(a.price.net), "tax": money(a.price.tax), "total": money(a.price.total)},
+        "tax": {"name": product.tax_name, "rate": str(product.tax_rate)},
+        "recommendations": [
+            {
+                "code": r.code,
+                "message": r.message,
+                "premium_change": money(r.premium_change),
+                "score_change": r.score_change,
+            }
+            for r in a.recommendations
+        ],
+    }
+
+
+def price_quote(data: object, product: Product, source: str | None = None) -> dict[str, Any]:
+    """Validate and price an application; nothing is stored."""
+    app = parse_application(data, product, source)
+    return assessment_to_dict(assess(app, product), product)
+
+
+def _status_for(decision: str) -> str:
+    return {"accept": "priced", "refer": "referred", "decline": "declined"}[decision]
+
+
+def new_quote_number(moment: datetime) -> str:
+    return f"DEV-{moment:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def save_quote(
+    uow: SqlUnitOfWork, data: object, product: Product, actor: str, source: str | None = None
+) -> dict[str, Any]:
+    """Price and store a quote (inputs, product version, breakdown); returns it with its number."""
+    app = parse_application(data, product, source)
+    result = assessment_to_dict(assess(app, product), product)
+    moment = clock_now()
+    with uow:
+        record_product_version(uow, product)
+        number = new_quote_number(moment)
+        until = valid_until(moment, product)
+        result = {
+            "quote_number": number,
+            "status": _status_for(result["decision"]),
+            "created_at": moment.isoformat(),
+            "valid_until": until.isoformat(),
+            **result,
+        }
+        uow.session.add(
+            QuoteRow(
+                number=number,
+                status=result["status"],
+                decision=result["decision"],
+                product_ref=product.ref,
+                establishment_name=app.establishment.name,
+                siret=app.establishment.siret,
+                application=app.to_data(),
+                result=result,
+                valid_until=until,
+                actor=actor,
+                created_at=moment,
+            )
+        )
+        uow.commit()
+    return result
+
+
+def _get(uow: SqlUnitOfWork, number: str) -> QuoteRow:
+    row = uow.session.scalars(select(QuoteRow).where(QuoteRow.number == number)).one_or_none()
+    if row is None:
+        raise NotFound(f"quote {number} does not exist")
+    return row
+
+
+def get_quote(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+    """The stored quote exactly as priced, with its current status and review."""
+    with uow:
+        row = _get(uow, number)
+        result = dict(row.result)
+        result["status"] = row.status
+        if row.reviewed_by:
+            result["review"] = {
+                "by": row.reviewed_by,
+                "at": row.reviewed_at.isoformat() if row.reviewed_at else None,
+                "note": row.review_note,
+            }
+        return result
+
+
+def review_quote(
+    uow: SqlUnitOfWork, number: str, approve: bool, note: str, actor: str
+) -> dict[str, Any]:
+    """An underwriter approves or declines a referred quote, with a note."""
+    if not note.strip():
+        raise InvalidInput([FieldError("note", "required", "an underwriter's note is required")])
+    with uow:
+        row = _get(uow, number)
+        if row.status != "referred":
+            raise Conflict(f"quote {number} is {row.status}: only a referred quote can be reviewed")
+        row.status = "approved" if approve else "declined"
+        row.review_note = note.strip()
+        row.reviewed_by = actor
+        row.reviewed_at = clock_now()
+        uow.commit()
+    return get_quote(uow, number)
+
+
+def is_bindable(row: QuoteRow, moment: datetime) -> str | None:
+    """None when the quote can be bound now, else why not."""
+    if row.status in ("priced", "approved") and row.decision != Decision.DECLINE.value:
+        if moment > row.valid_until:
+            return f"quote {row.number} expired on {row.valid_until.date().isoformat()}"
+        return None
+    return {
+        "referred": f"quote {row.number} is referred: an underwriter must approve it first",
+        "declined": f"quote {row.number} was declined",
+        "bound": f"quote {row.number} is already bound",
+    }.get(row.status, f"quote {row.number} is {row.status}")
