@@ -1,0 +1,1 @@
+"""The stochastic model: frequency, severity, policy terms as arrays, year-loss tables."""
