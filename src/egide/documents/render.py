@@ -1,0 +1,434 @@
+"""Render the French documents to PDF with Typst.
+
+Each ``render_*`` function turns a view into a plain dict of French strings (amounts, dates and
+labels formatted here, in Python, where they are tested), serialises it to JSON and hands it to a
+Typst template (`templates/*.typ`) through ``sys.inputs``. The template parses the JSON and inserts
+the strings as text, so a name such as ``Clinique #1 *Saint_Jean* <x> @y $z$`` prints literally:
+nothing the user typed is ever read as Typst markup.
+
+Why Typst: the ``typst`` wheel compiles a page in milliseconds with its embedded fonts and needs no
+system library (WeasyPrint needs Pango); templates are readable text files with real layout
+(tables that break across pages with a repeated header, page counters). Only the embedded fonts
+are used (Libertinus Serif), so a document renders the same on every machine, and the PDF's
+creation date is the document's issue date, so rendering the same view twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typst
+
+from egide.documents.views import (
+    AttestationView,
+    AvenantView,
+    ChangeValue,
+    ConditionsParticulieresView,
+    CoverageLine,
+    DecompteView,
+    InsuredView,
+    PremiumView,
+    PropositionView,
+    ReasonView,
+    UnderwritingOutcome,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NNBSP = "\u202f"  # narrow no-break space: thousands separator, before « % »
+NBSP = "\u00a0"  # no-break space, before « : » (French typography)
+_CENT = Decimal("0.01")
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+DECISION_LABELS: Mapping[UnderwritingOutcome, str] = {
+    UnderwritingOutcome.ACCEPTED: "Acceptée",
+    UnderwritingOutcome.REFERRED: "À examiner par un souscripteur",
+    UnderwritingOutcome.DECLINED: "Refusée",
+}
+
+# --------------------------------------------------------------------------- French formatting
+
+
+def format_eur(value: Decimal) -> str:
+    """``24 570,00 €``: narrow no-break space between thousands, comma, cents rounded half up.
+
+    Same output as `egide.domain.money.fmt_eur`.
+
+    >>> format_eur(Decimal("24570"))
+    '24\\u202f570,00 €'
+    >>> format_eur(Decimal("-1234.565"))
+    '-1\\u202f234,57 €'
+    """
+    q = value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    sign = "-" if q < 0 else ""
+    whole, frac = f"{abs(q):.2f}".split(".")
+    groups: list[str] = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return f"{sign}{NNBSP.join(groups)},{frac} €"
+
+
+def format_date(value: date) -> str:
+    """``28/11/2026``."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year}"
+
+
+def format_date_long(value: date) -> str:
+    """``28 novembre 2026``, ``1er janvier 2027``."""
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def format_instant(value: datetime) -> str:
+    """An aware instant at Paris time: ``12/03/2026 à 8 h 05``."""
+    local = value.astimezone(PARIS)
+    return f"{format_date(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A fraction as a French percentage: 0.09 → ``9 %``, 0.0925 → ``9,25 %``."""
+    pct = (rate * 100).normalize()
+    text = f"{pct:f}".replace(".", ",")
+    return f"{text}{NNBSP}%"
+
+
+def format_hours(hours: int) -> str:
+    return f"{hours} heure" if hours == 1 else f"{hours} heures"
+
+
+def format_days(days: int) -> str:
+    return f"{days} jour" if days == 1 else f"{days} jours"
+
+
+def _format_change_value(value: ChangeValue) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return format_eur(value)
+    if isinstance(value, date):  # datetime is a date too
+        return format_instant(value) if isinstance(value, datetime) else format_date(value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def _insured(ins: InsuredView) -> dict[str, Any]:
+    lines = [line.strip() for line in (ins.address or "").splitlines() if line.strip()]
+    return {
+        "name": ins.name,
+        "kind": ins.kind_label,
+        "siret": ins.siret,
+        "finess": ins.finess,
+        "address": lines,
+    }
+
+
+def _reasons(reasons: Iterable[ReasonView]) -> list[dict[str, str]]:
+    return [{"code": r.code, "label": r.label} for r in reasons]
+
+
+def _premium(p: PremiumView) -> dict[str, str]:
+    return {
+        "ht": format_eur(p.ht),
+        "tax": format_eur(p.tax),
+        "ttc": format_eur(p.ttc),
+        "tax_label": f"{p.tax_name} ({format_rate(p.tax_rate)})",
+    }
+
+
+def _coverage_details(c: CoverageLine) -> list[str]:
+    details = []
+    if c.waiting_period_hours is not None:
+        details.append(f"Franchise temporelle{NBSP}: {format_hours(c.waiting_period_hours)}")
+    if c.indemnity_period_days is not None:
+        details.append(f"Période d'indemnisation{NBSP}: {format_days(c.indemnity_period_days)}")
+    return details
+
+
+def _coverage(c: CoverageLine) -> dict[str, Any]:
+    return {
+        "label": c.label,
+        "limit": format_eur(c.limit),
+        "deductible": format_eur(c.deductible),
+        "premium": format_eur(c.premium) if c.premium is not None else "—",
+        "details": _coverage_details(c),
+        "note": c.note,
+    }
+
+
+def _period(start: date, end: date) -> str:
+    return f"du {format_date(start)} à 0 h au {format_date(end)} à 0 h (heure de Paris)"
+
+
+def _footer(product_name: str | None, product_version: str | None, reference: str) -> str:
+    product = " ".join(x for x in (product_name, product_version) if x)
+    return f"{product} · {reference}" if product else reference
+
+
+# --------------------------------------------------------------------------- compilation
+
+
+def _compile(template: str, data: dict[str, Any], issued_on: date) -> bytes:
+    """Compile `template` with `data` as ``sys.inputs.data``. The PDF's creation date is the
+    document's issue date (midnight UTC), which keeps the output reproducible."""
+    payload = json.dumps(data, ensure_ascii=False)
+    timestamp = calendar.timegm(datetime.combine(issued_on, time()).timetuple())
+    folder = resources.files("egide.documents") / "templates"
+    with resources.as_file(folder) as root:
+        return typst.compile(
+            root / template,
+            root=root,
+            sys_inputs={"data": payload},
+            ignore_system_fonts=True,
+            timestamp=timestamp,
+        )
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def proposition_data(view: PropositionView) -> dict[str, Any]:
+    """The JSON handed to ``proposition.typ`` (exposed for inspection and tests)."""
+    terms: list[tuple[str, str]] = [
+        ("Plafond annuel (tous sinistres)", format_eur(view.aggregate_limit)),
+        ("Franchise par sinistre", format_eur(view.deductible)),
+    ]
+    timed = [
+        c
+        for c in view.coverages
+        if c.waiting_period_hours is not None or c.indemnity_period_days is not None
+    ]
+    for c in timed:
+        which = f" ({c.label})" if len(timed) > 1 else ""
+        if c.waiting_period_hours is not None:
+            terms.append((f"Franchise temporelle{which}", format_hours(c.waiting_period_hours)))
+        if c.indemnity_period_days is not None:
+            terms.append((f"Période d'indemnisation{which}", format_days(c.indemnity_period_days)))
+    return {
+        "title": "Proposition d'assurance",
+        "reference": view.quote_number,
+        "footer": _footer(view.product_name, view.product_version, view.quote_number),
+        "issued_on": format_date(view.issued_on),
+        "issued_on_long": format_date_long(view.issued_on),
+        "valid_until": format_date(view.valid_until),
+        "product": view.product_name,
+        "version": view.product_version,
+        "broker": view.broker_name,
+        "insured": _insured(view.insured),
+        "decision": {
+            "code": view.decision.value,
+            "label": DECISION_LABELS[view.decision],
+            "reasons": _reasons(view.decision_reasons),
+        },
+        "score": view.security_score,
+        "coverages": [_coverage(c) for c in view.coverages],
+        "aggregate_limit": format_eur(view.aggregate_limit),
+        "deductible": format_eur(view.deductible),
+        "terms": terms,
+        "premium": _premium(view.premium),
+        "recommendations": [
+            {
+                "label": r.label,
+                "saving": format_eur(r.premium_saving),
+                "score_gain": f"+{r.score_gain} pts" if r.score_gain is not None else "—",
+            }
+            for r in view.recommendations
+        ],
+    }
+
+
+def render_proposition(view: PropositionView) -> bytes:
+    """Proposition d'assurance, PDF bytes."""
+    return _compile("proposition.typ", proposition_data(view), view.issued_on)
+
+
+def conditions_particulieres_data(view: ConditionsParticulieresView) -> dict[str, Any]:
+    return {
+        "title": "Conditions particulières",
+        "reference": view.policy_number,
+        "footer": _footer(view.product_name, view.product_version, view.policy_number),
+        "issued_on": format_date(view.issued_on),
+        "issued_on_long": format_date_long(view.issued_on),
+        "product": view.product_name,
+        "version": view.product_version,
+        "broker": view.broker_name,
+        "insurer": view.insurer_name,
+        "place": view.place,
+        "insured": _insured(view.insured),
+        "period": _period(view.period_start, view.period_end),
+        "trigger": view.trigger_label,
+        "retroactive_date": format_date(view.retroactive_date),
+        "coverages": [_coverage(c) for c in view.coverages],
+        "aggregate_limit": format_eur(view.aggregate_limit),
+        "deductible": format_eur(view.deductible),
+        "premium": _premium(view.premium),
+        "exclusions": list(view.exclusions),
+    }
+
+
+def render_conditions_particulieres(view: ConditionsParticulieresView) -> bytes:
+    """Conditions particulières (policy schedule), PDF bytes."""
+    return _compile(
+        "conditions_particulieres.typ", conditions_particulieres_data(view), view.issued_on
+    )
+
+
+def _signed_premium(p: PremiumView) -> dict[str, str]:
+    """A premium change shown as absolute amounts under a payer / refund heading."""
+    if p.ttc > 0:
+        direction, heading = "pay", "À payer par l'assuré"
+    elif p.ttc < 0:
+        direction, heading = "refund", "À rembourser à l'assuré"
+    else:
+        direction, heading = "none", "Sans incidence sur la prime"
+    return {
+        "direction": direction,
+        "heading": heading,
+        "ht": format_eur(abs(p.ht)),
+        "tax": format_eur(abs(p.tax)),
+        "ttc": format_eur(abs(p.ttc)),
+        "tax_label": f"{p.tax_name} ({format_rate(p.tax_rate)})",
+    }
+
+
+def avenant_data(view: AvenantView) -> dict[str, Any]:
+    reference = f"{view.policy_number}-A{view.endorsement_number}"
+    prorata = None
+    if view.term_end is not None:
+        prorata = (
+            f"Prorata temporis du {format_date(view.effective_date)} "
+            f"au {format_date(view.term_end)} à 0 h"
+        )
+    return {
+        "title": "Avenant",
+        "reference": reference,
+        "footer": _footer(view.product_name, view.product_version, reference),
+        "policy_number": view.policy_number,
+        "number": str(view.endorsement_number),
+        "issued_on": format_date(view.issued_on),
+        "issued_on_long": format_date_long(view.issued_on),
+        "insurer": view.insurer_name,
+        "place": view.place,
+        "effective_date": format_date(view.effective_date),
+        "insured": _insured(view.insured),
+        "reason": view.reason,
+        "changes": [
+            {
+                "label": c.label,
+                "old": _format_change_value(c.old),
+                "new": _format_change_value(c.new),
+            }
+            for c in view.changes
+        ],
+        "prorata": prorata,
+        "change": _signed_premium(view.premium_change),
+        "new_term": _premium(view.new_term_premium),
+        "product": view.product_name,
+        "version": view.product_version,
+    }
+
+
+def render_avenant(view: AvenantView) -> bytes:
+    """Avenant (endorsement), PDF bytes."""
+    return _compile("avenant.typ", avenant_data(view), view.issued_on)
+
+
+def attestation_data(view: AttestationView) -> dict[str, Any]:
+    return {
+        "title": "Attestation d'assurance",
+        "reference": view.policy_number,
+        "footer": _footer(view.product_name, view.product_version, view.policy_number),
+        "issued_on": format_date(view.issued_on),
+        "issued_on_long": format_date_long(view.issued_on),
+        "product": view.product_name,
+        "version": view.product_version,
+        "insured": _insured(view.insured),
+        "period": _period(view.period_start, view.period_end),
+        "coverages": [_coverage(c) for c in view.coverages],
+        "aggregate_limit": format_eur(view.aggregate_limit),
+        "insurer": view.insurer_name,
+        "place": view.place,
+        "signatory": view.signatory_name,
+        "signatory_title": view.signatory_title,
+    }
+
+
+def render_attestation(view: AttestationView) -> bytes:
+    """Attestation d'assurance, PDF bytes."""
+    return _compile("attestation.typ", attestation_data(view), view.issued_on)
+
+
+def decompte_data(view: DecompteView) -> dict[str, Any]:
+    balance = view.balance_due
+    return {
+        "title": "Décompte de sinistre",
+        "reference": view.claim_reference,
+        "footer": f"Sinistre {view.claim_reference} · contrat {view.policy_number}",
+        "policy_number": view.policy_number,
+        "issued_on": format_date(view.issued_on),
+        "insured": _insured(view.insured),
+        "incident_type": view.incident_type,
+        "occurred_at": format_instant(view.occurred_at),
+        "discovered_at": format_instant(view.discovered_at),
+        "complaint_filed_at": (
+            format_instant(view.complaint_filed_at)
+            if view.complaint_filed_at is not None
+            else "Aucune plainte enregistrée"
+        ),
+        "declared_at": (format_instant(view.declared_at) if view.declared_at is not None else None),
+        "handler": view.handler_name,
+        "lines": [
+            {
+                "category": line.category,
+                "coverage": line.coverage,
+                "claimed": format_eur(line.claimed),
+                "covered": format_eur(line.covered),
+                "deductible": format_eur(line.deductible_applied),
+                "limit": format_eur(line.limit_reduction),
+                "payable": format_eur(line.payable),
+                "reasons": _reasons(line.reasons),
+            }
+            for line in view.lines
+        ],
+        "totals": {
+            "claimed": format_eur(view.total_claimed),
+            "covered": format_eur(view.total_covered),
+            "deductible": format_eur(view.total_deductible),
+            "limit": format_eur(view.total_limit_reduction),
+            "payable": format_eur(view.total_payable),
+        },
+        "aggregate_limit": format_eur(view.aggregate_limit),
+        "aggregate_remaining": format_eur(view.aggregate_remaining),
+        "payments": [
+            {"date": format_date(p.paid_on), "label": p.label, "amount": format_eur(p.amount)}
+            for p in view.payments
+        ],
+        "total_paid": format_eur(view.total_paid),
+        "balance_label": "Reste à régler" if balance >= 0 else "Trop-perçu à restituer",
+        "balance": format_eur(abs(balance)),
+    }
+
+
+def render_decompte(view: DecompteView) -> bytes:
+    """Décompte de sinistre (claim settlement statement), PDF bytes."""
+    return _compile("decompte.typ", decompte_data(view), view.issued_on)
