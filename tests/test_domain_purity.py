@@ -1,0 +1,35 @@
+"""The domain imports nothing but the standard library and itself."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+DOMAIN = Path(__file__).resolve().parent.parent / "src" / "egide" / "domain"
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_domain_imports_only_the_standard_library_and_itself() -> None:
+    files = sorted(DOMAIN.glob("*.py"))
+    assert len(files) > 5
+    offenders = {}
+    for f in files:
+        bad = {
+            n
+            for n in imported_roots(f)
+            if n.split(".")[0] not in sys.stdlib_module_names and not n.startswith("egide.domain")
+        }
+        if bad:
+            offenders[f.name] = sorted(bad)
+    assert offenders == {}
