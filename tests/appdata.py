@@ -20,13 +20,43 @@ def with_luhn(prefix: str) -> str:
 
 
 SIZES: dict[str, dict[str, int]] = {
-    "cabinet_medical": {"annual_revenue": 450_000, "employees": 4, "beds": 0, "patient_records": 6_000},
-    "centre_de_sante": {"annual_revenue": 1_800_000, "employees": 25, "beds": 0, "patient_records": 25_000},
+    "cabinet_medical": {
+        "annual_revenue": 450_000,
+        "employees": 4,
+        "beds": 0,
+        "patient_records": 6_000,
+    },
+    "centre_de_sante": {
+        "annual_revenue": 1_800_000,
+        "employees": 25,
+        "beds": 0,
+        "patient_records": 25_000,
+    },
     "pharmacie": {"annual_revenue": 2_400_000, "employees": 9, "beds": 0, "patient_records": 9_000},
-    "laboratoire": {"annual_revenue": 7_000_000, "employees": 60, "beds": 0, "patient_records": 120_000},
-    "imagerie": {"annual_revenue": 5_000_000, "employees": 40, "beds": 0, "patient_records": 70_000},
-    "clinique": {"annual_revenue": 35_000_000, "employees": 350, "beds": 120, "patient_records": 150_000},
-    "hopital": {"annual_revenue": 160_000_000, "employees": 2_000, "beds": 400, "patient_records": 500_000},
+    "laboratoire": {
+        "annual_revenue": 7_000_000,
+        "employees": 60,
+        "beds": 0,
+        "patient_records": 120_000,
+    },
+    "imagerie": {
+        "annual_revenue": 5_000_000,
+        "employees": 40,
+        "beds": 0,
+        "patient_records": 70_000,
+    },
+    "clinique": {
+        "annual_revenue": 35_000_000,
+        "employees": 350,
+        "beds": 120,
+        "patient_records": 150_000,
+    },
+    "hopital": {
+        "annual_revenue": 160_000_000,
+        "employees": 2_000,
+        "beds": 400,
+        "patient_records": 500_000,
+    },
     "ehpad": {"annual_revenue": 5_500_000, "employees": 70, "beds": 80, "patient_records": 150},
 }
 

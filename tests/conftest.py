@@ -74,8 +74,12 @@ def pg_url() -> Iterator[str]:
     problem = _pg_reachable()
     if problem:
         if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (EGIDE_REQUIRE_POSTGRES=1) but unreachable at {PG_ADMIN_URL}: {problem}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set EGIDE_TEST_POSTGRES_URL")
+            pytest.fail(
+                f"PostgreSQL is required (EGIDE_REQUIRE_POSTGRES=1) but unreachable at {PG_ADMIN_URL}: {problem}"
+            )
+        pytest.skip(
+            f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); set EGIDE_TEST_POSTGRES_URL"
+        )
     name = f"egide_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

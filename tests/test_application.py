@@ -23,30 +23,92 @@ BAD_INPUTS: list[tuple[str, str, Any, str, str]] = [
     ("siret as a number", "establishment.siret", 73282932000074, "establishment.siret", "type"),
     ("finess check digit", "establishment.finess", "750053127", "establishment.finess", "finess"),
     ("unknown type", "establishment.type", "veterinaire", "establishment.type", "choice"),
-    ("negative revenue", "establishment.annual_revenue", -5, "establishment.annual_revenue", "range"),
-    ("absurd revenue", "establishment.annual_revenue", 9e12, "establishment.annual_revenue", "range"),
-    ("revenue as text", "establishment.annual_revenue", "a lot", "establishment.annual_revenue", "type"),
+    (
+        "negative revenue",
+        "establishment.annual_revenue",
+        -5,
+        "establishment.annual_revenue",
+        "range",
+    ),
+    (
+        "absurd revenue",
+        "establishment.annual_revenue",
+        9e12,
+        "establishment.annual_revenue",
+        "range",
+    ),
+    (
+        "revenue as text",
+        "establishment.annual_revenue",
+        "a lot",
+        "establishment.annual_revenue",
+        "type",
+    ),
     ("negative employees", "establishment.employees", -1, "establishment.employees", "range"),
-    ("fractional records", "establishment.patient_records", 10.5, "establishment.patient_records", "type"),
-    ("absurd records", "establishment.patient_records", 10**9, "establishment.patient_records", "range"),
+    (
+        "fractional records",
+        "establishment.patient_records",
+        10.5,
+        "establishment.patient_records",
+        "type",
+    ),
+    (
+        "absurd records",
+        "establishment.patient_records",
+        10**9,
+        "establishment.patient_records",
+        "range",
+    ),
     ("missing name", "establishment.name", ..., "establishment.name", "required"),
     ("missing security key", "security.edr", ..., "security.edr", "required"),
-    ("missing devices key", "security.medical_devices_segmented", ..., "security.medical_devices_segmented", "required"),
+    (
+        "missing devices key",
+        "security.medical_devices_segmented",
+        ...,
+        "security.medical_devices_segmented",
+        "required",
+    ),
     ("missing section", "cover", ..., "cover", "required"),
-    ("share above 1", "security.security_budget_share", 1.5, "security.security_budget_share", "range"),
-    ("share below 0", "security.security_budget_share", -0.1, "security.security_budget_share", "range"),
+    (
+        "share above 1",
+        "security.security_budget_share",
+        1.5,
+        "security.security_budget_share",
+        "range",
+    ),
+    (
+        "share below 0",
+        "security.security_budget_share",
+        -0.1,
+        "security.security_budget_share",
+        "range",
+    ),
     ("bool as text", "security.mfa_email", "yes", "security.mfa_email", "type"),
     ("limit not an option", "cover.limit", 300000, "cover.limit", "product_option"),
     ("deductible not an option", "cover.deductible", 750, "cover.deductible", "product_option"),
     ("negative deductible", "cover.deductible", -1000, "cover.deductible", "range"),
     ("unknown key", "security.firewall", True, "security.firewall", "unknown_key"),
-    ("ransomware above incidents", "history.ransomware_last_5_years", 3, "history.ransomware_last_5_years", "consistency"),
-    ("sub-limit above aggregate", "cover.sublimits", {"cyber_extortion": 1000000}, "cover.sublimits.cyber_extortion", "range"),
+    (
+        "ransomware above incidents",
+        "history.ransomware_last_5_years",
+        3,
+        "history.ransomware_last_5_years",
+        "consistency",
+    ),
+    (
+        "sub-limit above aggregate",
+        "cover.sublimits",
+        {"cyber_extortion": 1000000},
+        "cover.sublimits.cyber_extortion",
+        "range",
+    ),
     ("unknown coverage", "cover.sublimits", {"cyber": 50000}, "cover.sublimits.cyber", "choice"),
 ]
 
 
-@pytest.mark.parametrize(("case", "path", "value", "field", "rule"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("case", "path", "value", "field", "rule"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)
 def test_bad_input_is_refused_naming_the_field_and_the_rule(
     product: Product, case: str, path: str, value: Any, field: str, rule: str
 ) -> None:
@@ -95,12 +157,19 @@ def count_quotes(url: str) -> int:
         return int(conn.execute(sa.text("select count(*) from quotes")).scalar_one())
 
 
-@pytest.mark.parametrize(("case", "path", "value", "field", "rule"), BAD_INPUTS[:6] + BAD_INPUTS[15:20], ids=[b[0] for b in BAD_INPUTS[:6] + BAD_INPUTS[15:20]])
+@pytest.mark.parametrize(
+    ("case", "path", "value", "field", "rule"),
+    BAD_INPUTS[:6] + BAD_INPUTS[15:20],
+    ids=[b[0] for b in BAD_INPUTS[:6] + BAD_INPUTS[15:20]],
+)
 def test_cli_bad_input_exits_2_names_the_field_and_stores_nothing(
     tmp_path: Path, cli_env: str, case: str, path: str, value: Any, field: str, rule: str
 ) -> None:
     f = tmp_path / "app.yaml"
-    f.write_text(yaml.safe_dump(mutate(base_application(), path, value), allow_unicode=True), encoding="utf-8")
+    f.write_text(
+        yaml.safe_dump(mutate(base_application(), path, value), allow_unicode=True),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["quote", "price", str(f), "--save"])
     assert result.exit_code == 2, result.output
     assert field in result.output and str(f) in result.output

@@ -36,7 +36,16 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_the_packaged_product_offers_the_required_options(product: Product) -> None:
     assert tuple(product.coverages) == COVERAGES
     aggregates = {int(o.amount) for o in product.aggregate_options}
-    assert {100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000} <= aggregates
+    assert {
+        100_000,
+        250_000,
+        500_000,
+        1_000_000,
+        2_000_000,
+        5_000_000,
+        10_000_000,
+        20_000_000,
+    } <= aggregates
     deductibles = {int(o.amount) for o in product.deductible_options}
     assert {0, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000} <= deductibles
     for kind in KINDS:
@@ -62,14 +71,62 @@ def test_every_model_parameter_table_carries_a_source() -> None:
     ("file", "old", "new", "field", "rule"),
     [
         ("product", r'rate = "[0-9.]+"', 'rate = "1.5"', "tax.rate", "must be <= 1"),
-        ("product", r"\[coverages.cyber_extortion\]", "[coverages.cyber_extorsion]", "coverages.cyber_extortion", "is required"),
-        ("product", r"amount = 250000\n", "amount = 50000\n", "aggregate_limit.options", "increasing order"),
-        ("product", r'kinds = \["hopital"\]', 'kinds = ["hospital"]', "aggregate_limit.options[7].kinds", "must be a non-empty list of kinds"),
-        ("product", r'waiting_period_mode = "time_deductible"', 'waiting_period_mode = "sometimes"', "coverages.business_interruption.waiting_period_mode", "must be one of"),
-        ("product", r'profit_and_risk = "[0-9.]+"', 'profit_and_risk = "0.70"', "loadings", "must be < 1"),
-        ("model", r'(\[controls.edr\].*?frequency = \{ business_interruption = )"[0-9.]+"', r'\1"0.9"', "controls.edr.frequency.business_interruption", "must be >= 1"),
-        ("model", r"(\[controls.mfa_remote_access\].*?score_weight = )\d+", r"\g<1>99", "controls.*.score_weight", "must add up to 100"),
-        ("model", r'(\[kinds.centre_de_sante\].*?base_frequency = )"[0-9.]+"', r'\1"-1"', "kinds.centre_de_sante.base_frequency", "must be > 0"),
+        (
+            "product",
+            r"\[coverages.cyber_extortion\]",
+            "[coverages.cyber_extorsion]",
+            "coverages.cyber_extortion",
+            "is required",
+        ),
+        (
+            "product",
+            r"amount = 250000\n",
+            "amount = 50000\n",
+            "aggregate_limit.options",
+            "increasing order",
+        ),
+        (
+            "product",
+            r'kinds = \["hopital"\]',
+            'kinds = ["hospital"]',
+            "aggregate_limit.options[7].kinds",
+            "must be a non-empty list of kinds",
+        ),
+        (
+            "product",
+            r'waiting_period_mode = "time_deductible"',
+            'waiting_period_mode = "sometimes"',
+            "coverages.business_interruption.waiting_period_mode",
+            "must be one of",
+        ),
+        (
+            "product",
+            r'profit_and_risk = "[0-9.]+"',
+            'profit_and_risk = "0.70"',
+            "loadings",
+            "must be < 1",
+        ),
+        (
+            "model",
+            r'(\[controls.edr\].*?frequency = \{ business_interruption = )"[0-9.]+"',
+            r'\1"0.9"',
+            "controls.edr.frequency.business_interruption",
+            "must be >= 1",
+        ),
+        (
+            "model",
+            r"(\[controls.mfa_remote_access\].*?score_weight = )\d+",
+            r"\g<1>99",
+            "controls.*.score_weight",
+            "must add up to 100",
+        ),
+        (
+            "model",
+            r'(\[kinds.centre_de_sante\].*?base_frequency = )"[0-9.]+"',
+            r'\1"-1"',
+            "kinds.centre_de_sante.base_frequency",
+            "must be > 0",
+        ),
     ],
 )
 def test_a_broken_product_is_refused_naming_file_field_and_rule(
@@ -85,7 +142,7 @@ def test_a_broken_product_is_refused_naming_file_field_and_rule(
 
 
 def test_malformed_toml_and_missing_files_are_refused(tmp_path: Path) -> None:
-    p, m = copy_product(tmp_path)
+    p, _ = copy_product(tmp_path)
     p.write_text("[product\ncode = 1", encoding="utf-8")
     with pytest.raises(ProductError, match="is not valid TOML"):
         load_product(p)
@@ -94,7 +151,7 @@ def test_malformed_toml_and_missing_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     p2, m2 = copy_product(tmp_path / "x")
     m2.unlink()
-    with pytest.raises(ProductError, match="risk-model-v1.toml: \\(file\\): does not exist"):
+    with pytest.raises(ProductError, match=r"risk-model-v1.toml: \(file\): does not exist"):
         load_product(p2)
 
 

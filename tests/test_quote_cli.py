@@ -30,7 +30,9 @@ def test_there_are_five_worked_examples_and_at_least_a_dozen_more_cases() -> Non
 
 
 @pytest.mark.parametrize("path", ALL_EXAMPLES, ids=lambda p: p.stem)
-def test_every_example_prices_the_same_through_the_cli_and_the_service(path: Path, product: Product) -> None:
+def test_every_example_prices_the_same_through_the_cli_and_the_service(
+    path: Path, product: Product
+) -> None:
     result = runner.invoke(app, ["quote", "price", str(path), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
@@ -55,18 +57,33 @@ def test_every_example_prices_the_same_through_the_cli_and_the_service(path: Pat
 
 
 def test_the_practice_pays_a_few_hundred_euros_for_100k(product: Product) -> None:
-    out = quotes.price_quote(yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text()), product)
+    out = quotes.price_quote(
+        yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text()), product
+    )
     assert out["aggregate_limit"] == "100000.00"
     assert Decimal(150) < Decimal(out["premium"]["total"]) < Decimal(1000)
     assert out["decision"] == "accept"
 
 
-def test_a_saved_quote_shows_identically_even_after_the_product_file_changes(tmp_path: Path, cli_env: str, frozen_now: str) -> None:
+def test_a_saved_quote_shows_identically_even_after_the_product_file_changes(
+    tmp_path: Path, cli_env: str, frozen_now: str
+) -> None:
     folder = Path(str(resources.files("egide.products")))
     for name in ("cyber-sante-v1.toml", "risk-model-v1.toml"):
         shutil.copy(folder / name, tmp_path / name)
     prod = tmp_path / "cyber-sante-v1.toml"
-    saved = runner.invoke(app, ["quote", "price", str(EXAMPLES / "pharmacie.yaml"), "--save", "--json", "--product", str(prod)])
+    saved = runner.invoke(
+        app,
+        [
+            "quote",
+            "price",
+            str(EXAMPLES / "pharmacie.yaml"),
+            "--save",
+            "--json",
+            "--product",
+            str(prod),
+        ],
+    )
     assert saved.exit_code == 0, saved.output
     first = json.loads(saved.output)
     number = first["quote_number"]
@@ -78,20 +95,26 @@ def test_a_saved_quote_shows_identically_even_after_the_product_file_changes(tmp
     shown = runner.invoke(app, ["quote", "show", number, "--json"])
     assert shown.exit_code == 0
     assert json.loads(shown.output) == first
-    repriced = runner.invoke(app, ["quote", "price", str(EXAMPLES / "pharmacie.yaml"), "--json", "--product", str(prod)])
+    repriced = runner.invoke(
+        app, ["quote", "price", str(EXAMPLES / "pharmacie.yaml"), "--json", "--product", str(prod)]
+    )
     assert json.loads(repriced.output)["premium"] != first["premium"]
     human = runner.invoke(app, ["quote", "show", number], terminal_width=160)
     assert number in human.output
 
 
-def test_changing_a_recorded_product_without_a_new_version_is_refused(tmp_path: Path, cli_env: str) -> None:
+def test_changing_a_recorded_product_without_a_new_version_is_refused(
+    tmp_path: Path, cli_env: str
+) -> None:
     folder = Path(str(resources.files("egide.products")))
     for name in ("cyber-sante-v1.toml", "risk-model-v1.toml"):
         shutil.copy(folder / name, tmp_path / name)
     prod = tmp_path / "cyber-sante-v1.toml"
     args = ["quote", "price", str(EXAMPLES / "pharmacie.yaml"), "--save", "--product", str(prod)]
     assert runner.invoke(app, args).exit_code == 0
-    prod.write_text(prod.read_text(encoding="utf-8").replace('rate = "0.09"', 'rate = "0.10"'), encoding="utf-8")
+    prod.write_text(
+        prod.read_text(encoding="utf-8").replace('rate = "0.09"', 'rate = "0.10"'), encoding="utf-8"
+    )
     again = runner.invoke(app, args)
     assert again.exit_code == 3
     assert "new version" in again.output
@@ -102,7 +125,9 @@ def test_an_unknown_quote_is_bad_input(cli_env: str) -> None:
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
-def test_a_referred_quote_is_approved_once_with_a_note(uow: SqlUnitOfWork, product: Product) -> None:
+def test_a_referred_quote_is_approved_once_with_a_note(
+    uow: SqlUnitOfWork, product: Product
+) -> None:
     data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
     saved = quotes.save_quote(uow, data, product, "broker")
     if saved["decision"] != "refer":

@@ -53,7 +53,9 @@ def test_ransomware_without_tested_restore_is_never_accepted(product: Product) -
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_the_two_dangerous_profiles_are_never_silently_accepted(product: Product, data: st.DataObject) -> None:
+def test_the_two_dangerous_profiles_are_never_silently_accepted(
+    product: Product, data: st.DataObject
+) -> None:
     app = data.draw(applications(product))
     decision, _ = decide(product, app)
     e, s, h = app["establishment"], app["security"], app["history"]
@@ -73,8 +75,11 @@ def test_poor_security_is_referred_then_declined(product: Product) -> None:
     decision, reasons = decide(product, data)
     assert decision is Decision.DECLINE and Reason.SCORE_TOO_LOW.code in reasons
     data["security"].update(
-        mfa_remote_access=True, offline_backups=True, backup_restore_tested=True,
-        medical_devices_segmented=False, critical_patch_days=80,
+        mfa_remote_access=True,
+        offline_backups=True,
+        backup_restore_tested=True,
+        medical_devices_segmented=False,
+        critical_patch_days=80,
     )
     decision, reasons = decide(product, data)
     assert decision is Decision.REFER and Reason.SCORE_LOW.code in reasons
@@ -99,7 +104,9 @@ def test_the_score_is_the_sum_of_its_factors_and_spans_0_to_100(product: Product
     worst = base_application()
     for c in BOOL_CONTROLS:
         worst["security"][c] = False
-    worst["security"].update(critical_patch_days=365, security_budget_share=0, medical_devices_segmented=False)
+    worst["security"].update(
+        critical_patch_days=365, security_budget_share=0, medical_devices_segmented=False
+    )
     w = security_score(parse_application(worst, product).security, model)
     assert w.total == 0
     mid = security_score(parse_application(base_application(), product).security, model)

@@ -33,7 +33,9 @@ ProductOpt = Annotated[
 def price_cmd(
     file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON).")],
     json_out: JsonOpt = False,
-    save: Annotated[bool, typer.Option("--save", help="Store the quote and print its number.")] = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="Store the quote and print its number.")
+    ] = False,
     product_file: ProductOpt = None,
     who: ActorOpt = None,
 ) -> None:

@@ -63,7 +63,12 @@ def render_quote(q: dict[str, Any], console: Console) -> None:
         if c["code"] == "business_interruption":
             ded += f" + {c['waiting_period_hours']} h, {c['indemnity_period_days']} d"
         cov.add_row(
-            c["label"], eur(c["limit"]), ded, f"{c['frequency']:.4f}", eur(c["expected_loss"]), eur(c["premium"])
+            c["label"],
+            eur(c["limit"]),
+            ded,
+            f"{c['frequency']:.4f}",
+            eur(c["expected_loss"]),
+            eur(c["premium"]),
         )
     console.print(cov)
 

@@ -28,7 +28,9 @@ class QuoteRow(Base, Timestamped):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(16))  # priced | referred | declined | approved | bound
+    status: Mapped[str] = mapped_column(
+        String(16)
+    )  # priced | referred | declined | approved | bound
     decision: Mapped[str] = mapped_column(String(16))  # accept | refer | decline (the engine's)
     product_ref: Mapped[str] = mapped_column(ForeignKey("product_versions.ref"))
     establishment_name: Mapped[str] = mapped_column(String(200))
@@ -42,4 +44,4 @@ class QuoteRow(Base, Timestamped):
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

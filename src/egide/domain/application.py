@@ -16,7 +16,9 @@ from egide.domain.identifiers import finess_problem, siret_problem
 from egide.domain.product import COVERAGES, KINDS, Product
 
 # Kinds registered in the FINESS directory: their FINESS number is required.
-FINESS_REQUIRED = frozenset({"centre_de_sante", "pharmacie", "laboratoire", "clinique", "hopital", "ehpad"})
+FINESS_REQUIRED = frozenset(
+    {"centre_de_sante", "pharmacie", "laboratoire", "clinique", "hopital", "ehpad"}
+)
 # Kinds that have beds: at least one is required.
 BEDDED = frozenset({"clinique", "hopital", "ehpad"})
 
@@ -129,9 +131,15 @@ class _Collector:
     def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
         for key in data:
             if key not in allowed:
-                self.add(f"{prefix}{key}", "unknown_key", f"is not a known key (known: {', '.join(sorted(allowed))})")
+                self.add(
+                    f"{prefix}{key}",
+                    "unknown_key",
+                    f"is not a known key (known: {', '.join(sorted(allowed))})",
+                )
 
-    def string(self, data: Mapping[str, Any], path: str, key: str, required: bool = True) -> str | None:
+    def string(
+        self, data: Mapping[str, Any], path: str, key: str, required: bool = True
+    ) -> str | None:
         value = data.get(key)
         if value is None:
             if required:
@@ -146,7 +154,15 @@ class _Collector:
             return None
         return value
 
-    def boolean(self, data: Mapping[str, Any], path: str, key: str, *, nullable: bool = False, default: bool | None = None) -> bool | None:
+    def boolean(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        key: str,
+        *,
+        nullable: bool = False,
+        default: bool | None = None,
+    ) -> bool | None:
         if key not in data:
             if default is not None or nullable:
                 return default
@@ -160,7 +176,18 @@ class _Collector:
             return None
         return value
 
-    def decimal(self, data: Mapping[str, Any], path: str, key: str, *, low: Decimal, high: Decimal, required: bool = True, default: Decimal | None = None, strict_low: bool = False) -> Decimal | None:
+    def decimal(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        key: str,
+        *,
+        low: Decimal,
+        high: Decimal,
+        required: bool = True,
+        default: Decimal | None = None,
+        strict_low: bool = False,
+    ) -> Decimal | None:
         if key not in data or data[key] is None:
             if required:
                 self.add(path, "required", "is required")
@@ -170,7 +197,9 @@ class _Collector:
             self.add(path, "type", "must be a number")
             return None
         try:
-            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+            number = (
+                Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+            )
         except InvalidOperation:
             self.add(path, "type", "must be a number")
             return None
@@ -185,8 +214,20 @@ class _Collector:
             return None
         return number
 
-    def integer(self, data: Mapping[str, Any], path: str, key: str, *, low: int, high: int, required: bool = True, default: int | None = None) -> int | None:
-        number = self.decimal(data, path, key, low=Decimal(low), high=Decimal(high), required=required)
+    def integer(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        key: str,
+        *,
+        low: int,
+        high: int,
+        required: bool = True,
+        default: int | None = None,
+    ) -> int | None:
+        number = self.decimal(
+            data, path, key, low=Decimal(low), high=Decimal(high), required=required
+        )
         if number is None:
             return default
         if number != number.to_integral_value():
@@ -199,11 +240,35 @@ def parse_application(data: object, product: Product, source: str | None = None)
     """Validate plain data (parsed YAML or JSON) against the rules and the product's options."""
     c = _Collector()
     if not isinstance(data, dict):
-        raise InvalidInput([FieldError("(document)", "type", "must be a mapping with establishment, security, history and cover")], source)
+        raise InvalidInput(
+            [
+                FieldError(
+                    "(document)",
+                    "type",
+                    "must be a mapping with establishment, security, history and cover",
+                )
+            ],
+            source,
+        )
     c.unknown(data, "", {"establishment", "security", "history", "cover"})
 
     e = c.section(data, "establishment")
-    c.unknown(e, "establishment.", {"name", "type", "siret", "finess", "annual_revenue", "employees", "beds", "patient_records", "postcode", "city"})
+    c.unknown(
+        e,
+        "establishment.",
+        {
+            "name",
+            "type",
+            "siret",
+            "finess",
+            "annual_revenue",
+            "employees",
+            "beds",
+            "patient_records",
+            "postcode",
+            "city",
+        },
+    )
     name = c.string(e, "establishment.name", "name")
     if name is not None and len(name) > 200:
         c.add("establishment.name", "length", "must be at most 200 characters")
@@ -217,28 +282,80 @@ def parse_application(data: object, product: Product, source: str | None = None)
     finess = c.string(e, "establishment.finess", "finess", required=kind in FINESS_REQUIRED)
     if finess is not None and (problem := finess_problem(finess)):
         c.add("establishment.finess", "finess", problem)
-    revenue = c.decimal(e, "establishment.annual_revenue", "annual_revenue", low=Decimal(0), high=MAX_REVENUE, strict_low=True)
+    revenue = c.decimal(
+        e,
+        "establishment.annual_revenue",
+        "annual_revenue",
+        low=Decimal(0),
+        high=MAX_REVENUE,
+        strict_low=True,
+    )
     employees = c.integer(e, "establishment.employees", "employees", low=0, high=MAX_EMPLOYEES)
-    beds = c.integer(e, "establishment.beds", "beds", low=0, high=MAX_BEDS, required=False, default=0)
-    if kind in BEDDED and beds == 0 and "beds" in e and not any(x.field == "establishment.beds" for x in c.errors):
+    beds = c.integer(
+        e, "establishment.beds", "beds", low=0, high=MAX_BEDS, required=False, default=0
+    )
+    if (
+        kind in BEDDED
+        and beds == 0
+        and "beds" in e
+        and not any(x.field == "establishment.beds" for x in c.errors)
+    ):
         c.add("establishment.beds", "range", f"must be >= 1 for a {kind}")
     elif kind in BEDDED and "beds" not in e:
         c.add("establishment.beds", "required", f"is required for a {kind}")
-    records = c.integer(e, "establishment.patient_records", "patient_records", low=0, high=MAX_RECORDS)
+    records = c.integer(
+        e, "establishment.patient_records", "patient_records", low=0, high=MAX_RECORDS
+    )
     postcode = c.string(e, "establishment.postcode", "postcode", required=False)
-    if postcode is not None and not (len(postcode) == 5 and (postcode.isdigit() or postcode[:2] in ("2A", "2B"))):
+    if postcode is not None and not (
+        len(postcode) == 5 and (postcode.isdigit() or postcode[:2] in ("2A", "2B"))
+    ):
         c.add("establishment.postcode", "format", "must be a 5-character French postcode")
     city = c.string(e, "establishment.city", "city", required=False)
 
     s = c.section(data, "security")
-    bools = ("mfa_remote_access", "mfa_email", "edr", "offline_backups", "backup_restore_tested", "hds_hosting", "phishing_training", "incident_response_plan")
-    c.unknown(s, "security.", {*bools, "critical_patch_days", "medical_devices_segmented", "security_budget_share", "pgssi_s_compliant", "care_programme"})
+    bools = (
+        "mfa_remote_access",
+        "mfa_email",
+        "edr",
+        "offline_backups",
+        "backup_restore_tested",
+        "hds_hosting",
+        "phishing_training",
+        "incident_response_plan",
+    )
+    c.unknown(
+        s,
+        "security.",
+        {
+            *bools,
+            "critical_patch_days",
+            "medical_devices_segmented",
+            "security_budget_share",
+            "pgssi_s_compliant",
+            "care_programme",
+        },
+    )
     flags = {b: c.boolean(s, f"security.{b}", b) for b in bools}
-    devices = c.boolean(s, "security.medical_devices_segmented", "medical_devices_segmented", nullable=True)
+    devices = c.boolean(
+        s, "security.medical_devices_segmented", "medical_devices_segmented", nullable=True
+    )
     if "medical_devices_segmented" not in s:
-        c.add("security.medical_devices_segmented", "required", "is required (true, false, or null when there are no connected medical devices)")
-    patch_days = c.integer(s, "security.critical_patch_days", "critical_patch_days", low=0, high=3650)
-    budget = c.decimal(s, "security.security_budget_share", "security_budget_share", low=Decimal(0), high=Decimal(1))
+        c.add(
+            "security.medical_devices_segmented",
+            "required",
+            "is required (true, false, or null when there are no connected medical devices)",
+        )
+    patch_days = c.integer(
+        s, "security.critical_patch_days", "critical_patch_days", low=0, high=3650
+    )
+    budget = c.decimal(
+        s,
+        "security.security_budget_share",
+        "security_budget_share",
+        low=Decimal(0),
+        high=Decimal(1),
+    )
     pgssi = c.boolean(s, "security.pgssi_s_compliant", "pgssi_s_compliant", default=False)
     care = c.boolean(s, "security.care_programme", "care_programme", default=False)
 
@@ -246,25 +363,66 @@ def parse_application(data: object, product: Product, source: str | None = None)
     if not isinstance(h_raw, dict):
         c.add("history", "type", "must be a mapping of keys")
         h_raw = {}
-    c.unknown(h_raw, "history.", {"incidents_last_5_years", "ransomware_last_5_years", "known_circumstances"})
-    incidents = c.integer(h_raw, "history.incidents_last_5_years", "incidents_last_5_years", low=0, high=1000, required=False, default=0)
-    ransomware = c.integer(h_raw, "history.ransomware_last_5_years", "ransomware_last_5_years", low=0, high=1000, required=False, default=0)
+    c.unknown(
+        h_raw,
+        "history.",
+        {"incidents_last_5_years", "ransomware_last_5_years", "known_circumstances"},
+    )
+    incidents = c.integer(
+        h_raw,
+        "history.incidents_last_5_years",
+        "incidents_last_5_years",
+        low=0,
+        high=1000,
+        required=False,
+        default=0,
+    )
+    ransomware = c.integer(
+        h_raw,
+        "history.ransomware_last_5_years",
+        "ransomware_last_5_years",
+        low=0,
+        high=1000,
+        required=False,
+        default=0,
+    )
     known = c.boolean(h_raw, "history.known_circumstances", "known_circumstances", default=False)
-    if incidents is not None and ransomware is not None and ransomware > incidents and "incidents_last_5_years" in h_raw:
-        c.add("history.ransomware_last_5_years", "consistency", "cannot exceed history.incidents_last_5_years")
+    if (
+        incidents is not None
+        and ransomware is not None
+        and ransomware > incidents
+        and "incidents_last_5_years" in h_raw
+    ):
+        c.add(
+            "history.ransomware_last_5_years",
+            "consistency",
+            "cannot exceed history.incidents_last_5_years",
+        )
 
     cv = c.section(data, "cover")
     c.unknown(cv, "cover.", {"limit", "deductible", "sublimits"})
-    limit = c.decimal(cv, "cover.limit", "limit", low=Decimal(0), high=Decimal("1e12"), strict_low=True)
-    deductible = c.decimal(cv, "cover.deductible", "deductible", low=Decimal(0), high=Decimal("1e12"))
+    limit = c.decimal(
+        cv, "cover.limit", "limit", low=Decimal(0), high=Decimal("1e12"), strict_low=True
+    )
+    deductible = c.decimal(
+        cv, "cover.deductible", "deductible", low=Decimal(0), high=Decimal("1e12")
+    )
     if kind is not None and limit is not None:
         options = product.aggregate_amounts(kind)
         if limit not in options:
-            c.add("cover.limit", "product_option", f"must be one of the product's aggregate limits for a {kind}: {', '.join(str(o) for o in options)}")
+            c.add(
+                "cover.limit",
+                "product_option",
+                f"must be one of the product's aggregate limits for a {kind}: {', '.join(str(o) for o in options)}",
+            )
     if kind is not None and deductible is not None:
         options = product.deductible_amounts(kind)
         if deductible not in options:
-            c.add("cover.deductible", "product_option", f"must be one of the product's deductibles for a {kind}: {', '.join(str(o) for o in options)}")
+            c.add(
+                "cover.deductible",
+                "product_option",
+                f"must be one of the product's deductibles for a {kind}: {', '.join(str(o) for o in options)}",
+            )
     sublimits: dict[str, Decimal] = {}
     raw_sub = cv.get("sublimits", {}) or {}
     if not isinstance(raw_sub, dict):
@@ -275,12 +433,16 @@ def parse_application(data: object, product: Product, source: str | None = None)
         if code not in COVERAGES:
             c.add(path, "choice", f"is not a coverage; coverages: {', '.join(COVERAGES)}")
             continue
-        value = c.decimal(raw_sub, path, code, low=Decimal(0), high=Decimal("1e12"), strict_low=True)
+        value = c.decimal(
+            raw_sub, path, code, low=Decimal(0), high=Decimal("1e12"), strict_low=True
+        )
         if value is None:
             continue
-        options = product.coverages[code].limit_options
-        if value not in options:
-            c.add(path, "product_option", f"must be one of {', '.join(str(o) for o in options)}")
+        sub_options = product.coverages[code].limit_options
+        if value not in sub_options:
+            c.add(
+                path, "product_option", f"must be one of {', '.join(str(o) for o in sub_options)}"
+            )
         elif limit is not None and value > limit:
             c.add(path, "range", "must not exceed cover.limit (the annual aggregate)")
         else:
@@ -288,12 +450,32 @@ def parse_application(data: object, product: Product, source: str | None = None)
 
     if c.errors:
         raise InvalidInput(c.errors, source)
-    assert name and kind and siret and revenue is not None and employees is not None and records is not None
-    assert patch_days is not None and budget is not None and limit is not None and deductible is not None
+    assert (
+        name
+        and kind
+        and siret
+        and revenue is not None
+        and employees is not None
+        and records is not None
+    )
+    assert (
+        patch_days is not None
+        and budget is not None
+        and limit is not None
+        and deductible is not None
+    )
     return Application(
         establishment=Establishment(
-            name=name, type=kind, siret=siret, finess=finess, annual_revenue=revenue,
-            employees=employees, beds=beds or 0, patient_records=records, postcode=postcode, city=city,
+            name=name,
+            type=kind,
+            siret=siret,
+            finess=finess,
+            annual_revenue=revenue,
+            employees=employees,
+            beds=beds or 0,
+            patient_records=records,
+            postcode=postcode,
+            city=city,
         ),
         security=Security(
             **{b: bool(v) for b, v in flags.items()},
@@ -303,6 +485,10 @@ def parse_application(data: object, product: Product, source: str | None = None)
             pgssi_s_compliant=bool(pgssi),
             care_programme=bool(care),
         ),
-        history=History(incidents_last_5_years=incidents or 0, ransomware_last_5_years=ransomware or 0, known_circumstances=bool(known)),
+        history=History(
+            incidents_last_5_years=incidents or 0,
+            ransomware_last_5_years=ransomware or 0,
+            known_circumstances=bool(known),
+        ),
         cover=Cover(limit=limit, deductible=deductible, sublimits=sublimits),
     )

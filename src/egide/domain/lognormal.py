@@ -50,7 +50,9 @@ def layer(mu: float, sigma: float, attachment: float, width: float) -> float:
     return max(lev(mu, sigma, attachment + width) - lev(mu, sigma, attachment), 0.0)
 
 
-def layer_above_trigger(mu: float, sigma: float, attachment: float, width: float, trigger: float) -> float:
+def layer_above_trigger(
+    mu: float, sigma: float, attachment: float, width: float, trigger: float
+) -> float:
     """E[min(max(X - a, 0), w); X > t]: a layer that pays only when X exceeds a trigger t."""
     if width <= 0:
         return 0.0
@@ -60,5 +62,9 @@ def layer_above_trigger(mu: float, sigma: float, attachment: float, width: float
     if trigger >= top:
         return width * survival(mu, sigma, trigger)
     # for X > t: min(X, top) - a
-    value = lev(mu, sigma, top) - partial_expectation(mu, sigma, trigger) - attachment * survival(mu, sigma, trigger)
+    value = (
+        lev(mu, sigma, top)
+        - partial_expectation(mu, sigma, trigger)
+        - attachment * survival(mu, sigma, trigger)
+    )
     return max(value, 0.0)

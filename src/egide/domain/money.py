@@ -28,7 +28,7 @@ def fmt_eur(value: Decimal) -> str:
     q = cents(value)
     sign = "-" if q < 0 else ""
     whole, frac = f"{abs(q):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

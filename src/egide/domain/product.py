@@ -216,10 +216,10 @@ class _Reader:
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self.data.keys())
 
-    def str(self, key: str, choices: tuple[str, ...] | None = None) -> str:
+    def text(self, key: str, choices: tuple[str, ...] | None = None) -> str:
         value = self.data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "is required and must be a non-empty string")
@@ -227,7 +227,7 @@ class _Reader:
             raise self.fail(key, f"must be one of {', '.join(choices)}")
         return value
 
-    def bool(self, key: str, default: bool | None = None) -> bool:
+    def flag(self, key: str, default: bool | None = None) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(key, "is required and must be true or false")
@@ -301,16 +301,16 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
     r = _Reader(path, data)
     model = r.table("model")
     shares = r.table("coverage_share")
-    shares.str("source")
+    shares.text("source")
     coverage_share = {c: shares.dec(c, low=0, high=1, strict_low=True) for c in COVERAGES}
     kinds_r = r.table("kinds")
     kinds: dict[str, KindParams] = {}
     for kind in KINDS:
         k = kinds_r.table(kind)
-        k.str("source")
+        k.text("source")
         kinds[kind] = KindParams(
             code=kind,
-            label=k.str("label"),
+            label=k.text("label"),
             reference_revenue=k.dec("reference_revenue", low=0, strict_low=True),
             base_frequency=k.dec("base_frequency", low=0, high=10, strict_low=True),
             gross_margin_rate=k.dec("gross_margin_rate", low=0, high=1, strict_low=True),
@@ -318,34 +318,34 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
             outage_median_hours=k.dec("outage_median_hours", low=0, strict_low=True),
             outage_sigma=k.dec("outage_sigma", low=0, high=5, strict_low=True),
         )
-    for extra in kinds_r.keys():
+    for extra in kinds_r.names():
         if extra not in KINDS:
             raise kinds_r.fail(extra, "is not a kind of establishment")
     size = r.table("size")
-    size.str("source")
+    size.text("source")
     sev_r = r.table("severity")
     severity: dict[str, SeverityParams] = {}
     for cov in COVERAGES:
         if cov == "business_interruption":
             continue
         s = sev_r.table(cov)
-        s.str("source")
+        s.text("source")
         severity[cov] = SeverityParams(
             median=s.dec("median", low=0, strict_low=True),
             reference_exposure=s.dec("reference_exposure", low=0, strict_low=True),
             sigma=s.dec("sigma", low=0, high=5, strict_low=True),
-            exposure=s.str("exposure", ("revenue", "records")),
+            exposure=s.text("exposure", ("revenue", "records")),
             exponent=s.dec("exponent", low=0, high=2),
         )
     ctrl_r = r.table("controls")
     controls: dict[str, Control] = {}
     for code in CONTROL_FIELDS:
         c = ctrl_r.table(code)
-        c.str("source")
+        c.text("source")
         controls[code] = Control(
             code=code,
-            label=c.str("label"),
-            recommendation=c.str("recommendation"),
+            label=c.text("label"),
+            recommendation=c.text("recommendation"),
             score_weight=int(c.dec("score_weight", low=0, high=100)),
             frequency=c.factors("frequency"),
             severity=c.factors("severity"),
@@ -354,7 +354,7 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
     graded: dict[str, GradedControl] = {}
     for code in GRADED_FIELDS:
         g = graded_r.table(code)
-        g.str("source")
+        g.text("source")
         applies = g.data.get("applies_to")
         if not isinstance(applies, list) or not all(a in COVERAGES for a in applies):
             raise g.fail("applies_to", "must be a list of coverage codes")
@@ -363,8 +363,8 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
             raise g.fail("bad", "must differ from good")
         graded[code] = GradedControl(
             code=code,
-            label=g.str("label"),
-            recommendation=g.str("recommendation"),
+            label=g.text("label"),
+            recommendation=g.text("recommendation"),
             score_weight=int(g.dec("score_weight", low=0, high=100)),
             good=good,
             bad=bad,
@@ -375,11 +375,13 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
         g.score_weight for g in graded.values()
     )
     if total_weight != 100:
-        raise ProductError(path, "controls.*.score_weight", f"must add up to 100 (got {total_weight})")
+        raise ProductError(
+            path, "controls.*.score_weight", f"must add up to 100 (got {total_weight})"
+        )
     hist = r.table("history")
-    hist.str("source")
+    hist.text("source")
     return RiskModel(
-        version=model.str("version"),
+        version=model.text("version"),
         coverage_share=coverage_share,
         kinds=kinds,
         frequency_size_exponent=size.dec("frequency_exponent", low=0, high=2),
@@ -415,7 +417,9 @@ def _options(r: _Reader, key: str) -> tuple[Option, ...]:
     return tuple(out)
 
 
-def parse_product(text: str, model_text: str, path: str = "product", model_path: str = "") -> Product:
+def parse_product(
+    text: str, model_text: str, path: str = "product", model_path: str = ""
+) -> Product:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -425,7 +429,7 @@ def parse_product(text: str, model_text: str, path: str = "product", model_path:
     p = r.table("product")
     tax = r.table("tax")
     loadings = r.table("loadings")
-    loadings.str("source")
+    loadings.text("source")
     minimum = r.table("minimum_premium")
     aggregate_options = _options(r, "aggregate_limit")
     deductible_options = _options(r, "deductible")
@@ -437,29 +441,34 @@ def parse_product(text: str, model_text: str, path: str = "product", model_path:
         raw_limits = c.data.get("limit_options")
         if not isinstance(raw_limits, list) or not raw_limits:
             raise c.fail("limit_options", "must be a non-empty list of amounts")
-        limits = tuple(c.number(f"limit_options[{i}]", v, low=0, strict_low=True) for i, v in enumerate(raw_limits))
+        limits = tuple(
+            c.number(f"limit_options[{i}]", v, low=0, strict_low=True)
+            for i, v in enumerate(raw_limits)
+        )
         if list(limits) != sorted(set(limits)):
             raise c.fail("limit_options", "amounts must be distinct and in increasing order")
         extra: dict[str, Any] = {}
         if code == "business_interruption":
             extra["waiting_period_hours"] = c.dec("waiting_period_hours", low=0, high=720)
-            extra["waiting_period_mode"] = c.str("waiting_period_mode", ("time_deductible", "trigger"))
+            extra["waiting_period_mode"] = c.text(
+                "waiting_period_mode", ("time_deductible", "trigger")
+            )
             extra["indemnity_period_days"] = c.dec("indemnity_period_days", low=1, high=730)
         if code == "cyber_extortion":
-            extra["ransom_payment_covered"] = c.bool("ransom_payment_covered")
+            extra["ransom_payment_covered"] = c.flag("ransom_payment_covered")
         if code == "regulatory_investigation":
-            extra["fines_insurable"] = c.bool("fines_insurable")
+            extra["fines_insurable"] = c.flag("fines_insurable")
         coverages[code] = CoverageTerms(
             code=code,
-            label=c.str("label"),
-            description=c.str("description"),
-            oed_code=c.str("oed_code", ("NPBI", "EXT", "REG", "LIA", "DIAS", "INRE")),
+            label=c.text("label"),
+            description=c.text("description"),
+            oed_code=c.text("oed_code", ("NPBI", "EXT", "REG", "LIA", "DIAS", "INRE")),
             default_limit_share=c.dec("default_limit_share", low=0, high=1, strict_low=True),
             limit_options=limits,
             sub_deductible=c.dec("sub_deductible", low=0, high=max_aggregate),
             **extra,
         )
-    for extra_key in cov_r.keys():
+    for extra_key in cov_r.names():
         if extra_key not in COVERAGES:
             raise cov_r.fail(extra_key, "is not one of the six coverage codes")
     raw_excl = data.get("exclusions")
@@ -468,20 +477,20 @@ def parse_product(text: str, model_text: str, path: str = "product", model_path:
     exclusions = []
     for i, item in enumerate(raw_excl):
         e = _Reader(path, item if isinstance(item, dict) else {}, f"exclusions[{i}].")
-        exclusions.append(Exclusion(code=e.str("code"), label=e.str("label")))
+        exclusions.append(Exclusion(code=e.text("code"), label=e.text("label")))
     claims = r.table("claims")
     cancel = r.table("cancellation")
     policy_modes = ("pro_rata", "no_refund")
     product = Product(
-        code=p.str("code"),
-        version=p.str("version"),
-        name=p.str("name"),
-        currency=p.str("currency", ("EUR",)),
+        code=p.text("code"),
+        version=p.text("version"),
+        name=p.text("name"),
+        currency=p.text("currency", ("EUR",)),
         quote_validity_days=int(p.dec("quote_validity_days", low=1, high=365)),
-        trigger=p.str("trigger", ("claims_made",)),
-        tax_name=tax.str("name"),
+        trigger=p.text("trigger", ("claims_made",)),
+        tax_name=tax.text("name"),
         tax_rate=tax.dec("rate", low=0, high=1),
-        tax_source=tax.str("source"),
+        tax_source=tax.text("source"),
         expenses=loadings.dec("expenses", low=0, high=1),
         broker_commission=loadings.dec("broker_commission", low=0, high=1),
         profit_and_risk=loadings.dec("profit_and_risk", low=0, high=1),
@@ -492,10 +501,10 @@ def parse_product(text: str, model_text: str, path: str = "product", model_path:
         exclusions=tuple(exclusions),
         complaint_deadline_hours=int(claims.dec("complaint_deadline_hours", low=1, high=720)),
         notice_to_insurer_days=int(claims.dec("notice_to_insurer_days", low=1, high=365)),
-        deductible_basis=claims.str("deductible_basis", ("per_claim",)),
+        deductible_basis=claims.text("deductible_basis", ("per_claim",)),
         cancellation={
-            "insured_request": cancel.str("insured_request", policy_modes),
-            "non_payment": cancel.str("non_payment", policy_modes),
+            "insured_request": cancel.text("insured_request", policy_modes),
+            "non_payment": cancel.text("non_payment", policy_modes),
         },
         risk_model=risk_model,
         source_text=text,
@@ -503,7 +512,9 @@ def parse_product(text: str, model_text: str, path: str = "product", model_path:
         sha256=hashlib.sha256((text + "\0" + model_text).encode()).hexdigest(),
     )
     if product.loading_total >= 1:
-        raise ProductError(path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1")
+        raise ProductError(
+            path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1"
+        )
     for kind in KINDS:
         if not product.aggregate_amounts(kind):
             raise ProductError(path, "aggregate_limit.options", f"offer no option to kind {kind}")

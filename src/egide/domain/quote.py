@@ -62,7 +62,11 @@ def assess(app: Application, product: Product, *, with_recommendations: bool = T
             better = app.with_security(**change)
             new_price = price(better, product)
             new_score = security_score(better.security, model)
-            recs.append(Recommendation(code, message, new_price.total - current.total, new_score.total - score.total))
+            recs.append(
+                Recommendation(
+                    code, message, new_price.total - current.total, new_score.total - score.total
+                )
+            )
         recs.sort(key=lambda r: (r.premium_change, -r.score_change, r.code))
     return Assessment(
         product_ref=product.ref,
@@ -78,4 +82,6 @@ def assess(app: Application, product: Product, *, with_recommendations: bool = T
 def valid_until(created_at: datetime, product: Product) -> datetime:
     """A quote is valid for the product's validity days, to the end of the last day (Paris)."""
     last = (created_at + timedelta(days=product.quote_validity_days)).date()
-    return datetime.combine(last, datetime.max.time().replace(microsecond=0), tzinfo=created_at.tzinfo)
+    return datetime.combine(
+        last, datetime.max.time().replace(microsecond=0), tzinfo=created_at.tzinfo
+    )

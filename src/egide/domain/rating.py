@@ -165,7 +165,9 @@ def expected_claim_payment(risk: CoverageRisk, terms: PolicyTerms) -> float:
     if terms.waiting_period_mode == "trigger":
         # paid from hour 0 once the outage exceeds the wait, at most the indemnity period
         width = min(period_money - sub_ded, sub_lim) - ded
-        return lognormal.layer_above_trigger(risk.mu + math.log(r), risk.sigma, sub_ded + ded, min(width, agg), wait_money)
+        return lognormal.layer_above_trigger(
+            risk.mu + math.log(r), risk.sigma, sub_ded + ded, min(width, agg), wait_money
+        )
     width = min(period_money - sub_ded, sub_lim) - ded
     return lognormal.layer(mu_money, risk.sigma, wait_money + sub_ded + ded, min(width, agg))
 

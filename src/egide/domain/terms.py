@@ -163,4 +163,6 @@ def apply_terms(
             )
         )
     payable = sum((line.payable for line in lines), ZERO)
-    return ClaimOutcome(lines=tuple(lines), payable=payable, aggregate_used_after=aggregate_used + payable)
+    return ClaimOutcome(
+        lines=tuple(lines), payable=payable, aggregate_used_after=aggregate_used + payable
+    )

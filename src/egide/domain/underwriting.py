@@ -10,41 +10,87 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 
 from egide.domain.application import Application
 from egide.domain.scoring import SecurityScore
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     ACCEPT = "accept"
     REFER = "refer"
     DECLINE = "decline"
 
     @property
     def label_fr(self) -> str:
-        return {"accept": "Acceptée", "refer": "À examiner par un souscripteur", "decline": "Refusée"}[self.value]
+        return {
+            "accept": "Acceptée",
+            "refer": "À examiner par un souscripteur",
+            "decline": "Refusée",
+        }[self.value]
 
 
 class Reason(Enum):
     """Reason codes: (outcome, French message). Codes are stable: scripts and reports use them."""
 
     ALL_RULES_PASSED = (Decision.ACCEPT, "Toutes les règles de souscription sont satisfaites.")
-    RANSOMWARE_NO_RECOVERY = (Decision.DECLINE, "Rançongiciel au cours des 5 dernières années sans sauvegarde hors ligne ni restauration testée.")
-    LARGE_HOSPITAL_NO_OFFLINE_BACKUP = (Decision.DECLINE, "Établissement de plus de 300 lits sans sauvegardes hors ligne ou immuables.")
+    RANSOMWARE_NO_RECOVERY = (
+        Decision.DECLINE,
+        "Rançongiciel au cours des 5 dernières années sans sauvegarde hors ligne ni restauration testée.",
+    )
+    LARGE_HOSPITAL_NO_OFFLINE_BACKUP = (
+        Decision.DECLINE,
+        "Établissement de plus de 300 lits sans sauvegardes hors ligne ou immuables.",
+    )
     SCORE_TOO_LOW = (Decision.DECLINE, "Score de sécurité inférieur à 25/100.")
-    TOO_MANY_INCIDENTS = (Decision.DECLINE, "Quatre incidents ou plus au cours des 5 dernières années.")
-    RANSOMWARE_HISTORY = (Decision.REFER, "Rançongiciel au cours des 5 dernières années : vérifier les mesures prises depuis (rapport d'incident, plan de remédiation).")
-    RANSOMWARE_RESTORE_UNTESTED = (Decision.REFER, "Rançongiciel au cours des 5 dernières années et restauration non testée : exiger un test de restauration avant la prise d'effet.")
-    NO_OFFLINE_BACKUP_BEDDED = (Decision.REFER, "Établissement avec lits sans sauvegardes hors ligne : vérifier le plan de sauvegarde.")
-    SCORE_LOW = (Decision.REFER, "Score de sécurité inférieur à 50/100 : vérifier les mesures de sécurité déclarées.")
-    NO_MFA_LARGE = (Decision.REFER, "Pas de MFA sur les accès distants pour un établissement de cette taille : vérifier les accès distants (VPN, prestataires).")
-    DEVICES_NOT_SEGMENTED = (Decision.REFER, "Dispositifs médicaux connectés non isolés : vérifier la segmentation réseau de l'imagerie et du biomédical.")
-    KNOWN_CIRCUMSTANCES = (Decision.REFER, "Faits connus pouvant donner lieu à un sinistre : les décrire, ils seront exclus.")
-    SEVERAL_INCIDENTS = (Decision.REFER, "Deux ou trois incidents au cours des 5 dernières années : obtenir leur description.")
-    PATCHING_SLOW = (Decision.REFER, "Correctifs critiques appliqués en plus de 90 jours : vérifier la gestion des vulnérabilités.")
-    LARGE_CAPACITY = (Decision.REFER, "Plafond de 10 M€ ou plus : accord de la réassurance nécessaire.")
-    VERY_LARGE_RISK = (Decision.REFER, "Très grand établissement (CA > 500 M€ ou plus de 2 000 lits) : tarification à valider par un souscripteur.")
+    TOO_MANY_INCIDENTS = (
+        Decision.DECLINE,
+        "Quatre incidents ou plus au cours des 5 dernières années.",
+    )
+    RANSOMWARE_HISTORY = (
+        Decision.REFER,
+        "Rançongiciel au cours des 5 dernières années : vérifier les mesures prises depuis (rapport d'incident, plan de remédiation).",
+    )
+    RANSOMWARE_RESTORE_UNTESTED = (
+        Decision.REFER,
+        "Rançongiciel au cours des 5 dernières années et restauration non testée : exiger un test de restauration avant la prise d'effet.",
+    )
+    NO_OFFLINE_BACKUP_BEDDED = (
+        Decision.REFER,
+        "Établissement avec lits sans sauvegardes hors ligne : vérifier le plan de sauvegarde.",
+    )
+    SCORE_LOW = (
+        Decision.REFER,
+        "Score de sécurité inférieur à 50/100 : vérifier les mesures de sécurité déclarées.",
+    )
+    NO_MFA_LARGE = (
+        Decision.REFER,
+        "Pas de MFA sur les accès distants pour un établissement de cette taille : vérifier les accès distants (VPN, prestataires).",
+    )
+    DEVICES_NOT_SEGMENTED = (
+        Decision.REFER,
+        "Dispositifs médicaux connectés non isolés : vérifier la segmentation réseau de l'imagerie et du biomédical.",
+    )
+    KNOWN_CIRCUMSTANCES = (
+        Decision.REFER,
+        "Faits connus pouvant donner lieu à un sinistre : les décrire, ils seront exclus.",
+    )
+    SEVERAL_INCIDENTS = (
+        Decision.REFER,
+        "Deux ou trois incidents au cours des 5 dernières années : obtenir leur description.",
+    )
+    PATCHING_SLOW = (
+        Decision.REFER,
+        "Correctifs critiques appliqués en plus de 90 jours : vérifier la gestion des vulnérabilités.",
+    )
+    LARGE_CAPACITY = (
+        Decision.REFER,
+        "Plafond de 10 M€ ou plus : accord de la réassurance nécessaire.",
+    )
+    VERY_LARGE_RISK = (
+        Decision.REFER,
+        "Très grand établissement (CA > 500 M€ ou plus de 2 000 lits) : tarification à valider par un souscripteur.",
+    )
 
     @property
     def code(self) -> str:
@@ -52,11 +98,11 @@ class Reason(Enum):
 
     @property
     def outcome(self) -> Decision:
-        return self.value[0]  # type: ignore[no-any-return]
+        return self.value[0]  # type: ignore[no-any-return,unused-ignore]
 
     @property
     def message(self) -> str:
-        return self.value[1]  # type: ignore[no-any-return]
+        return self.value[1]  # type: ignore[no-any-return,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -139,7 +185,18 @@ def _size(app: Application, _: SecurityScore) -> Reason | None:
     return None
 
 
-RULES: tuple[Rule, ...] = (_ransomware, _backups, _score, _incidents, _mfa, _devices, _known, _patching, _capacity, _size)
+RULES: tuple[Rule, ...] = (
+    _ransomware,
+    _backups,
+    _score,
+    _incidents,
+    _mfa,
+    _devices,
+    _known,
+    _patching,
+    _capacity,
+    _size,
+)
 _SEVERITY = {Decision.ACCEPT: 0, Decision.REFER: 1, Decision.DECLINE: 2}
 
 

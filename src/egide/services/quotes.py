@@ -76,7 +76,11 @@ def assessment_to_dict(a: Assessment, product: Product) -> dict[str, Any]:
         "loadings": {k: money(v) for k, v in a.price.loadings.items()},
         "minimum_premium": money(a.price.minimum_premium),
         "minimum_applied": a.price.minimum_applied,
-        "premium": {"net": money(a.price.net), "tax": money(a.price.tax), "total": money(a.price.total)},
+        "premium": {
+            "net": money(a.price.net),
+            "tax": money(a.price.tax),
+            "total": money(a.price.total),
+        },
         "tax": {"name": product.tax_name, "rate": str(product.tax_rate)},
         "recommendations": [
             {

@@ -15,7 +15,9 @@ def run_migrations_online() -> None:
     assert url
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+        context.configure(
+            connection=connection, render_as_batch=connection.dialect.name == "sqlite"
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

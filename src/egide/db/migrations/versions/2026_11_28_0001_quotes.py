@@ -46,7 +46,11 @@ def upgrade() -> None:
         sa.Column("reviewed_at", AwareDateTime(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", AwareDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["product_ref"], ["product_versions.ref"], name=op.f("fk_quotes_product_ref_product_versions")),
+        sa.ForeignKeyConstraint(
+            ["product_ref"],
+            ["product_versions.ref"],
+            name=op.f("fk_quotes_product_ref_product_versions"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quotes")),
         sa.UniqueConstraint("number", name=op.f("uq_quotes_number")),
     )
