@@ -1,0 +1,266 @@
+"""`egide policy ...`: bind a quote, endorse, cancel, reinstate, renew, show, documents.
+
+Every mutating command takes ``--idempotency-key`` (a new one is generated when absent and
+printed): the same key with the same request returns the first result; with another request it
+is a conflict (exit 3). ``--expected-version N`` refuses the change (exit 3) if the policy moved
+past version N (the ``version`` printed by ``show``) since it was read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from egide.cli.common import (
+    actor,
+    console,
+    fail,
+    guarded,
+    open_uow,
+    print_json,
+    product_option,
+    read_data_file,
+)
+from egide.domain.errors import FieldError, InvalidInput
+from egide.services import policies
+
+app = typer.Typer(help="Bind quotes into policies and change them.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--idempotency-key", help="Retry-safe key (default: a new one, printed)."),
+]
+VersionOpt = Annotated[
+    int | None,
+    typer.Option("--expected-version", help="Refuse if the policy is no longer at this version."),
+]
+EffectiveOpt = Annotated[str, typer.Option("--effective", help="Effective date, YYYY-MM-DD.")]
+NoteOpt = Annotated[
+    str | None,
+    typer.Option("--underwriter-note", help="An underwriter approves a referred risk."),
+]
+
+
+def _print_tx(result: dict[str, Any], json_out: bool, verb: str) -> None:
+    if json_out:
+        print_json(result)
+        return
+    change = result["premium_change"]
+    console.print(
+        f"Policy [bold]{result['policy_number']}[/] {verb} from {result['effective']} "
+        f"(transaction #{result['transaction']}): premium change {change['total']} EUR incl. tax "
+        f"(net {change['net']}, tax {change['tax']}); term premium "
+        f"{result['term_premium']['total']} EUR. Idempotency key {result['idempotency_key']}"
+    )
+
+
+def parse_sets(values: list[str]) -> dict[str, object]:
+    """``key=value`` pairs; values are YAML scalars (``true``, ``1000000``, ``0.05``, text)."""
+    changes: dict[str, object] = {}
+    errors = []
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            errors.append(FieldError("set", "format", f"{item!r} is not key=value"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            errors.append(FieldError(key, "yaml", f"{raw!r} is not a YAML scalar"))
+            continue
+        if isinstance(value, dict | list):
+            errors.append(FieldError(key, "scalar", "must be a single value"))
+            continue
+        changes[key] = value
+    if errors:
+        raise InvalidInput(errors)
+    return changes
+
+
+@app.command("bind")
+@guarded
+def bind_cmd(
+    quote_number: str,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Start date, YYYY-MM-DD (default today).")
+    ] = None,
+    retroactive: Annotated[
+        str | None,
+        typer.Option("--retroactive-date", help="Retroactive date (default: the start)."),
+    ] = None,
+    key: KeyOpt = None,
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
+    result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
+    if json_out:
+        print_json(result)
+        return
+    console.print(
+        f"Policy [bold]{result['policy_number']}[/] ({result['status']}) from "
+        f"{result['period_start']} to {result['period_end']}, premium "
+        f"{result['premium']['total']} EUR incl. tax. Idempotency key {result['idempotency_key']}"
+    )
+
+
+@app.command("endorse")
+@guarded
+def endorse_cmd(
+    number: str,
+    effective: EffectiveOpt,
+    sets: Annotated[
+        list[str],
+        typer.Option("--set", help="key=value on the application (cover.limit=1000000); repeat."),
+    ],
+    note: NoteOpt = None,
+    key: KeyOpt = None,
+    expected_version: VersionOpt = None,
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change cover or answers from a date inside the period, re-rated pro rata temporis."""
+    changes = parse_sets(sets)
+    result = policies.endorse_policy(
+        open_uow(), number, effective, changes, actor(who), key, expected_version, note
+    )
+    _print_tx(result, json_out, "endorsed")
+
+
+@app.command("cancel")
+@guarded
+def cancel_cmd(
+    number: str,
+    effective: EffectiveOpt,
+    reason: Annotated[
+        str, typer.Option("--reason", help="insured_request | non_payment.")
+    ] = "insured_request",
+    key: KeyOpt = None,
+    expected_version: VersionOpt = None,
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Cancel from a date: refund or not as the product file says for the reason."""
+    result = policies.cancel_policy(
+        open_uow(), number, effective, actor(who), reason, key, expected_version
+    )
+    _print_tx(result, json_out, "cancelled")
+
+
+@app.command("reinstate")
+@guarded
+def reinstate_cmd(
+    number: str,
+    effective: EffectiveOpt,
+    key: KeyOpt = None,
+    expected_version: VersionOpt = None,
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put a cancelled policy back in force from a date."""
+    result = policies.reinstate_policy(
+        open_uow(), number, effective, actor(who), key, expected_version
+    )
+    _print_tx(result, json_out, "reinstated")
+
+
+@app.command("renew")
+@guarded
+def renew_cmd(
+    number: str,
+    application: Annotated[
+        Path | None,
+        typer.Option("--application", help="Updated answers (YAML or JSON); default: current."),
+    ] = None,
+    product_file: Annotated[
+        Path | None, typer.Option("--product", help="Product TOML (default: the packaged one).")
+    ] = None,
+    note: NoteOpt = None,
+    key: KeyOpt = None,
+    expected_version: VersionOpt = None,
+    who: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Renew for a year, re-underwritten and re-priced with the current product."""
+    data = read_data_file(application) if application is not None else None
+    result = policies.renew_policy(
+        open_uow(),
+        number,
+        product_option(product_file),
+        actor(who),
+        data,
+        key,
+        expected_version,
+        note,
+        str(application) if application else None,
+    )
+    _print_tx(result, json_out, "renewed")
+
+
+@app.command("show")
+@guarded
+def show_cmd(
+    number: str,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) or date-time; default now.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The cover in force on a date and the whole history."""
+    result = policies.get_policy(open_uow(), number, policies.parse_as_of(as_of))
+    if json_out:
+        print_json(result)
+        return
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{result['policy_number']}[/] {result['establishment']['name']} — "
+        f"[bold]{result['status']}[/] on {result['as_of']} (term {result['term']}: "
+        f"{result['period_start']} to {result['period_end']}), version {result['version']}"
+    )
+    console.print(
+        f"Aggregate {result['aggregate_limit']} EUR, deductible {result['deductible']} EUR, "
+        f"annual premium {result['annual_premium']['total']} EUR, term premium "
+        f"{result['term_premium']['total']} EUR (incl. tax); retroactive date "
+        f"{result['retroactive_date']}"
+    )
+    cov = Table("Coverage", "Limit", "Sub-deductible")
+    for c in result["coverages"]:
+        cov.add_row(c["label"], c["limit"], c["sub_deductible"])
+    console.print(cov)
+    hist = Table("#", "Kind", "Effective", "Recorded", "By", "Change", "Term premium")
+    for t in result["transactions"]:
+        hist.add_row(
+            str(t["seq"]),
+            t["kind"] + (f" ({t['reason']})" if t["reason"] else ""),
+            t["effective"],
+            t["recorded_at"][:19],
+            t["actor"],
+            t["premium_change"]["total"],
+            t["term_premium"]["total"],
+        )
+    console.print(hist)
+
+
+@app.command("documents")
+@guarded
+def documents_cmd(
+    number: str,
+    out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDFs into.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the French PDFs: proposition, conditions particulières, avenants, attestation."""
+    if out.exists() and not out.is_dir():
+        fail(f"{out}: is not a folder")
+    written = policies.policy_documents(open_uow(), number, out)
+    if json_out:
+        print_json({"policy_number": number, "files": [str(p) for p in written]})
+        return
+    for path in written:
+        console.print(str(path))

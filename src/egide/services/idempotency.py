@@ -1,0 +1,122 @@
+"""Idempotent mutations: a key, the canonical fingerprint of the request, the stored response.
+
+Use it inside the unit of work that does the work, so that the key and the work commit together
+(or not at all)::
+
+    with uow:
+        result = with_idempotency(uow, key, "policy.endorse", request, lambda: do_the_work())
+        uow.commit()
+
+- a new key: the key is claimed (inserted) first, `work()` runs, its response (a JSON-ready dict)
+  is stored with the key; the caller commits both at once;
+- the same key with the same request (same `scope`, same `request` dict): the stored response is
+  returned and `work` does not run;
+- the same key with another request: `Conflict` (exit 3 in the CLI).
+
+A failed `work()` (an exception) rolls back with the caller's transaction, key included: a retry
+with the same key runs again. Two concurrent requests with one key serialise on the key's primary
+key (PostgreSQL makes the second insert wait for the first transaction, then fail; SQLite
+serialises writers with BEGIN IMMEDIATE); the loser rolls back and reads the winner's response.
+
+`replay(uow, key, scope, request)` is the read-only check, in its own short transaction, for
+callers that do expensive preparation before their write transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from egide.clock import now
+from egide.db.tables_policy import IdempotencyRow
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.errors import Conflict, FieldError, InvalidInput
+from egide.domain.policy import canonical_json
+
+MAX_KEY_LENGTH = 100
+
+
+def new_key() -> str:
+    """A fresh key, for callers that were not given one."""
+    return uuid.uuid4().hex
+
+
+def request_hash(scope: str, request: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"scope": scope, "request": request}).encode()).hexdigest()
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or key.strip() != key:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "idempotency_key",
+                    "format",
+                    f"must be 1 to {MAX_KEY_LENGTH} printable characters without surrounding spaces",
+                )
+            ]
+        )
+
+
+def _stored(row: IdempotencyRow, scope: str, fingerprint: str) -> dict[str, Any]:
+    if row.request_hash != fingerprint or row.scope != scope:
+        raise Conflict(
+            f"idempotency key {row.key!r} was already used for a different request "
+            f"({row.scope}); use a new key for a new request"
+        )
+    if row.response is None:  # cannot happen: key and response commit together
+        raise Conflict(f"idempotency key {row.key!r} has no stored response")
+    return dict(row.response)
+
+
+def replay(
+    uow: SqlUnitOfWork, key: str, scope: str, request: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The stored response for this key and request, None for a new key, Conflict for a key used
+    by another request. Runs its own transaction."""
+    _check_key(key)
+    fingerprint = request_hash(scope, request)
+    with uow:
+        row = uow.session.get(IdempotencyRow, key)
+        return None if row is None else _stored(row, scope, fingerprint)
+
+
+def with_idempotency(
+    uow: SqlUnitOfWork,
+    key: str,
+    scope: str,
+    request: dict[str, Any],
+    work: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run `work` once per key, inside the caller's open unit of work (see the module doc).
+
+    The caller commits. On a lost race for the key this rolls the caller's transaction back and
+    returns the winner's response (or raises Conflict), so call it before anything else is
+    written in that transaction.
+    """
+    _check_key(key)
+    fingerprint = request_hash(scope, request)
+    session = uow.session
+    existing = session.get(IdempotencyRow, key)
+    if existing is not None:
+        return _stored(existing, scope, fingerprint)
+    row = IdempotencyRow(
+        key=key, scope=scope, request_hash=fingerprint, response=None, created_at=now()
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = session.get(IdempotencyRow, key)
+        if existing is None:  # the winner rolled back after our insert failed: let the caller retry
+            raise Conflict(f"idempotency key {key!r} is in use by a concurrent request") from None
+        return _stored(existing, scope, fingerprint)
+    response = work()
+    row.response = response
+    session.flush()
+    return response
