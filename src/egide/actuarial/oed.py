@@ -21,8 +21,9 @@ validation case.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -243,10 +244,15 @@ def book_to_frame(
     assert bi.waiting_period_hours is not None and bi.indemnity_period_days is not None
     cols: dict[str, list[Any]] = {c: [] for c in ACCOUNT_COLUMNS}
     oed_of = {code: product.coverages[code].oed_code for code in COVERAGES}
+    # the terms depend on the cover alone, and books repeat a few covers many times
+    terms_by_cover: dict[tuple[Decimal, Decimal, tuple[tuple[str, Decimal], ...]], PolicyTerms] = {}
     for entry in book:
         app = entry.application
         e, s, h = app.establishment, app.security, app.history
-        terms = policy_terms(app, product)
+        key = (app.cover.limit, app.cover.deductible, tuple(sorted(app.cover.sublimits.items())))
+        terms = terms_by_cover.get(key)
+        if terms is None:
+            terms = terms_by_cover[key] = policy_terms(app, product)
         row: dict[str, Any] = {
             "PortNumber": portfolio,
             "AccNumber": entry.policy_number,
@@ -368,6 +374,23 @@ def _cell(value: object) -> str | None:
     return text or None
 
 
+def _column_texts(frame: pd.DataFrame) -> dict[str, list[str | None]]:
+    """Every cell as text (None when blank), column by column: CSV is read as text, Parquet's
+    numbers go through ``repr`` (exact for the float64 OED stores)."""
+    out: dict[str, list[str | None]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column.dtype):
+            out[str(name)] = [None if x != x else repr(x) for x in column.tolist()]
+        elif pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_bool_dtype(
+            column.dtype
+        ):
+            out[str(name)] = [None if x is None else str(x) for x in column.tolist()]
+        else:
+            out[str(name)] = [_cell(x) for x in column.tolist()]
+    return out
+
+
 def _read_frame(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -385,13 +408,18 @@ def _read_frame(path: Path) -> pd.DataFrame:
 class _Row:
     """One OED row, with the errors met while turning its text into our plain data."""
 
-    def __init__(self, record: Mapping[str, object]) -> None:
-        self.values = {k: _cell(v) for k, v in record.items()}
+    def __init__(self, columns: Mapping[str, list[str | None]], index: int) -> None:
+        self.columns = columns
+        self.index = index
         self.errors: list[FieldError] = []
         self._numbers: dict[str, Decimal | None] = {}
 
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
     def get(self, column: str) -> str | None:
-        return self.values.get(column)
+        values = self.columns.get(column)
+        return None if values is None else values[self.index]
 
     def require(self, column: str, field: str) -> str | None:
         value = self.get(column)
@@ -607,14 +635,19 @@ def _default_sublimit(product: Product, code: str, limit: Decimal) -> Decimal:
     return min(limit * share, limit).quantize(Decimal("0.01"))
 
 
-def _entry_from_row(row: _Row, product: Product, source: str) -> BookEntry | None:
+_TermsCache = dict[tuple[Decimal, tuple[tuple[str, Decimal], ...]], PolicyTerms]
+
+
+def _entry_from_row(
+    row: _Row, product: Product, source: str, terms_cache: _TermsCache
+) -> BookEntry | None:
     _check_policy_terms(row, product)
     data, stated = _row_to_data(row, product)
     oed_to_code = {product.coverages[c].oed_code: c for c in COVERAGES}
     chosen_text = row.get(FLEXI_SUBLIMITS)
     sublimits: dict[str, Any] = {}
     limit = row.number("LayerAggLimit") or row.number("LayerLimit")
-    if FLEXI_SUBLIMITS in row.values:
+    if row.has(FLEXI_SUBLIMITS):
         for oed in (chosen_text or "").split(";"):
             oed = oed.strip()
             if not oed:
@@ -657,7 +690,10 @@ def _entry_from_row(row: _Row, product: Product, source: str) -> BookEntry | Non
             row.errors.append(FieldError(label, err.rule, err.message))
         return None
     # each stated sub-limit must be the one in force (a default one that differs is refused)
-    terms = policy_terms(app, product)
+    key = (app.cover.limit, tuple(sorted(app.cover.sublimits.items())))
+    terms = terms_cache.get(key)
+    if terms is None:
+        terms = terms_cache[key] = policy_terms(app, product)
     for code, value in stated.items():
         if value != terms.coverages[code].limit:
             oed = product.coverages[code].oed_code
@@ -687,11 +723,33 @@ def frame_to_book(
     collected, then raised together as `OedError`)."""
     problems: list[tuple[int, str, str, FieldError]] = []
     book: list[BookEntry] = []
+    columns = _column_texts(frame)
+    terms_cache: _TermsCache = {}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small objects, no garbage: spare the cyclic collector's rescans
+    try:
+        _rows_to_book(frame, columns, product, source, terms_cache, problems, book)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if problems:
+        raise OedError(source, problems)
+    return book
+
+
+def _rows_to_book(
+    frame: pd.DataFrame,
+    columns: Mapping[str, list[str | None]],
+    product: Product,
+    source: str,
+    terms_cache: _TermsCache,
+    problems: list[tuple[int, str, str, FieldError]],
+    book: list[BookEntry],
+) -> None:
     seen: dict[str, int] = {}
-    records: Iterable[Mapping[str, object]] = frame.to_dict("records")  # type: ignore[assignment]
-    for i, record in enumerate(records, start=1):
-        row = _Row(record)
-        entry = _entry_from_row(row, product, source)
+    for i in range(1, len(frame) + 1):
+        row = _Row(columns, i - 1)
+        entry = _entry_from_row(row, product, source, terms_cache)
         acc, pol = row.get("AccNumber") or "", row.get("PolNumber") or ""
         if entry is not None:
             if entry.policy_number in seen:
@@ -702,9 +760,6 @@ def frame_to_book(
                 seen[entry.policy_number] = i
                 book.append(entry)
         problems.extend((i, acc, pol, err) for err in row.errors)
-    if problems:
-        raise OedError(source, problems)
-    return book
 
 
 def read_book(path: str | Path, product: Product) -> list[BookEntry]:
