@@ -21,7 +21,9 @@ validation case.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -354,8 +356,9 @@ def check_oed(path: str | Path) -> list[dict[str, Any]]:
     data, returns the list of problems its configuration only reports."""
     from ods_tools.oed import OedExposure
 
-    exposure = OedExposure(account=str(path), check_oed=False)
-    result: list[dict[str, Any]] = exposure.check()
+    with contextlib.redirect_stderr(io.StringIO()):  # its progress bars
+        exposure = OedExposure(account=str(path), check_oed=False)
+        result: list[dict[str, Any]] = exposure.check()
     return result
 
 

@@ -1,0 +1,133 @@
+"""`egide portfolio generate | import-oed | export-oed`: books of policies as OED v4 account files.
+
+A book file *is* an OED v4 cyber account file (CSV or Parquet, the same columns): `generate`
+writes a synthetic French book, `import-oed` validates an OED file row by row (every row becomes
+an application through the product's rules) and writes it as a book, `export-oed` writes a book
+as an OED account file and checks it with ods-tools, the industry's validator.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from egide.actuarial.book import BookEntry
+from egide.actuarial.generate import generate_book
+from egide.actuarial.oed import OedError, check_oed, read_book, write_book
+from egide.cli.common import EXIT_BAD_INPUT, console, err_console, fail, guarded, product_option
+from egide.domain.product import Product
+
+app = typer.Typer(help="Books of policies as OED v4 cyber account files.", no_args_is_help=True)
+
+SUFFIXES = (".csv", ".parquet")
+MAX_POLICIES = 5_000_000
+
+
+def _output(path: Path, option: str = "--output") -> Path:
+    if path.suffix.lower() not in SUFFIXES:
+        fail(f"{option} {path}: must end in .csv or .parquet (the OED file's format)")
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory, not a file")
+    if not path.parent.exists():
+        fail(f"{option} {path}: folder {path.parent} does not exist")
+    return path
+
+
+def _input(path: Path, what: str) -> Path:
+    if not path.exists():
+        fail(f"{what} {path}: file does not exist")
+    if not path.is_file():
+        fail(f"{what} {path}: is not a file")
+    if path.suffix.lower() not in SUFFIXES:
+        fail(f"{what} {path}: must end in .csv or .parquet (an OED account file)")
+    return path
+
+
+def _read(path: Path, product: Product) -> list[BookEntry]:
+    try:
+        return read_book(path, product)
+    except OedError as exc:
+        shown = exc.problems[:50]
+        for row, acc, pol, err in shown:
+            where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
+            err_console.print(
+                f"[bold red]error:[/] {exc.path}: {where}{err.field}: {err.message} [{err.rule}]",
+                soft_wrap=True,
+                markup=True,
+                highlight=False,
+            )
+        if len(exc.problems) > len(shown):
+            err_console.print(f"[bold red]error:[/] ... and {len(exc.problems) - len(shown)} more")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _summary(book: list[BookEntry]) -> str:
+    kinds = Counter(e.application.establishment.type for e in book)
+    return ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+
+
+@app.command("generate")
+@guarded
+def generate(
+    policies: Annotated[int, typer.Option("--policies", "-n", help="Number of policies.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Book file: .csv or .parquet.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same book.")] = 0,
+    product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+) -> None:
+    """Write a synthetic book of French healthcare establishments as an OED account file."""
+    if policies < 1 or policies > MAX_POLICIES:
+        fail(f"--policies {policies}: must be between 1 and {MAX_POLICIES}")
+    if seed < 0:
+        fail(f"--seed {seed}: must be >= 0")
+    out = _output(output)
+    product = product_option(product_file)
+    book = generate_book(policies, seed, product)
+    write_book(book, out, product)
+    console.print(f"[green]ok[/] {len(book)} policies written to {out} ({_summary(book)})")
+
+
+@app.command("import-oed")
+@guarded
+def import_oed(
+    file: Annotated[Path, typer.Argument(help="OED v4 cyber account file (.csv or .parquet).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Book file: .csv or .parquet.")],
+    product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+) -> None:
+    """Validate every row of an OED account file against the product and write it as a book."""
+    source = _input(file, "FILE")
+    out = _output(output)
+    product = product_option(product_file)
+    book = _read(source, product)
+    write_book(book, out, product)
+    console.print(f"[green]ok[/] {len(book)} policies imported to {out} ({_summary(book)})")
+
+
+@app.command("export-oed")
+@guarded
+def export_oed(
+    book_file: Annotated[
+        Path, typer.Argument(metavar="BOOK", help="Book file (.csv or .parquet).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="OED file: .csv or .parquet.")],
+    product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+    check: Annotated[bool, typer.Option(help="Check the file with ods-tools.")] = True,
+) -> None:
+    """Write a book as an OED v4 cyber account file, checked with ods-tools."""
+    source = _input(book_file, "BOOK")
+    out = _output(output)
+    product = product_option(product_file)
+    book = _read(source, product)
+    write_book(book, out, product)
+    if check:
+        try:
+            reported = check_oed(out)
+        except Exception as exc:  # ods-tools raises OdsException on invalid data
+            fail(f"{out}: ods-tools rejects the exported file: {exc}", 1)
+        if reported:
+            for item in reported:
+                err_console.print(f"[yellow]ods-tools:[/] {item.get('msg', item)}", soft_wrap=True)
+    checked = ", passes ods-tools' OED checks" if check else ""
+    console.print(f"[green]ok[/] {len(book)} policies exported to {out}{checked}")
