@@ -163,7 +163,7 @@ def test_policy_arrays_carry_the_risk_profile_of_each_application(product: Produ
     from egide.domain.rating import risk_profile
 
     book = small_book(20, 3, product)
-    arrays = portfolio_arrays(book, product)
+    arrays = portfolio_arrays(book, product, vectorised=False)
     for i, entry in enumerate(book):
         profile = risk_profile(entry.application, product.risk_model)
         for k, code in enumerate(COVERAGES):
@@ -171,6 +171,37 @@ def test_policy_arrays_carry_the_risk_profile_of_each_application(product: Produ
             assert arrays.mu[i, k] == profile[code].mu
             assert arrays.sigma[i, k] == profile[code].sigma
         assert arrays.terms.hourly_loss[i] == profile["business_interruption"].hourly_loss
+
+
+@pytest.mark.parametrize(("seed", "bi_mode"), [(1, "time_deductible"), (2, "trigger"), (3, None)])
+def test_the_vectorised_parameters_equal_the_rating_engines_policy_by_policy(
+    product: Product, seed: int, bi_mode: str | None
+) -> None:
+    if bi_mode is not None:
+        bi = replace(product.coverages["business_interruption"], waiting_period_mode=bi_mode)
+        product = replace(product, coverages={**product.coverages, "business_interruption": bi})
+    book = small_book(300, seed, product)
+    # some chosen sub-limits, so that both branches of policy_terms are exercised
+    rng = np.random.default_rng(seed)
+    for i in range(0, len(book), 3):
+        app = book[i].application
+        code = COVERAGES[int(rng.integers(6))]
+        options = [o for o in product.coverages[code].limit_options if o <= app.cover.limit]
+        if options:
+            sub = {code: options[int(rng.integers(len(options)))]}
+            book[i] = replace(book[i], application=app.with_cover(sublimits=sub))
+    slow = portfolio_arrays(book, product, vectorised=False)
+    fast = portfolio_arrays(book, product)
+    np.testing.assert_allclose(fast.frequency, slow.frequency, rtol=1e-12)
+    np.testing.assert_allclose(fast.mu, slow.mu, rtol=1e-12)
+    np.testing.assert_array_equal(fast.sigma, slow.sigma)
+    for name in ("sub_deductible", "sub_limit", "deductible", "aggregate", "waiting_hours"):
+        np.testing.assert_array_equal(getattr(fast.terms, name), getattr(slow.terms, name))
+    np.testing.assert_array_equal(fast.terms.indemnity_hours, slow.terms.indemnity_hours)
+    np.testing.assert_array_equal(fast.terms.trigger, slow.terms.trigger)
+    np.testing.assert_allclose(fast.terms.hourly_loss, slow.terms.hourly_loss, rtol=1e-12)
+    assert fast.expected_loss == pytest.approx(slow.expected_loss, rel=1e-9)
+    np.testing.assert_array_equal(fast.kind, slow.kind)
 
 
 # --------------------------------------------------------------------------- limiting cases

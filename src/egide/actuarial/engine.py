@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from egide.actuarial import sim_kernel as K
 from egide.actuarial.book import BookEntry
+from egide.actuarial.sim_params import book_parameters
 from egide.actuarial.systemic import (
     KINDS_OF_EVENT,
     SystemicDraw,
@@ -102,9 +103,40 @@ def _index(values: Sequence[str]) -> tuple[I64, tuple[str, ...]]:
     return np.array([lookup[v] for v in values], dtype=np.int64), names
 
 
-def portfolio_arrays(entries: Sequence[BookEntry], product: Product) -> PortfolioArrays:
-    """The arrays of a book: `risk_profile` and `policy_terms` of each application (the rating
-    engine's own functions), and the rating expected loss (frequency x expected claim payment)."""
+def portfolio_arrays(
+    entries: Sequence[BookEntry], product: Product, *, vectorised: bool = True
+) -> PortfolioArrays:
+    """The arrays of a book: each application's `risk_profile` and `policy_terms`, and the rating
+    expected loss of the book (frequency x expected claim payment, summed).
+
+    `vectorised` (default): the same formulas on arrays (`egide.actuarial.sim_params`, tested
+    equal); False: the rating engine's own functions, one application at a time (slower)."""
+    kind_lookup = {k: i for i, k in enumerate(KINDS)}
+    vendor, vendor_names = _index([e.software_vendor for e in entries])
+    host, host_names = _index([e.cloud_host for e in entries])
+    if vectorised:
+        freq, mu, sigma, terms_arrays, expected = book_parameters(entries, product)
+        expected_loss = float(expected.sum())
+    else:
+        freq, mu, sigma, terms_arrays, expected_loss = _rating_parameters(entries, product)
+    return PortfolioArrays(
+        frequency=freq,
+        mu=mu,
+        sigma=sigma,
+        terms=terms_arrays,
+        kind=np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64),
+        kind_names=KINDS,
+        vendor=vendor,
+        vendor_names=vendor_names,
+        host=host,
+        host_names=host_names,
+        expected_loss=expected_loss,
+    )
+
+
+def _rating_parameters(
+    entries: Sequence[BookEntry], product: Product
+) -> tuple[F64, F64, F64, TermsArrays, float]:
     model = product.risk_model
     n = len(entries)
     freq = np.zeros((n, N_COV))
@@ -122,22 +154,7 @@ def portfolio_arrays(entries: Sequence[BookEntry], product: Product) -> Portfoli
             freq[i, k], mu[i, k], sigma[i, k] = risk.frequency, risk.mu, risk.sigma
             expected += risk.frequency * expected_claim_payment(risk, t)
         hourly[i] = profile["business_interruption"].hourly_loss
-    kind_lookup = {k: i for i, k in enumerate(KINDS)}
-    vendor, vendor_names = _index([e.software_vendor for e in entries])
-    host, host_names = _index([e.cloud_host for e in entries])
-    return PortfolioArrays(
-        frequency=freq,
-        mu=mu,
-        sigma=sigma,
-        terms=TermsArrays.from_policy_terms(terms, list(hourly)),
-        kind=np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64),
-        kind_names=KINDS,
-        vendor=vendor,
-        vendor_names=vendor_names,
-        host=host,
-        host_names=host_names,
-        expected_loss=expected,
-    )
+    return freq, mu, sigma, TermsArrays.from_policy_terms(terms, list(hourly)), expected
 
 
 def systemic_exposure(arrays: PortfolioArrays, model: SystemicModel | None) -> SystemicExposure:
