@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from egide.cli import audit_cmd, policy_cmd, quote_cmd
+from egide.cli import audit_cmd, claim_cmd, model_cmd, policy_cmd, quote_cmd
 from egide.cli.common import console, guarded, open_uow, print_json, product_option
 from egide.cli.render import render_quote
 from egide.db.migrate import upgrade
@@ -22,8 +22,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(quote_cmd.app, name="quote")
+app.add_typer(model_cmd.app, name="model")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(claim_cmd.app, name="claim")
 
 product_app = typer.Typer(help="Product files.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)

@@ -1,0 +1,253 @@
+"""`egide claim ...`: declare an incident, follow its settlement and its clock, pay, reopen.
+
+Every mutating command takes ``--idempotency-key`` (the same key with the same request returns
+the first result; with another request it is a conflict, exit 3) and ``--actor``. Amounts are
+decimal strings in EUR in the JSON output; bad input exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from egide.cli.common import actor, console, guarded, open_uow, print_json, read_data_file
+from egide.domain.errors import FieldError, InvalidInput
+from egide.services import claims
+
+app = typer.Typer(help="Declare and settle claims; the incident clock.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--idempotency-key", help="Retry-safe key: a retry with it does the work once."),
+]
+
+
+def _render_claim(result: dict[str, Any]) -> None:
+    verdict = "[green]covered[/]" if result["covered"] else "[red]not covered[/]"
+    console.print(
+        f"Claim [bold]{result['claim_id']}[/] on policy {result['policy_number']} "
+        f"({result['incident_type']}, {result['status']}): {verdict} — "
+        + ", ".join(result["reasons"])
+    )
+    table = Table(show_lines=False)
+    for col in (
+        "Ref",
+        "Category",
+        "Coverage",
+        "Claimed",
+        "Covered",
+        "Deductible",
+        "Limit",
+        "Payable",
+    ):
+        table.add_column(
+            col, justify="right" if col not in ("Ref", "Category", "Coverage") else "left"
+        )
+    table.add_column("Reasons")
+    for line in result["lines"]:
+        table.add_row(
+            line["ref"],
+            line["category"] + (" (est.)" if line["estimated"] else ""),
+            line["coverage"],
+            line["claimed"],
+            line["covered"],
+            line["deductible"],
+            line["limit"],
+            line["payable"],
+            ", ".join(line["reasons"]),
+        )
+    console.print(table)
+    console.print(
+        f"Payable {result['payable_total']} EUR (now {result['payable_now']}), paid "
+        f"{result['paid_total']}, reserve {result['reserve']}; annual aggregate left "
+        f"{result['remaining_aggregate']} of {result['aggregate_limit']} EUR."
+    )
+    _render_deadlines(result["deadlines"])
+
+
+def _render_deadlines(deadlines: list[dict[str, Any]]) -> None:
+    table = Table(title="Incident clock (Europe/Paris)")
+    for col in ("Deadline", "Due", "Status", "Basis"):
+        table.add_column(col)
+    for d in deadlines:
+        colour = {"done": "green", "overdue": "red", "done_late": "yellow", "due_now": "yellow"}
+        style = colour.get(d["status"], "")
+        status = f"[{style}]{d['status_text']}[/]" if style else d["status_text"]
+        table.add_row(d["code"], d["due_at"][:16].replace("T", " "), status, d["basis"])
+    console.print(table)
+
+
+def _sets(values: list[str]) -> dict[str, Any]:
+    """``incident.state_sponsored=true`` pairs to a nested patch; values are YAML scalars."""
+    patch: dict[str, Any] = {}
+    errors = []
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            errors.append(FieldError("set", "format", f"{item!r} is not key=value"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            errors.append(FieldError(key, "yaml", f"{raw!r} is not a YAML scalar"))
+            continue
+        *parents, last = key.split(".")
+        node = patch
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    if errors:
+        raise InvalidInput(errors)
+    return patch
+
+
+@app.command("declare")
+@guarded
+def declare_cmd(
+    policy_number: Annotated[str, typer.Argument(help="The policy number.")],
+    file: Annotated[Path, typer.Argument(help="The claim file (YAML or JSON).")],
+    json_out: JsonOpt = False,
+    who: ActorOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Declare an incident: cover, settlement line by line, and the incident clock."""
+    data = read_data_file(file)
+    result = claims.declare_claim(open_uow(), policy_number, data, actor(who), key, str(file))
+    if json_out:
+        print_json(result)
+    else:
+        _render_claim(result)
+
+
+@app.command("show")
+@guarded
+def show_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
+    """The claim today: lines, payments, reserve, aggregate left, deadlines."""
+    result = claims.get_claim(open_uow(), claim_id)
+    if json_out:
+        print_json(result)
+    else:
+        _render_claim(result)
+
+
+@app.command("add-costs")
+@guarded
+def add_costs_cmd(
+    claim_id: str,
+    file: Annotated[Path, typer.Argument(help="A list of costs, or {costs: [...]}.")],
+    json_out: JsonOpt = False,
+    who: ActorOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Add costs, or update a reserve: a cost with the `id` of an existing one replaces it."""
+    data = read_data_file(file)
+    patch = {"costs": data} if isinstance(data, list) else data
+    if not isinstance(patch, dict) or set(patch) - {"costs"}:
+        raise InvalidInput(
+            [FieldError("(document)", "type", "must be a list of costs or {costs: [...]}")],
+            str(file),
+        )
+    result = claims.amend_claim(open_uow(), claim_id, patch, actor(who), key, str(file))
+    print_json(result) if json_out else _render_claim(result)
+
+
+@app.command("amend")
+@guarded
+def amend_cmd(
+    claim_id: str,
+    file: Annotated[Path | None, typer.Argument(help="A partial claim file (optional).")] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="dotted.key=value, e.g. incident.state_sponsored=true"),
+    ] = None,
+    json_out: JsonOpt = False,
+    who: ActorOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """The handler changes the facts: exclusion flags, complaint date, notifications, BI block."""
+    patch: dict[str, Any] = {}
+    if file is not None:
+        data = read_data_file(file)
+        if not isinstance(data, dict):
+            raise InvalidInput([FieldError("(document)", "type", "must be a mapping")], str(file))
+        patch.update(data)
+    for section, values in _sets(sets or []).items():
+        if isinstance(values, dict) and isinstance(patch.get(section), dict):
+            patch[section] = {**patch[section], **values}
+        else:
+            patch[section] = values
+    if not patch:
+        raise InvalidInput([FieldError("(patch)", "required", "give a file or --set key=value")])
+    result = claims.amend_claim(open_uow(), claim_id, patch, actor(who), key, str(file or "--set"))
+    print_json(result) if json_out else _render_claim(result)
+
+
+@app.command("settle")
+@guarded
+def settle_cmd(
+    claim_id: str,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Pay only this much (a partial payment).")
+    ] = None,
+    final: Annotated[
+        bool, typer.Option("--final", help="Final settlement: close the claim after paying.")
+    ] = False,
+    json_out: JsonOpt = False,
+    who: ActorOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Pay what is payable now (incurred costs after the policy terms, less what was paid)."""
+    result = claims.settle_claim(open_uow(), claim_id, actor(who), amount, final, key)
+    if json_out:
+        print_json(result)
+        return
+    console.print(
+        f"Claim [bold]{claim_id}[/]: paid {result['paid_now']} EUR now, {result['paid_total']} in "
+        f"all; reserve {result['reserve']}; status {result['status']}; annual aggregate left "
+        f"{result['remaining_aggregate']} EUR."
+    )
+
+
+@app.command("reopen")
+@guarded
+def reopen_cmd(
+    claim_id: str,
+    note: Annotated[str, typer.Option("--note", help="Why the claim is reopened (required).")],
+    json_out: JsonOpt = False,
+    who: ActorOpt = None,
+    key: KeyOpt = None,
+) -> None:
+    """Reopen a closed claim."""
+    result = claims.reopen_claim(open_uow(), claim_id, note, actor(who), key)
+    print_json(result) if json_out else console.print(f"Claim {claim_id} reopened.")
+
+
+@app.command("clock")
+@guarded
+def clock_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
+    """Each deadline of the incident: due time (Europe/Paris) and status at now (EGIDE_NOW)."""
+    result = claims.claim_clock(open_uow(), claim_id)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"Claim {claim_id}, discovered {result['discovered_at']}, now {result['now']}")
+    _render_deadlines(result["deadlines"])
+
+
+@app.command("statement")
+@guarded
+def statement_cmd(
+    claim_id: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF.")],
+) -> None:
+    """The settlement statement (décompte de sinistre), in French, as PDF."""
+    pdf = claims.statement_pdf(open_uow(), claim_id)
+    output.write_bytes(pdf)
+    console.print(f"Statement of claim {claim_id} written to {output} ({len(pdf)} bytes).")

@@ -1,0 +1,581 @@
+"""Claim use cases: declare, show, amend (costs, reserves, flags), settle, reopen, clock, statement.
+
+Each owns its transaction (a unit of work rolled back unless committed) and every mutation goes
+through `egide.services.idempotency` (key and work commit together). The settlement is derived,
+never stored: the stored declaration, the policy's terms on the day of discovery (claims-made),
+the product version the policy was written on and the payments of the policy year, through
+`egide.domain.claims.adjudicate` (hence `apply_terms`).
+
+Concurrency: `settle_claim` locks the policy row (`policy_row_for_update`) before it reads what
+the policy's other claims were paid, so two claims of one policy settled at the same moment
+serialise and never pay more than the annual aggregate together. Changes to one claim lock its
+row (SELECT ... FOR UPDATE; SQLite serialises writers with BEGIN IMMEDIATE).
+
+Nothing here logs: a claim holds health-related details (number of patients, incident notes).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+
+from egide.clock import PARIS
+from egide.clock import now as clock_now
+from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.application import KIND_LABELS_FR
+from egide.domain.claims import (
+    COVERAGE_LABELS_FR,
+    Adjudication,
+    Declaration,
+    Reason,
+    adjudicate,
+    check_against_now,
+    merge_declaration,
+    parse_declaration,
+)
+from egide.domain.cover import CoverInForce
+from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from egide.domain.incident_clock import Deadline, incident_clock
+from egide.domain.money import CENT, ZERO, cents
+from egide.domain.product import Product
+from egide.services import idempotency
+from egide.services.policies import cover_in_force, policy_row_for_update, product_version
+
+
+def money(value: Decimal) -> str:
+    return str(cents(value))
+
+
+def _to_cents(value: Decimal) -> int:
+    return int((cents(value) / CENT).to_integral_value())
+
+
+def _from_cents(value: int) -> Decimal:
+    return Decimal(value) * CENT
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _claim(uow: SqlUnitOfWork, number: str, lock: bool = False) -> ClaimRow:
+    query = select(ClaimRow).where(ClaimRow.number == number)
+    if lock:  # lock, and re-read what an earlier query of this session may have cached
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = uow.session.scalars(query).one_or_none()
+    if row is None:
+        raise NotFound(f"claim {number} does not exist")
+    return row
+
+
+def _paid_on_claim(uow: SqlUnitOfWork, claim: ClaimRow) -> Decimal:
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(ClaimPaymentRow.amount_cents), 0)).where(
+            ClaimPaymentRow.claim_id == claim.id
+        )
+    )
+    return _from_cents(int(total or 0))
+
+
+def _paid_in_term(uow: SqlUnitOfWork, policy_number: str, term_start: datetime) -> Decimal:
+    """Every payment of the policy year: what the annual aggregate has lost."""
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(ClaimPaymentRow.amount_cents), 0)).where(
+            ClaimPaymentRow.policy_number == policy_number,
+            ClaimPaymentRow.term_start == term_start,
+        )
+    )
+    return _from_cents(int(total or 0))
+
+
+class _State:
+    """A claim with everything its settlement is derived from."""
+
+    def __init__(self, uow: SqlUnitOfWork, row: ClaimRow, moment: datetime) -> None:
+        self.row = row
+        self.moment = moment
+        self.declaration = parse_declaration(row.declaration, f"claim {row.number}")
+        self.cover: CoverInForce = cover_in_force(
+            uow, row.policy_number, self.declaration.incident.discovered_at
+        )
+        self.product: Product = product_version(uow, row.product_ref)
+        self.paid = _paid_on_claim(uow, row)
+        self.paid_in_term = _paid_in_term(uow, row.policy_number, row.term_start)
+        self.used_by_others = self.paid_in_term - self.paid
+        self.full: Adjudication = adjudicate(
+            self.declaration, self.cover, self.product, self.used_by_others, moment
+        )
+        self.incurred: Adjudication = adjudicate(
+            self.declaration.incurred_only(), self.cover, self.product, self.used_by_others, moment
+        )
+        self.payments = list(
+            uow.session.scalars(
+                select(ClaimPaymentRow)
+                .where(ClaimPaymentRow.claim_id == row.id)
+                .order_by(ClaimPaymentRow.id)
+            )
+        )
+
+    @property
+    def payable_now(self) -> Decimal:
+        """What can be paid today: the incurred costs' settlement less what was paid."""
+        return max(self.incurred.payable_total - self.paid, ZERO)
+
+    @property
+    def reserve(self) -> Decimal:
+        """What the claim is still expected to cost (estimates included), less what was paid."""
+        if self.row.status == "closed":
+            return ZERO
+        return max(self.full.payable_total - self.paid, ZERO)
+
+    @property
+    def remaining_aggregate(self) -> Decimal:
+        return max(self.cover.terms.aggregate_limit - self.paid_in_term, ZERO)
+
+    def deadlines(self) -> list[Deadline]:
+        return incident_clock(
+            self.declaration,
+            self.row.establishment_kind,
+            self.product,
+            self.row.declared_at,
+            self.moment,
+        )
+
+
+def _reason_codes(reasons: tuple[Reason, ...]) -> list[str]:
+    return [r.value for r in reasons]
+
+
+def _deadline_data(d: Deadline) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "label": d.rule.label_fr,
+        "basis": d.rule.basis,
+        "timing": d.rule.timing.value,
+        "due_at": d.due_at.astimezone(PARIS).isoformat(),
+        "done_at": d.done_at.astimezone(PARIS).isoformat() if d.done_at else None,
+        "status": d.status.value,
+        "status_text": d.status_text,
+    }
+
+
+def _claim_data(s: _State) -> dict[str, Any]:
+    """The output contract of `egide claim declare/show --json`."""
+    adj = s.full
+    used: set[Reason] = set(adj.cover.reasons)
+    lines = []
+    for line in adj.lines:
+        used.update(line.reasons)
+        lines.append(
+            {
+                "ref": line.ref,
+                "category": line.category.value,
+                "category_label": line.category.label_fr,
+                "coverage": line.coverage,
+                "coverage_label": COVERAGE_LABELS_FR[line.coverage],
+                "estimated": line.estimated,
+                "claimed": money(line.claimed),
+                "covered": money(line.covered),
+                "deductible": money(line.deductible),
+                "limit": money(line.limit),
+                "payable": money(line.payable),
+                "reasons": _reason_codes(line.reasons),
+            }
+        )
+    i = s.declaration.incident
+    return {
+        "claim_id": s.row.number,
+        "policy_number": s.row.policy_number,
+        "status": s.row.status,
+        "incident_type": i.kind.value,
+        "started_at": i.started_at.astimezone(PARIS).isoformat(),
+        "discovered_at": i.discovered_at.astimezone(PARIS).isoformat(),
+        "declared_at": s.row.declared_at.astimezone(PARIS).isoformat(),
+        "covered": adj.covered,
+        "reasons": _reason_codes(adj.cover.reasons),
+        "claimed_total": money(adj.claimed_total),
+        "payable_total": money(adj.payable_total),
+        "payable_now": money(s.payable_now),
+        "paid_total": money(s.paid),
+        "reserve": money(s.reserve),
+        "aggregate_limit": money(s.cover.terms.aggregate_limit),
+        "remaining_aggregate": money(s.remaining_aggregate),
+        "lines": lines,
+        "deadlines": [_deadline_data(d) for d in s.deadlines()],
+        "payments": [
+            {
+                "amount": money(_from_cents(p.amount_cents)),
+                "kind": p.kind,
+                "paid_at": p.paid_at.astimezone(PARIS).isoformat(),
+                "actor": p.actor,
+            }
+            for p in s.payments
+        ],
+        "explanations": {r.value: r.label_fr for r in Reason if r in used},
+    }
+
+
+def _event(
+    uow: SqlUnitOfWork,
+    row: ClaimRow,
+    kind: str,
+    actor: str,
+    moment: datetime,
+    data: dict[str, Any],
+    note: str | None = None,
+) -> None:
+    row.version += 1
+    uow.session.add(
+        ClaimEventRow(
+            claim_id=row.id,
+            seq=row.version,
+            kind=kind,
+            at=moment,
+            actor=actor,
+            note=note,
+            data=data,
+        )
+    )
+
+
+def _new_claim_number(moment: datetime) -> str:
+    return f"SIN-{moment:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+def declare_claim(
+    uow: SqlUnitOfWork,
+    policy_number: str,
+    data: object,
+    actor: str,
+    idempotency_key: str | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Declare an incident on a policy; returns the claim with its settlement and its clock."""
+    decl = parse_declaration(data, source)
+    moment = clock_now()
+    check_against_now(decl, moment, source)
+    request = {"policy": policy_number, "declaration": decl.to_data(), "actor": actor}
+    key = idempotency_key or idempotency.new_key()
+
+    def work() -> dict[str, Any]:
+        cover = cover_in_force(uow, policy_number, decl.incident.discovered_at)
+        row = ClaimRow(
+            number=_new_claim_number(moment),
+            policy_number=policy_number,
+            term_start=cover.period_start,
+            term_end=cover.period_end,
+            product_ref=cover.product_ref,
+            establishment_kind=cover.application.establishment.type,
+            status="open",
+            declaration=decl.to_data(),
+            discovered_at=decl.incident.discovered_at,
+            declared_at=moment,
+            actor=actor,
+            version=0,
+            created_at=moment,
+        )
+        uow.session.add(row)
+        uow.session.flush()
+        _event(uow, row, "declared", actor, moment, {"source": source})
+        uow.session.flush()
+        return _claim_data(_State(uow, row, moment))
+
+    with uow:
+        result = idempotency.with_idempotency(uow, key, "claim.declare", request, work)
+        uow.commit()
+    return result
+
+
+def get_claim(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+    with uow:
+        return _claim_data(_State(uow, _claim(uow, number), clock_now()))
+
+
+def _require_open(row: ClaimRow, action: str) -> None:
+    if row.status != "open":
+        raise Conflict(f"claim {row.number} is {row.status}: reopen it before you {action}")
+
+
+def amend_claim(
+    uow: SqlUnitOfWork,
+    number: str,
+    patch: object,
+    actor: str,
+    idempotency_key: str | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Add costs, update a reserve (a cost with an existing id), set exclusion flags, record a
+    complaint or a notification: the declaration is merged and validated as a whole."""
+    moment = clock_now()
+    key = idempotency_key or idempotency.new_key()
+    request = {"claim": number, "patch": _jsonable(patch), "actor": actor}
+
+    def work() -> dict[str, Any]:
+        row = _claim(uow, number, lock=True)
+        _require_open(row, "change it")
+        base = parse_declaration(row.declaration, f"claim {number}")
+        merged = merge_declaration(base, patch, source)
+        check_against_now(merged, moment, source)
+        if merged.incident.discovered_at != base.incident.discovered_at:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "incident.discovered_at",
+                        "immutable",
+                        "the discovery fixes the policy year of the claim: declare a new claim",
+                    )
+                ],
+                source,
+            )
+        row.declaration = merged.to_data()
+        _event(uow, row, "amended", actor, moment, {"patch": _jsonable(patch)})
+        uow.session.flush()
+        return _claim_data(_State(uow, row, moment))
+
+    with uow:
+        result = idempotency.with_idempotency(uow, key, "claim.amend", request, work)
+        uow.commit()
+    return result
+
+
+def parse_amount(value: str | Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(
+            [FieldError("amount", "number", f"{value!r} is not an amount")]
+        ) from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidInput([FieldError("amount", "range", "must be > 0")])
+    if amount != amount.quantize(CENT):
+        raise InvalidInput([FieldError("amount", "cents", "at most two decimals")])
+    return amount
+
+
+def settle_claim(
+    uow: SqlUnitOfWork,
+    number: str,
+    actor: str,
+    amount: str | Decimal | None = None,
+    final: bool = False,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Pay what is payable now (incurred costs, after terms, less what was paid), or `amount`
+    of it (a partial payment). `final` closes the claim: its remaining reserve is released."""
+    wanted = parse_amount(amount)
+    moment = clock_now()
+    key = idempotency_key or idempotency.new_key()
+    request = {
+        "claim": number,
+        "amount": str(wanted) if wanted is not None else None,
+        "final": final,
+        "actor": actor,
+    }
+
+    def work() -> dict[str, Any]:
+        head = _claim(uow, number)
+        policy_row_for_update(uow, head.policy_number)  # serialises the aggregate's erosion
+        row = _claim(uow, number, lock=True)
+        _require_open(row, "settle it")
+        state = _State(uow, row, moment)
+        due = state.payable_now
+        pay = due if wanted is None else wanted
+        if wanted is not None and wanted > due:
+            raise InvalidInput(
+                [FieldError("amount", "at_most_payable", f"only {money(due)} EUR is payable now")]
+            )
+        if pay > 0:
+            uow.session.add(
+                ClaimPaymentRow(
+                    claim_id=row.id,
+                    policy_number=row.policy_number,
+                    term_start=row.term_start,
+                    amount_cents=_to_cents(pay),
+                    kind="final" if final else "partial",
+                    paid_at=moment,
+                    actor=actor,
+                )
+            )
+            _event(uow, row, "paid", actor, moment, {"amount": money(pay), "final": final})
+        if final:
+            row.status = "closed"
+            _event(uow, row, "closed", actor, moment, {"reserve_released": money(state.reserve)})
+        uow.session.flush()
+        after = _State(uow, row, moment)
+        return {
+            "claim_id": row.number,
+            "paid_now": money(pay),
+            "paid_total": money(after.paid),
+            "payable_now": money(after.payable_now),
+            "reserve": money(after.reserve),
+            "status": row.status,
+            "remaining_aggregate": money(after.remaining_aggregate),
+        }
+
+    with uow:
+        result = idempotency.with_idempotency(uow, key, "claim.settle", request, work)
+        uow.commit()
+    return result
+
+
+def reopen_claim(
+    uow: SqlUnitOfWork, number: str, note: str, actor: str, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Reopen a closed claim (new facts, a late invoice), with the handler's note."""
+    if not note or not note.strip():
+        raise InvalidInput([FieldError("note", "required", "say why the claim is reopened")])
+    moment = clock_now()
+    key = idempotency_key or idempotency.new_key()
+    request = {"claim": number, "note": note.strip(), "actor": actor}
+
+    def work() -> dict[str, Any]:
+        row = _claim(uow, number, lock=True)
+        if row.status != "closed":
+            raise Conflict(f"claim {number} is {row.status}: only a closed claim can be reopened")
+        row.status = "open"
+        _event(uow, row, "reopened", actor, moment, {}, note=note.strip())
+        uow.session.flush()
+        return _claim_data(_State(uow, row, moment))
+
+    with uow:
+        result = idempotency.with_idempotency(uow, key, "claim.reopen", request, work)
+        uow.commit()
+    return result
+
+
+def claim_clock(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+    """Each deadline of the incident, its due time (Paris) and its status at the clock's now."""
+    with uow:
+        s = _State(uow, _claim(uow, number), clock_now())
+        return {
+            "claim_id": number,
+            "now": s.moment.astimezone(PARIS).isoformat(),
+            "discovered_at": s.declaration.incident.discovered_at.astimezone(PARIS).isoformat(),
+            "deadlines": [_deadline_data(d) for d in s.deadlines()],
+        }
+
+
+def claim_history(uow: SqlUnitOfWork, number: str) -> list[dict[str, Any]]:
+    with uow:
+        row = _claim(uow, number)
+        events = uow.session.scalars(
+            select(ClaimEventRow)
+            .where(ClaimEventRow.claim_id == row.id)
+            .order_by(ClaimEventRow.seq)
+        )
+        return [
+            {
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": e.at.astimezone(PARIS).isoformat(),
+                "actor": e.actor,
+                "note": e.note,
+            }
+            for e in events
+        ]
+
+
+# --------------------------------------------------------------------------- the statement
+
+
+def statement_view(uow: SqlUnitOfWork, number: str) -> Any:
+    """The décompte de sinistre's view (egide.documents.views.DecompteView)."""
+    from egide.documents.views import (
+        DecompteView,
+        InsuredView,
+        PaymentView,
+        ReasonView,
+        SettlementLineView,
+    )
+
+    with uow:
+        s = _State(uow, _claim(uow, number), clock_now())
+        e = s.cover.application.establishment
+        lines = [
+            SettlementLineView(
+                category=line.category.label_fr + (" (estimation)" if line.estimated else ""),
+                coverage=COVERAGE_LABELS_FR[line.coverage],
+                claimed=line.claimed,
+                covered=line.covered,
+                deductible_applied=line.deductible,
+                limit_reduction=line.limit,
+                payable=line.payable,
+                reasons=[ReasonView(r.value, r.label_fr) for r in line.reasons],
+            )
+            for line in s.full.lines
+        ]
+        if not lines:
+            raise Conflict(f"claim {number} has no cost yet: nothing to state")
+        aggregate = s.cover.terms.aggregate_limit
+        after = max(aggregate - s.used_by_others - max(s.full.payable_total, s.paid), ZERO)
+        i = s.declaration.incident
+        return DecompteView(
+            claim_reference=number,
+            policy_number=s.row.policy_number,
+            issued_on=s.moment.astimezone(PARIS).date(),
+            insured=InsuredView(
+                name=e.name, kind_label=KIND_LABELS_FR[e.type], siret=e.siret, finess=e.finess
+            ),
+            incident_type=i.kind.label_fr,
+            occurred_at=i.started_at.astimezone(PARIS),
+            discovered_at=i.discovered_at.astimezone(PARIS),
+            complaint_filed_at=(
+                i.complaint_filed_at.astimezone(PARIS) if i.complaint_filed_at else None
+            ),
+            lines=lines,
+            aggregate_limit=aggregate,
+            aggregate_remaining=after,
+            payments=[
+                PaymentView(
+                    paid_on=p.paid_at.astimezone(PARIS).date(),
+                    amount=_from_cents(p.amount_cents),
+                    label="Règlement définitif" if p.kind == "final" else "Règlement",
+                )
+                for p in s.payments
+            ],
+            declared_at=s.row.declared_at.astimezone(PARIS),
+        )
+
+
+def statement_pdf(uow: SqlUnitOfWork, number: str) -> bytes:
+    from egide.documents.render import render_decompte
+
+    return render_decompte(statement_view(uow, number))
+
+
+def _jsonable(value: object) -> Any:
+    """Plain JSON for a request fingerprint and the history (datetimes as ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+__all__ = [
+    "Declaration",
+    "amend_claim",
+    "claim_clock",
+    "claim_history",
+    "declare_claim",
+    "get_claim",
+    "reopen_claim",
+    "settle_claim",
+    "statement_pdf",
+    "statement_view",
+]
