@@ -266,6 +266,10 @@ class SystemicExposure:
     hosts: Targets
     n_policies: int
 
+    @property
+    def everyone(self) -> I64:
+        return np.arange(self.n_policies, dtype=np.int64)
+
 
 @dataclass(frozen=True)
 class SystemicDraw:
@@ -286,6 +290,16 @@ class SystemicDraw:
     def empty() -> SystemicDraw:
         e = np.zeros(0, dtype=np.int64)
         return SystemicDraw(e, np.zeros(0), e, np.zeros((0, len(COVERAGES))), e, e)
+
+
+def _hit(rng: np.random.Generator, pool: I64, share: float) -> I64:
+    """Each member of `pool` hit with probability `share`, independently: a binomial number of
+    members drawn without replacement (the same law, in time proportional to those hit)."""
+    k = int(rng.binomial(len(pool), share))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    chosen = rng.choice(len(pool), size=k, replace=False, shuffle=False)
+    return pool[np.sort(chosen)]
 
 
 def _lognormal(rng: np.random.Generator, mu: F64, sigma: F64, factor: float) -> F64:
@@ -326,7 +340,7 @@ def draw_systemic(
                     rng.choice(len(targets.weights), p=targets.weights / targets.weights.sum())
                 )
                 pool = targets.members[chosen]
-                hit = pool[rng.random(len(pool)) < ev.hit_share]
+                hit = _hit(rng, pool, ev.hit_share)
                 x = np.zeros((len(hit), n_cov))
                 for k in ev.coverages:
                     factor = ev.outage_factor if k == BI else ev.severity_factor
@@ -343,13 +357,12 @@ def draw_systemic(
                 hours = co.outage_median_hours * math.exp(
                     co.outage_sigma * float(rng.standard_normal())
                 )
-                hit = pool[rng.random(len(pool)) < co.hit_share]
+                hit = _hit(rng, pool, co.hit_share)
                 x = np.zeros((len(hit), n_cov))
                 x[:, BI] = hours
             else:
                 ph = m.phishing_wave
-                pool = np.arange(exposure.n_policies, dtype=np.int64)
-                hit = pool[rng.random(len(pool)) < ph.hit_share]
+                hit = _hit(rng, exposure.everyone, ph.hit_share)
                 x = np.zeros((len(hit), n_cov))
                 for k in ph.coverages:
                     x[:, k] = _lognormal(rng, mu[hit, k], sigma[hit, k], ph.severity_factor)
@@ -358,13 +371,13 @@ def draw_systemic(
             event_kind.append(kind)
     if not pieces:
         return SystemicDraw.empty()
-    policy = np.concatenate([h for h, _, _ in pieces])
-    t_all = np.concatenate([np.full(len(h), t) for h, t, _ in pieces])
-    event = np.concatenate(
-        [np.full(len(h), i, dtype=np.int64) for i, (h, _, _) in enumerate(pieces)]
-    )
-    x_all = np.concatenate([x for _, _, x in pieces])
-    order = np.lexsort((event, t_all, policy))
+    # events in time order, then a stable sort by policy: each policy's claims in time order
+    by_time = sorted(range(len(pieces)), key=lambda i: pieces[i][1])
+    policy = np.concatenate([pieces[i][0] for i in by_time])
+    t_all = np.concatenate([np.full(len(pieces[i][0]), pieces[i][1]) for i in by_time])
+    event = np.concatenate([np.full(len(pieces[i][0]), i, dtype=np.int64) for i in by_time])
+    x_all = np.concatenate([pieces[i][2] for i in by_time])
+    order = np.argsort(policy, kind="stable")
     return SystemicDraw(
         policy=policy[order],
         t=t_all[order],
