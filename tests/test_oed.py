@@ -285,3 +285,14 @@ def test_cli_import_of_an_invalid_file_exits_2_naming_row_and_column(
     assert result.exit_code == 2
     assert "row 2" in result.output and "FlexiAccKind" in result.output
     assert not (tmp_path / "o.csv").exists()
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["book-small.csv", "book-small.parquet"])
+def test_committed_example_book_is_valid_and_is_the_generator_s_output(
+    product: Product, name: str
+) -> None:
+    """examples/book-small.* = `egide portfolio generate --policies 200 --seed 2026`."""
+    assert read_book(EXAMPLES / name, product) == generate_book(200, 2026, product)
