@@ -1,0 +1,89 @@
+"""Claims on both backends, and the annual aggregate under concurrent settlements on PostgreSQL
+(threads, each with its own engine and connection)."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.product import Product
+from egide.services import claims
+from tests.conftest import make_uow
+from tests.test_claims_services import bind_policy, forensics_claim
+
+D = Decimal
+
+
+def test_a_claims_life_on_both_backends(
+    any_url: str, monkeypatch: pytest.MonkeyPatch, product: Product
+) -> None:
+    uow = make_uow(any_url)
+    policy = bind_policy(uow, monkeypatch, product)
+    c = claims.declare_claim(uow, policy, forensics_claim(20000), "h", idempotency_key="d-1")
+    assert c["payable_total"] == "19000.00"
+    assert (
+        claims.declare_claim(uow, policy, forensics_claim(20000), "h", idempotency_key="d-1")[
+            "claim_id"
+        ]
+        == c["claim_id"]
+    )
+    assert (
+        claims.settle_claim(uow, c["claim_id"], "h", amount="5000")["remaining_aggregate"]
+        == "95000.00"
+    )
+    final = claims.settle_claim(uow, c["claim_id"], "h", final=True)
+    assert (final["paid_total"], final["status"]) == ("19000.00", "closed")
+    assert claims.reopen_claim(uow, c["claim_id"], "nouvelle facture", "h")["status"] == "open"
+    shown = claims.get_claim(uow, c["claim_id"])
+    assert [p["amount"] for p in shown["payments"]] == ["5000.00", "14000.00"]
+    assert shown["declared_at"] == "2027-02-23T09:00:00+01:00"
+
+
+def _settle_all_at_once(url: str, claim_ids: list[str]) -> list[dict[str, Any] | BaseException]:
+    barrier = threading.Barrier(len(claim_ids))
+    results: list[dict[str, Any] | BaseException] = [RuntimeError("not run")] * len(claim_ids)
+
+    def worker(i: int, claim_id: str) -> None:
+        uow: SqlUnitOfWork = make_uow(url)  # its own engine, its own connection
+        try:
+            barrier.wait(timeout=30)
+            results[i] = claims.settle_claim(uow, claim_id, f"handler-{i}")
+        except BaseException as exc:  # reported to the main thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(claim_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.mark.postgres
+def test_claims_of_one_policy_settled_at_the_same_moment_never_pay_more_than_the_aggregate(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, product: Product
+) -> None:
+    uow = make_uow(pg_url)
+    policy = bind_policy(uow, monkeypatch, product)  # aggregate 100 000, deductible 1 000
+    for _round in range(3):
+        ids = [
+            claims.declare_claim(uow, policy, forensics_claim(80000), "h")["claim_id"]
+            for _ in range(4)
+        ]
+        results = _settle_all_at_once(pg_url, ids)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert not errors, errors
+        paid = [D(r["paid_now"]) for r in results if isinstance(r, dict)]
+        if _round == 0:
+            # each alone would pay 79 000: together exactly the aggregate, one of them first
+            assert sum(paid) == D("100000.00")
+            assert sorted(paid) == [D(0), D(0), D("21000.00"), D("79000.00")]
+        else:
+            assert sum(paid) == 0
+        total = sum(D(claims.get_claim(uow, c)["paid_total"]) for c in ids)
+        assert total == sum(paid)
+        assert claims.get_claim(uow, ids[0])["remaining_aggregate"] == "0.00"
