@@ -427,3 +427,60 @@ def test_the_json_output_carries_the_contract_fields(product: Product) -> None:
     assert all(data["oep"][k] <= data["aep"][k] + 1e-6 for k in data["aep"])
     assert sum(data["aal_by_coverage"].values()) == pytest.approx(data["aal"], rel=1e-9)
     assert sum(data["aal_by_kind"].values()) == pytest.approx(data["aal"], rel=1e-9)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_simulate_command_prints_the_json_contract_and_writes_the_ep_plot(
+    product: Product, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from egide.actuarial.generate import generate_book
+    from egide.actuarial.oed import write_book
+    from egide.cli.portfolio_cmd import app
+
+    book = write_book(generate_book(30, 1, product), tmp_path / "book.parquet", product)
+    runner = CliRunner()
+    args = ["simulate", str(book), "--years", "400", "--seed", "3", "--block-years", "100"]
+    out = runner.invoke(app, [*args, "--json", "--plot", str(tmp_path / "plots")])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert (data["years"], data["seed"], data["policies"]) == (400, 3, 30)
+    assert data["aal"] > 0 and set(data["oep"]) == set(data["aep"])
+    assert (tmp_path / "plots" / "ep_curves.png").exists()
+    same = runner.invoke(app, [*args, "--json"])
+    assert json.loads(same.stdout) == data
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "VaR 99.5" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv"], "file does not exist"),
+        (["{book}", "--years", "0"], "--years 0: must be a whole number > 0"),
+        (["{book}", "--block-years", "-5"], "--block-years -5"),
+        (["{book}", "--workers", "2", "--scheduler", "tcp://h:1"], "--workers and --scheduler"),
+        (["{book}", "--scheduler", "nowhere"], "--scheduler nowhere"),
+    ],
+)
+def test_bad_command_input_is_an_english_error_naming_the_option_with_exit_code_2(
+    product: Product, tmp_path: Path, args: list[str], message: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from egide.actuarial.generate import generate_book
+    from egide.actuarial.oed import write_book
+    from egide.cli.portfolio_cmd import app
+
+    book = write_book(generate_book(3, 1, product), tmp_path / "book.csv", product)
+    argv = [a.replace("{book}", str(book)) for a in args]
+    if argv[0] == "missing.csv":
+        argv[0] = str(tmp_path / "missing.csv")
+    out = CliRunner().invoke(app, ["simulate", *argv])
+    assert out.exit_code == 2
+    assert message in " ".join(out.stderr.split())

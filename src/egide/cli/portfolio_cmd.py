@@ -1,0 +1,228 @@
+"""`egide portfolio simulate BOOK`: the portfolio risk of a book of policies.
+
+Reads a book file (an OED v4 cyber account file, CSV or Parquet: `egide.actuarial.oed`),
+simulates `--years` years with the engine (`egide.actuarial.engine.simulate_book`): independent
+claims from the rating model plus systemic events, through each policy's terms. Prints the
+average annual loss (total, per coverage, per kind, systemic vs independent) with standard
+errors, the OEP and AEP curves, VaR and TVaR 99.5 %; `--json` prints one JSON object instead.
+Locally the blocks of years run on threads; `--workers N` starts a local Dask cluster of N
+processes, `--scheduler tcp://host:8786` uses a running one. Same seed and block size, same
+result, however it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from egide.actuarial.book import BookEntry
+from egide.actuarial.engine import (
+    DEFAULT_BLOCK_YEARS,
+    PortfolioResult,
+    SimulationError,
+    simulate_book,
+)
+from egide.actuarial.systemic import SystemicModel, load_systemic_model
+from egide.cli.common import EXIT_BAD_INPUT, console, err_console, fail, guarded, product_option
+from egide.domain.product import Product
+
+app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
+
+BOOK_SUFFIXES = (".csv", ".parquet")
+
+
+@app.callback()
+def portfolio() -> None:
+    """Portfolio risk of a book of policies."""  # a group, even with one command of its own
+
+
+MAX_YEARS = 10_000_000
+
+
+def _book_path(path: Path) -> Path:
+    if not path.exists():
+        fail(f"BOOK {path}: file does not exist")
+    if not path.is_file():
+        fail(f"BOOK {path}: is not a file")
+    if path.suffix.lower() not in BOOK_SUFFIXES:
+        fail(f"BOOK {path}: must end in .csv or .parquet (an OED account file)")
+    return path
+
+
+def _read_book(path: Path, product: Product) -> list[BookEntry]:
+    from egide.actuarial.oed import OedError, read_book
+
+    try:
+        return read_book(path, product)
+    except OedError as exc:
+        shown = exc.problems[:50]
+        for row, acc, pol, err in shown:
+            where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
+            err_console.print(
+                f"[bold red]error:[/] {exc.path}: {where}{err.field}: {err.message} [{err.rule}]",
+                soft_wrap=True,
+                highlight=False,
+            )
+        if len(exc.problems) > len(shown):
+            err_console.print(f"[bold red]error:[/] ... and {len(exc.problems) - len(shown)} more")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _check_options(
+    years: int, block_years: int, seed: int, workers: int | None, scheduler: str | None
+) -> None:
+    if years <= 0:
+        fail(f"--years {years}: must be a whole number > 0")
+    if years > MAX_YEARS:
+        fail(f"--years {years}: must be <= {MAX_YEARS:,}")
+    if block_years <= 0:
+        fail(f"--block-years {block_years}: must be a whole number > 0")
+    if seed < 0:
+        fail(f"--seed {seed}: must be a whole number >= 0")
+    if workers is not None and workers <= 0:
+        fail(f"--workers {workers}: must be a whole number > 0")
+    if workers is not None and scheduler is not None:
+        fail("--workers and --scheduler: give one or the other, not both")
+    if scheduler is not None and "://" not in scheduler:
+        fail(f"--scheduler {scheduler}: must be a scheduler address such as tcp://host:8786")
+
+
+def _eur(value: float) -> str:
+    return f"{value:,.0f} €".replace(",", "\u202f")
+
+
+def _render(result: PortfolioResult) -> None:
+    console.print(
+        f"[bold]{result.policies:,} policies x {result.years:,} years[/] "
+        f"(seed {result.seed}, blocks of {result.block_years:,} years)"
+    )
+    main = Table(title="Average annual loss (after all terms)", show_header=True)
+    main.add_column("")
+    main.add_column("AAL", justify="right")
+    main.add_column("± std. error", justify="right")
+    main.add_row("Total", _eur(result.aal), _eur(result.aal_stderr))
+    main.add_row("Systemic events", _eur(result.systemic_aal), _eur(result.systemic_aal_stderr))
+    main.add_row(
+        "Independent claims",
+        _eur(result.independent_aal),
+        _eur(result.independent_aal_after_aggregate_stderr),
+    )
+    main.add_row(
+        "Independent, before the annual aggregate",
+        _eur(result.independent_aal_before_aggregate),
+        _eur(result.independent_aal_stderr),
+    )
+    main.add_row("Rating expected loss (sum of the book)", _eur(result.expected_loss), "")
+    console.print(main)
+    by = Table(title="By coverage and by kind of establishment")
+    by.add_column("")
+    by.add_column("AAL", justify="right")
+    by.add_column("± std. error", justify="right")
+    stderr_cov = result.aal_by_coverage_stderr
+    for code, value in result.aal_by_coverage.items():
+        by.add_row(code, _eur(value), _eur(stderr_cov[code]))
+    stderr_kind = result.aal_by_kind_stderr
+    for kind, value in result.aal_by_kind.items():
+        if value > 0:
+            by.add_row(f"kind {kind}", _eur(value), _eur(stderr_kind[kind]))
+    console.print(by)
+    ep = Table(title="Exceedance: loss by return period")
+    ep.add_column("Return period (years)", justify="right")
+    ep.add_column("OEP (largest occurrence)", justify="right")
+    ep.add_column("AEP (annual aggregate)", justify="right")
+    oep, aep = result.oep, result.aep
+    for rp in aep:
+        ep.add_row(rp, _eur(oep[rp]), _eur(aep[rp]))
+    console.print(ep)
+    console.print(
+        f"VaR 99.5 %: [bold]{_eur(result.var_995)}[/]   TVaR 99.5 %: [bold]{_eur(result.tvar_995)}[/]"
+    )
+
+
+@app.command("simulate")
+@guarded
+def simulate_cmd(
+    book: Annotated[Path, typer.Argument(help="Book file (OED account, .csv or .parquet).")],
+    years: Annotated[int, typer.Option("--years", help="Simulated years.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same result.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Folder for the EP curves (PNG and SVG).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run on a Dask scheduler (tcp://host:port).")
+    ] = None,
+    block_years: Annotated[
+        int, typer.Option("--block-years", help="Years per block (each its own random stream).")
+    ] = DEFAULT_BLOCK_YEARS,
+    systemic_file: Annotated[
+        Path | None,
+        typer.Option("--systemic", help="Systemic-events file (default: the packaged one)."),
+    ] = None,
+    no_systemic: Annotated[
+        bool, typer.Option("--no-systemic", help="Independent claims only.")
+    ] = False,
+    product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+) -> None:
+    """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %."""
+    _check_options(years, block_years, seed, workers, scheduler)
+    if plot is not None and plot.exists() and not plot.is_dir():
+        fail(f"--plot {plot}: is a file, not a folder")
+    if no_systemic and systemic_file is not None:
+        fail("--systemic and --no-systemic: give one or the other, not both")
+    product = product_option(product_file)
+    systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
+    entries = _read_book(_book_path(book), product)
+    if not entries:
+        fail(f"BOOK {book}: holds no policy")
+    try:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} years"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("years", total=years)
+            result = simulate_book(
+                entries,
+                product,
+                years,
+                seed,
+                block_years=block_years,
+                workers=workers,
+                scheduler=scheduler,
+                on_progress=lambda done, total: progress.update(task, completed=done),
+                systemic=systemic,
+            )
+    except SimulationError as exc:
+        fail(str(exc))
+    except OSError as exc:  # a scheduler that cannot be reached
+        fail(f"--scheduler {scheduler}: cannot connect ({exc})")
+    written: list[Path] = []
+    if plot is not None:
+        written = _plot(result, plot)
+    if json_out:
+        typer.echo(result.to_json())
+        return
+    _render(result)
+    for path in written:
+        console.print(f"EP curves: {path}")
+
+
+def _plot(result: PortfolioResult, folder: Path) -> list[Path]:
+    try:
+        from egide.actuarial.plot import plot_ep_curves
+    except ImportError:
+        fail("--plot: the EP plot (egide.actuarial.plot) is not available in this version")
+    oep = {float(rp): value for rp, value in result.oep.items()}
+    aep = {float(rp): value for rp, value in result.aep.items()}
+    return list(plot_ep_curves(oep, aep, folder))
