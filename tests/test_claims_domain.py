@@ -571,3 +571,58 @@ def test_discovery_moment_is_compared_in_absolute_time(product: Product) -> None
     utc = datetime(2027, 2, 21, 6, 30, tzinfo=UTC)  # = 07:30 Paris
     data = claim(incident__discovered_at=utc)
     assert settle(product, data).covered
+
+
+# --------------------------------------------------------------------------- one semantics
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(random_claims(), min_size=1, max_size=4),
+    st.integers(0, 200_000).map(lambda c: D(c) / 100),
+    st.sampled_from(["time_deductible", "trigger"]),
+)
+def test_claims_of_a_policy_year_pay_what_the_portfolio_simulation_pays(
+    product: Product, cases: list[tuple[dict[str, Any], Decimal]], hourly: Decimal, mode: str
+) -> None:
+    """Adjudication (Decimal, line by line) and the simulation's array terms agree per claim,
+    the aggregate shared in order, to the cent: one semantics of deductibles, limits, periods."""
+    import numpy as np
+
+    from egide.actuarial.terms_vec import TermsArrays, apply_terms_vec
+
+    base = make_cover(product)
+    cover = dataclasses.replace(
+        base, terms=dataclasses.replace(base.terms, waiting_period_mode=mode)
+    )
+    used = D(0)
+    ours: list[Decimal] = []
+    rows: list[list[float]] = []
+    for data, _ in cases:
+        data = copy.deepcopy(data)
+        if (
+            "interruption" in data
+        ):  # one hourly loss per policy in the simulation: no extra expenses
+            data["interruption"].update(hourly_gross_margin=str(hourly), extra_expenses="0")
+        adj = adjudicate(parse_declaration(data), cover, product, used, NOW)
+        used += adj.payable_total
+        ours.append(adj.payable_total)
+        row = [0.0] * len(COVERAGES)
+        hours = D(data["interruption"]["outage_hours"]) if "interruption" in data else D(0)
+        row[COVERAGES.index("business_interruption")] = float(hours)
+        for line in adj.lines:
+            if line.coverage != "business_interruption":
+                row[COVERAGES.index(line.coverage)] += float(line.covered)
+        rows.append(row)
+    n = len(rows)
+    arrays = TermsArrays.from_policy_terms([cover.terms], [float(hourly)])
+    result = apply_terms_vec(
+        arrays,
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.arange(n, dtype=np.float64),
+        np.array(rows, dtype=np.float64),
+    )
+    theirs = result.payable_total
+    for k in range(n):
+        assert abs(float(ours[k]) - float(theirs[k])) <= 0.011, (k, ours, theirs)
