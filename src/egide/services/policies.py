@@ -483,15 +483,22 @@ def _mutate(
     key = key or idempotency.new_key()
     if (stored := idempotency.replay(uow, key, scope, request)) is not None:
         return {**stored, "idempotency_key": key}
-    with uow:
-        policy = _policy(uow, number)
-        rows = _transactions(uow, policy)
-        if expected_version is not None and policy.version != expected_version:
-            raise Conflict(
-                f"policy {number} is at version {policy.version}, not {expected_version}: "
-                "it changed since you read it; show it again and retry"
-            )
-        plan = prepare(policy, rows)
+    try:
+        with uow:
+            policy = _policy(uow, number)
+            rows = _transactions(uow, policy)
+            # the version is that of the rows read (read committed may show a newer policy row)
+            if expected_version is not None and rows[-1].seq != expected_version:
+                raise Conflict(
+                    f"policy {number} is at version {rows[-1].seq}, not {expected_version}: "
+                    "it changed since you read it; show it again and retry"
+                )
+            plan = prepare(policy, rows)
+    except (Conflict, InvalidInput):
+        # a retry racing its own first attempt sees the state after it: answer as the first did
+        if (stored := idempotency.replay(uow, key, scope, request)) is not None:
+            return {**stored, "idempotency_key": key}
+        raise
 
     with uow:
 
@@ -608,7 +615,7 @@ def endorse_policy(
             _annual_net(last.snapshot), _annual_net(snap), period, day, product.tax_rate
         )
         return _Plan(
-            version=policy.version,
+            version=rows[-1].seq,
             kind=Kind.ENDORSE,
             term=term,
             effective=day,
@@ -663,7 +670,7 @@ def cancel_policy(
             _annual_net(last.snapshot), period, day, mode, product.tax_rate
         )
         return _Plan(
-            version=policy.version,
+            version=rows[-1].seq,
             kind=Kind.CANCEL,
             term=term,
             effective=day,
@@ -713,7 +720,7 @@ def reinstate_policy(
             _annual_net(last.snapshot), period, day, refunded, product.tax_rate
         )
         return _Plan(
-            version=policy.version,
+            version=rows[-1].seq,
             kind=Kind.REINSTATE,
             term=term,
             effective=day,
@@ -782,7 +789,7 @@ def renew_policy(
             Decimal(snap["annual_premium"]["net"]), Decimal(snap["annual_premium"]["tax"])
         )
         return _Plan(
-            version=policy.version,
+            version=rows[-1].seq,
             kind=Kind.RENEW,
             term=term + 1,
             effective=new_period.start,
