@@ -205,13 +205,16 @@ def test_extra_expenses_without_an_outage_are_refused() -> None:
 def test_a_declaration_round_trips_through_plain_data() -> None:
     decl = parse_declaration(
         claim(
-            third_party_claims=[{"ref": "P1", "nature": "moral_harm", "amount_claimed": 5000}],
+            third_party_claims=[
+                {"ref": "P1", "nature": "moral_harm", "amount_claimed": 5000, "claimant": "Mme X"}
+            ],
             costs=[
                 {
                     "category": "third_party_damages",
                     "amount": 100,
                     "third_party_claim": "P1",
                     "estimated": True,
+                    "description": "facture à venir",
                 }
             ],
         )

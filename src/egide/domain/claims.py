@@ -369,6 +369,8 @@ class ThirdPartyClaim:
     nature: ThirdPartyNature
     received_at: datetime | None = None
     amount_claimed: Decimal | None = None
+    claimant: str | None = None  # may name a patient: stored, never logged
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +384,7 @@ class Cost:
     betterment: bool = False
     bodily_injury: bool = False
     third_party_claim: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,8 @@ class Declaration:
                         if t.amount_claimed is not None
                         else {}
                     ),
+                    **({"claimant": t.claimant} if t.claimant else {}),
+                    **({"description": t.description} if t.description else {}),
                 }
                 for t in self.third_party_claims
             ]
@@ -492,6 +497,8 @@ def _cost_data(c: Cost) -> dict[str, Any]:
             out[flag] = True
     if c.third_party_claim:
         out["third_party_claim"] = c.third_party_claim
+    if c.description:
+        out["description"] = c.description
     return out
 
 
@@ -775,6 +782,8 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
                     required=False,
                     cent=True,
                 ),
+                claimant=r.text(item, f"{path}.claimant", "claimant"),
+                description=r.text(item, f"{path}.description", "description", max_len=2000),
             )
         )
     refs = [t.ref for t in third]
@@ -942,6 +951,7 @@ def _parse_costs(r: _Reader, raw: object, refs: set[str]) -> list[Cost]:
                 betterment=bool(betterment),
                 bodily_injury=bool(bodily),
                 third_party_claim=tp,
+                description=r.text(item, f"{path}.description", "description", max_len=2000),
             )
         )
     ids = [c.id for c in out]
