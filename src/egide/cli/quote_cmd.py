@@ -89,3 +89,15 @@ def decline_cmd(
     """Decline a referred quote."""
     result = quotes.review_quote(open_uow(), number, False, note, actor(who))
     print_json(result) if json_out else console.print(f"Quote {number} declined.")
+
+
+@app.command("document")
+@guarded
+def document_cmd(
+    number: str,
+    out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDF into.")],
+) -> None:
+    """Write the proposition d'assurance of a saved quote (French PDF)."""
+    from egide.services.policies import quote_document
+
+    console.print(str(quote_document(open_uow(), number, out)))
