@@ -296,11 +296,16 @@ def test_the_aggregate_never_lets_a_policy_year_pay_more_than_it(
     assert result.ylt.total.max() <= 5 * aggregate * (1 + 1e-12)
 
 
-def test_the_engine_pays_what_the_array_terms_pay_on_its_own_claims(product: Product) -> None:
+@pytest.mark.parametrize("trigger", [False, True])
+def test_the_engine_pays_what_the_array_terms_pay_on_its_own_claims(
+    product: Product, trigger: bool
+) -> None:
     """The fused kernel (independent and systemic claims merged in time order) applies the same
     terms as `apply_terms_vec` (itself held to the Decimal terms) on the claims it drew."""
     book = small_book(40, 6, product)
     arrays = portfolio_arrays(book, product)
+    terms = replace(arrays.terms, trigger=np.full(arrays.n_policies, trigger))
+    arrays = replace(arrays, terms=terms)
     busy = replace(
         load_systemic_model(),
         vendor_ransomware=replace(load_systemic_model().vendor_ransomware, annual_probability=0.5),
