@@ -319,10 +319,11 @@ class YearLossTable:
             by_kind=rows[:, K.KIND0 :].copy(),
         )
 
-    def columns(self, kind_names: Sequence[str] = KINDS) -> dict[str, F64]:
-        """Named columns (for tables and files)."""
-        out = {
-            "year": np.arange(1, len(self.total) + 1, dtype=np.float64),
+    def columns(self, kind_names: Sequence[str] = KINDS) -> dict[str, npt.NDArray[Any]]:
+        """Named columns (for tables and files, e.g. `egide.actuarial.ord.write_ord`): ``year``
+        counts from 1 (whole numbers), the others are EUR."""
+        out: dict[str, npt.NDArray[Any]] = {
+            "year": np.arange(1, len(self.total) + 1, dtype=np.int64),
             "total": self.total,
             "systemic": self.systemic,
             "independent": self.independent,
