@@ -19,3 +19,15 @@ class BookEntry:
     software_vendor: str  # the establishment's main healthcare software (DPI / LGC / LGO vendor)
     cloud_host: str  # its HDS host, or "on_premises"
     email_vendor: str
+
+
+def entry_from_application(policy_number: str, application: Application) -> BookEntry:
+    """A book entry whose dependencies are the questionnaire's `technology` answers."""
+    t = application.technology
+    return BookEntry(
+        policy_number=policy_number,
+        application=application,
+        software_vendor=t.software_vendor,
+        cloud_host=t.cloud_host,
+        email_vendor=t.email_vendor,
+    )

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from egide.cli import audit_cmd, claim_cmd, model_cmd, policy_cmd, quote_cmd
+from egide.cli import (
+    audit_cmd,
+    book_cmd,
+    claim_cmd,
+    model_cmd,
+    policy_cmd,
+    portfolio_cmd,
+    quote_cmd,
+)
 from egide.cli.common import console, guarded, open_uow, print_json, product_option
 from egide.cli.render import render_quote
 from egide.db.migrate import upgrade
@@ -26,6 +34,9 @@ app.add_typer(model_cmd.app, name="model")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(claim_cmd.app, name="claim")
+# `egide portfolio`: the simulation and the book commands (generate, import-oed, export-oed)
+portfolio_cmd.app.registered_commands.extend(book_cmd.app.registered_commands)
+app.add_typer(portfolio_cmd.app, name="portfolio")
 
 product_app = typer.Typer(help="Product files.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)

@@ -12,6 +12,7 @@ result, however it runs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +28,17 @@ from egide.actuarial.engine import (
     simulate_book,
 )
 from egide.actuarial.systemic import SystemicModel, load_systemic_model
-from egide.cli.common import EXIT_BAD_INPUT, console, err_console, fail, guarded, product_option
+from egide.cli.common import (
+    EXIT_BAD_INPUT,
+    actor,
+    console,
+    err_console,
+    fail,
+    guarded,
+    open_uow,
+    print_json,
+    product_option,
+)
 from egide.domain.product import Product
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
@@ -146,7 +157,10 @@ def _render(result: PortfolioResult) -> None:
 @app.command("simulate")
 @guarded
 def simulate_cmd(
-    book: Annotated[Path, typer.Argument(help="Book file (OED account, .csv or .parquet).")],
+    book: Annotated[
+        Path | None,
+        typer.Argument(help="Book file (OED account, .csv or .parquet); omit with --from-db."),
+    ] = None,
     years: Annotated[int, typer.Option("--years", help="Simulated years.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same result.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -170,18 +184,40 @@ def simulate_cmd(
         bool, typer.Option("--no-systemic", help="Independent claims only.")
     ] = False,
     product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+    from_db: Annotated[
+        bool, typer.Option("--from-db", help="Simulate the policies in force in the database.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="With --from-db: in force on DATE (default today)."),
+    ] = None,
+    ord_dir: Annotated[
+        Path | None, typer.Option("--ord", help="Folder for the ORD tables (EPT, PALT, YLT…).")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Store the run with its inputs and results.")
+    ] = True,
+    who: Annotated[str | None, typer.Option("--actor", help="Who runs it.")] = None,
 ) -> None:
-    """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %."""
+    """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
     _check_options(years, block_years, seed, workers, scheduler)
     if plot is not None and plot.exists() and not plot.is_dir():
         fail(f"--plot {plot}: is a file, not a folder")
     if no_systemic and systemic_file is not None:
         fail("--systemic and --no-systemic: give one or the other, not both")
+    if (book is None) == (not from_db):
+        fail("BOOK or --from-db: give a book file, or --from-db, not both")
+    if ord_dir is not None and ord_dir.exists() and not ord_dir.is_dir():
+        fail(f"--ord {ord_dir}: is a file, not a folder")
     product = product_option(product_file)
     systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
-    entries = _read_book(_book_path(book), product)
-    if not entries:
-        fail(f"BOOK {book}: holds no policy")
+    if book is not None:
+        entries = _read_book(_book_path(book), product)
+        source = str(book)
+        if not entries:
+            fail(f"BOOK {book}: holds no policy")
+    else:
+        entries, source = _book_from_db(as_of, product)
     try:
         with Progress(
             TextColumn("simulating"),
@@ -210,12 +246,86 @@ def simulate_cmd(
     written: list[Path] = []
     if plot is not None:
         written = _plot(result, plot)
+    if ord_dir is not None:
+        written += _ord(result, ord_dir)
+    run_id = None
+    if save:
+        from egide.services.portfolio import save_run
+
+        run_id = save_run(
+            open_uow(),
+            result,
+            entries=entries,
+            book_source=source,
+            product=product,
+            actor=actor(who),
+        )
     if json_out:
-        typer.echo(result.to_json())
+        data = json.loads(result.to_json())
+        if run_id:
+            data["run_id"] = run_id
+        typer.echo(json.dumps(data, indent=2))
         return
     _render(result)
     for path in written:
-        console.print(f"EP curves: {path}")
+        console.print(f"written: {path}")
+    if run_id:
+        console.print(f"Saved as run [bold]{run_id}[/] (egide portfolio show {run_id})")
+
+
+def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry], str]:
+    from egide.clock import now
+    from egide.services.policies import parse_as_of
+    from egide.services.portfolio import book_in_force
+
+    moment = parse_as_of(as_of) or now()
+    entries, refs = book_in_force(open_uow(), moment)
+    if not entries:
+        fail(f"--from-db: no policy in force on {moment.date().isoformat()}")
+    others = [r for r in refs if r != product.ref]
+    if others:
+        err_console.print(
+            f"[yellow]note:[/] policies priced with {', '.join(others)} are simulated with the "
+            f"terms of {product.ref} (--product to choose)"
+        )
+    return entries, f"database, policies in force on {moment.date().isoformat()}"
+
+
+def _ord(result: PortfolioResult, folder: Path) -> list[Path]:
+    from egide.actuarial.ord import write_ord
+
+    columns = result.ylt.columns()
+    ylt = {"year": columns["year"], "total": columns["total"]}
+    aal = {"total": (result.aal, result.aal_stderr)}
+    ep = {
+        "OEP": {float(rp): v for rp, v in result.oep.items()},
+        "AEP": {float(rp): v for rp, v in result.aep.items()},
+    }
+    return list(write_ord(folder, years=result.years, ylt=ylt, ep=ep, aal=aal))
+
+
+@app.command("show")
+@guarded
+def show_cmd(
+    run_id: str, json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
+) -> None:
+    """Show a saved simulation: its inputs (book fingerprint, seed, versions) and results."""
+    from egide.services.portfolio import get_run
+
+    run = get_run(open_uow(), run_id)
+    if json_out:
+        print_json(run)
+        return
+    console.print(
+        f"[bold]{run['run_id']}[/] by {run['actor']} on {run['created_at'][:19]}: "
+        f"{run['policies']:,} policies x {run['years']:,} years, seed {run['seed']}\n"
+        f"book {run['book_source']} (sha256 {run['book_sha256'][:12]}…), product {run['product']}, "
+        f"risk model {run['risk_model_sha256'][:12]}…, systemic model {run['systemic_model']}"
+    )
+    console.print(
+        f"AAL {_eur(run['aal'])} ± {_eur(run['aal_stderr'] or 0)}; systemic {_eur(run['systemic_aal'])}; "
+        f"VaR 99.5 % {_eur(run['var_995'])}; TVaR 99.5 % {_eur(run['tvar_995'])}"
+    )
 
 
 def _plot(result: PortfolioResult, folder: Path) -> list[Path]:

@@ -78,6 +78,17 @@ class History:
 
 
 @dataclass(frozen=True)
+class Technology:
+    """The shared dependencies that systemic events strike (accumulation): the main healthcare
+    software vendor (DPI, LGC or LGO), the HDS host (or ``on_premises``), the e-mail provider.
+    Free text, normalised to lower case; ``unknown`` when not answered."""
+
+    software_vendor: str = "unknown"
+    cloud_host: str = "unknown"
+    email_vendor: str = "unknown"
+
+
+@dataclass(frozen=True)
 class Cover:
     limit: Decimal  # annual aggregate
     deductible: Decimal
@@ -90,6 +101,7 @@ class Application:
     security: Security
     history: History
     cover: Cover
+    technology: Technology = field(default_factory=Technology)
 
     def to_data(self) -> dict[str, Any]:
         """Plain JSON-ready data that `parse_application` reads back to an equal application."""
@@ -250,7 +262,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
             ],
             source,
         )
-    c.unknown(data, "", {"establishment", "security", "history", "cover"})
+    c.unknown(data, "", {"establishment", "security", "history", "cover", "technology"})
 
     e = c.section(data, "establishment")
     c.unknown(
@@ -448,6 +460,19 @@ def parse_application(data: object, product: Product, source: str | None = None)
         else:
             sublimits[code] = value
 
+    t_raw = data.get("technology", {}) or {}
+    if not isinstance(t_raw, dict):
+        c.add("technology", "type", "must be a mapping of keys")
+        t_raw = {}
+    c.unknown(t_raw, "technology.", {"software_vendor", "cloud_host", "email_vendor"})
+    tech: dict[str, str] = {}
+    for key in ("software_vendor", "cloud_host", "email_vendor"):
+        answer = c.string(t_raw, f"technology.{key}", key, required=False)
+        if answer is not None:
+            if len(answer) > 80:
+                c.add(f"technology.{key}", "length", "must be at most 80 characters")
+            tech[key] = answer.lower()
+
     if c.errors:
         raise InvalidInput(c.errors, source)
     assert (
@@ -491,4 +516,5 @@ def parse_application(data: object, product: Product, source: str | None = None)
             known_circumstances=bool(known),
         ),
         cover=Cover(limit=limit, deductible=deductible, sublimits=sublimits),
+        technology=Technology(**tech),
     )

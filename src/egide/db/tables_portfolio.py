@@ -1,0 +1,28 @@
+"""Saved portfolio simulations: inputs, seed, model versions and results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from egide.db.base import Base, Timestamped
+
+
+class PortfolioRunRow(Base, Timestamped):
+    __tablename__ = "portfolio_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(40), unique=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    book_source: Mapped[str] = mapped_column(String(500))  # a file path, or "database as of …"
+    book_sha256: Mapped[str] = mapped_column(String(64))  # of the book's canonical content
+    policies: Mapped[int] = mapped_column(Integer)
+    years: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    block_years: Mapped[int] = mapped_column(Integer)
+    product_ref: Mapped[str] = mapped_column(String(80))
+    risk_model_sha256: Mapped[str] = mapped_column(String(64))
+    systemic_model: Mapped[str] = mapped_column(String(80))
+    result: Mapped[dict[str, Any]]

@@ -1,0 +1,109 @@
+"""Portfolio use cases: the book of policies in force from the database, and simulations saved
+with their inputs (book fingerprint, seed, years, product and model versions) and results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from egide.actuarial.book import BookEntry, entry_from_application
+from egide.actuarial.engine import PortfolioResult
+from egide.clock import now as clock_now
+from egide.db.tables_policy import PolicyRow
+from egide.db.tables_portfolio import PortfolioRunRow
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.errors import NotFound
+from egide.domain.product import Product
+from egide.services.policies import cover_in_force
+
+
+def book_in_force(uow: SqlUnitOfWork, moment: datetime) -> tuple[list[BookEntry], list[str]]:
+    """The bound policies in force on `moment`, as book entries (answers and terms in force), and
+    the product versions they were priced with."""
+    entries: list[BookEntry] = []
+    refs: set[str] = set()
+    with uow:
+        numbers = uow.session.scalars(select(PolicyRow.number).order_by(PolicyRow.id)).all()
+        for number in numbers:
+            cover = cover_in_force(uow, number, moment)
+            if cover.status != "in_force":
+                continue
+            entries.append(entry_from_application(number, cover.application))
+            refs.add(cover.product_ref)
+    return entries, sorted(refs)
+
+
+def book_fingerprint(entries: Sequence[BookEntry]) -> str:
+    """sha256 of the book's canonical content: the same book always gives the same fingerprint."""
+    digest = hashlib.sha256()
+    for e in entries:
+        row = {
+            "policy": e.policy_number,
+            "application": e.application.to_data(),
+            "software_vendor": e.software_vendor,
+            "cloud_host": e.cloud_host,
+            "email_vendor": e.email_vendor,
+        }
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def save_run(
+    uow: SqlUnitOfWork,
+    result: PortfolioResult,
+    *,
+    entries: Sequence[BookEntry],
+    book_source: str,
+    product: Product,
+    actor: str,
+) -> str:
+    """Store a finished simulation; returns its run id."""
+    data = json.loads(result.to_json())
+    run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    with uow:
+        uow.session.add(
+            PortfolioRunRow(
+                run_id=run_id,
+                actor=actor,
+                book_source=book_source[:500],
+                book_sha256=book_fingerprint(entries),
+                policies=result.policies,
+                years=result.years,
+                seed=result.seed,
+                block_years=result.block_years,
+                product_ref=product.ref,
+                risk_model_sha256=product.risk_model.sha256,
+                systemic_model=str(result.systemic_model_version),
+                result=data,
+                created_at=clock_now(),
+            )
+        )
+        uow.commit()
+    return run_id
+
+
+def get_run(uow: SqlUnitOfWork, run_id: str) -> dict[str, Any]:
+    with uow:
+        row = uow.session.scalars(
+            select(PortfolioRunRow).where(PortfolioRunRow.run_id == run_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"portfolio run {run_id} does not exist")
+        return {
+            "run_id": row.run_id,
+            "created_at": row.created_at.isoformat(),
+            "actor": row.actor,
+            "book_source": row.book_source,
+            "book_sha256": row.book_sha256,
+            "product": row.product_ref,
+            "risk_model_sha256": row.risk_model_sha256,
+            "systemic_model": row.systemic_model,
+            **row.result,
+        }
