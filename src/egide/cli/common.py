@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -25,8 +26,18 @@ from egide.domain.errors import Conflict, DomainError, InvalidInput, NotFound, P
 from egide.domain.product import Product, load_product
 from egide.settings import get_settings
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets its own width; a pipe or a file gets 140 columns (COLUMNS overrides), so
+    tables stay readable in logs and captured output instead of wrapping at 80."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=140)
+    return console
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3
