@@ -45,6 +45,7 @@ from egide.domain.money import cents
 from egide.domain.policy import (
     CANCEL_REASONS,
     GENESIS_HASH,
+    PARIS,
     Kind,
     Period,
     Premium,
@@ -890,7 +891,7 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
         "effective": r.effective_date.isoformat(),
         "period_start": midnight(r.period_start).isoformat(),
         "period_end": midnight(r.period_end).isoformat(),
-        "recorded_at": r.recorded_at.astimezone(midnight(r.period_start).tzinfo).isoformat(),
+        "recorded_at": r.recorded_at.astimezone(PARIS).isoformat(),
         "actor": r.actor,
         "reason": r.reason,
         "product": r.product_ref,
