@@ -59,6 +59,9 @@ def test_policy_bind_prints_the_policy_contract(env: str) -> None:
     again = run("policy", "bind", q, "--start", "2026-12-02", "--json", "--idempotency-key", "b1")
     assert again == out
     assert rows(env) == (1, 1)
+    bad = run("policy", "bind", quote(), "--start", "2026-13-01", code=2)
+    assert "start" in bad.output
+    assert rows(env) == (1, 1)
 
 
 def test_policy_endorse_takes_several_sets_and_prints_the_premium_change(env: str) -> None:

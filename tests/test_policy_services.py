@@ -324,3 +324,32 @@ def test_unknown_policies_are_not_found(
         policies.get_policy(uow, "POL-NOPE")
     with pytest.raises(NotFound):
         policies.cancel_policy(uow, "POL-NOPE", "2027-01-01", "a")
+
+
+def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs_again(
+    uow: SqlUnitOfWork, product: Product, frozen_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = str(bound(uow, product)["policy_number"])
+    before = counts(uow)
+    original = policies._tx_summary
+
+    def crash(*args: object) -> dict[str, object]:
+        raise RuntimeError("the process dies before commit")
+
+    monkeypatch.setattr(policies, "_tx_summary", crash)
+    with pytest.raises(RuntimeError):
+        policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9")
+    assert counts(uow) == before
+    monkeypatch.setattr(policies, "_tx_summary", original)
+    again = policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9")
+    assert again["transaction"] == 2
+    assert counts(uow) == (before[0], before[1] + 1, before[2] + 1)
+
+
+def test_a_malformed_idempotency_key_is_bad_input(
+    uow: SqlUnitOfWork, product: Product, frozen_now: str
+) -> None:
+    number = str(bound(uow, product)["policy_number"])
+    with pytest.raises(InvalidInput) as exc:
+        policies.cancel_policy(uow, number, "2027-03-01", "a", idempotency_key="x" * 101)
+    assert exc.value.errors[0].field == "idempotency_key"
