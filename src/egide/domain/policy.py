@@ -205,7 +205,6 @@ class TxView:
     term: int
     effective: date
     period: Period
-    refunded: bool = False  # a cancellation that returned premium
 
 
 def latest_term(txs: Sequence[TxView]) -> int:
@@ -251,9 +250,7 @@ def status_on(txs: Sequence[TxView], moment: datetime) -> tuple[Status, int]:
     return Status.EXPIRED, before[-1]
 
 
-def check_effective(
-    txs: Sequence[TxView], kind: Kind, effective: date, field: str = "effective"
-) -> Period:
+def check_effective(txs: Sequence[TxView], effective: date, field: str = "effective") -> Period:
     """Validate the effective date of a new mid-term transaction; returns its term's period.
 
     The change applies to the latest term; its date must lie inside that term's period and not

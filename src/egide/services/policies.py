@@ -187,7 +187,6 @@ def _views(rows: list[PolicyTransactionRow]) -> list[TxView]:
             term=r.term,
             effective=r.effective_date,
             period=Period(r.period_start, r.period_end),
-            refunded=r.change_net_cents < 0 and r.kind == Kind.CANCEL,
         )
         for r in rows
     ]
@@ -599,7 +598,7 @@ def endorse_policy(
     def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
-        period = check_effective(views, Kind.ENDORSE, day)
+        period = check_effective(views, day)
         term = latest_term(views)
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is cancelled: reinstate it before endorsing it")
@@ -661,7 +660,7 @@ def cancel_policy(
     def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
-        period = check_effective(views, Kind.CANCEL, day)
+        period = check_effective(views, day)
         term = latest_term(views)
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is already cancelled")
@@ -710,7 +709,7 @@ def reinstate_policy(
     def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
-        period = check_effective(views, Kind.REINSTATE, day)
+        period = check_effective(views, day)
         term = latest_term(views)
         if not is_cancelled(views, term):
             raise Conflict(f"policy {number} is not cancelled: nothing to reinstate")
