@@ -26,6 +26,17 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_PG = os.environ.get("EGIDE_REQUIRE_POSTGRES") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _no_default_database(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes to the user's database: the default location points into a temp folder
+    (tests that need a database set EGIDE_DATABASE_URL themselves, e.g. with `cli_env`)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg")))
+    monkeypatch.delenv("EGIDE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("EGIDE_NOW", raising=False)
+
+
 @pytest.fixture(scope="session")
 def product() -> Product:
     return load_product()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import pytest
@@ -555,7 +555,19 @@ def test_a_settlement_never_falls_when_a_cost_rises(
         bigger["costs"][key]["amount"] = str(D(bigger["costs"][key]["amount"]) + rise)
     else:
         step = rise.to_integral_value() if key == "outage_hours" else rise
-        bigger["interruption"][key] = str(D(bigger["interruption"][key]) + max(step, D(1)))
+        old_value = D(bigger["interruption"][key])
+        new_value = old_value + max(step, D(1))
+        if key == "outage_hours":
+            new_value = min(new_value, D(26352))  # the declaration's bound: three years of hours
+        bigger["interruption"][key] = str(new_value)
+        if key == "outage_hours":
+            # a longer outage at the same hourly cost: the extra expenses, declared as a total,
+            # grow with the hours (a fixed total spread over more hours, beyond the indemnity
+            # period, rightly pays less of it: extra expenses follow the covered share of hours)
+            new_hours = D(bigger["interruption"][key])
+            extra = D(bigger["interruption"]["extra_expenses"])
+            scaled = (extra * new_hours / old_value).quantize(D("0.01"), rounding=ROUND_CEILING)
+            bigger["interruption"]["extra_expenses"] = str(scaled)
     after = adjudicate(parse_declaration(bigger), cover, product, used, NOW).payable_total
     assert after >= before
 

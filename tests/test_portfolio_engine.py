@@ -450,7 +450,17 @@ def test_the_simulate_command_prints_the_json_contract_and_writes_the_ep_plot(
 
     book = write_book(generate_book(30, 1, product), tmp_path / "book.parquet", product)
     runner = CliRunner()
-    args = ["simulate", str(book), "--years", "400", "--seed", "3", "--block-years", "100"]
+    args = [
+        "simulate",
+        str(book),
+        "--years",
+        "400",
+        "--seed",
+        "3",
+        "--block-years",
+        "100",
+        "--no-save",
+    ]
     out = runner.invoke(app, [*args, "--json", "--plot", str(tmp_path / "plots")])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
