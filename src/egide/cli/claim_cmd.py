@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.table import Table
 
-from egide.cli.common import actor, console, guarded, open_uow, print_json, read_data_file
+from egide.cli.common import (
+    actor,
+    console,
+    guarded,
+    open_uow,
+    parse_set_options,
+    print_json,
+    read_data_file,
+)
 from egide.domain.errors import FieldError, InvalidInput
 from egide.services import claims
 
@@ -86,25 +93,12 @@ def _render_deadlines(deadlines: list[dict[str, Any]]) -> None:
 def _sets(values: list[str]) -> dict[str, Any]:
     """``incident.state_sponsored=true`` pairs to a nested patch; values are YAML scalars."""
     patch: dict[str, Any] = {}
-    errors = []
-    for item in values:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            errors.append(FieldError("set", "format", f"{item!r} is not key=value"))
-            continue
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            errors.append(FieldError(key, "yaml", f"{raw!r} is not a YAML scalar"))
-            continue
+    for key, value in parse_set_options(values).items():
         *parents, last = key.split(".")
         node = patch
         for p in parents:
             node = node.setdefault(p, {})
         node[last] = value
-    if errors:
-        raise InvalidInput(errors)
     return patch
 
 

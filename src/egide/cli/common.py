@@ -22,7 +22,14 @@ from egide.clock import ClockError
 from egide.db.engine import make_engine
 from egide.db.migrate import ensure_schema
 from egide.db.uow import SqlUnitOfWork
-from egide.domain.errors import Conflict, DomainError, InvalidInput, NotFound, ProductError
+from egide.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    ProductError,
+)
 from egide.domain.product import Product, load_product
 from egide.settings import get_settings
 
@@ -118,6 +125,31 @@ def actor(value: str | None) -> str:
         return getpass.getuser()
     except Exception:  # no user name in a bare container
         return "unknown"
+
+
+def parse_set_options(values: list[str], *, scalars_only: bool = False) -> dict[str, object]:
+    """``--set key=value`` options to ``{dotted key: value}``; values are YAML scalars (``true``,
+    ``1000000``, ``0.05``, text). Every malformed item is reported, naming it."""
+    changes: dict[str, object] = {}
+    errors = []
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            errors.append(FieldError("set", "format", f"{item!r} is not key=value"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            errors.append(FieldError(key, "yaml", f"{raw!r} is not a YAML scalar"))
+            continue
+        if scalars_only and isinstance(value, dict | list):
+            errors.append(FieldError(key, "scalar", "must be a single value"))
+            continue
+        changes[key] = value
+    if errors:
+        raise InvalidInput(errors)
+    return changes
 
 
 def print_json(data: Any) -> None:

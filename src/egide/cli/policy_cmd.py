@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from egide.cli.common import (
     actor,
@@ -20,11 +19,11 @@ from egide.cli.common import (
     fail,
     guarded,
     open_uow,
+    parse_set_options,
     print_json,
     product_option,
     read_data_file,
 )
-from egide.domain.errors import FieldError, InvalidInput
 from egide.services import policies
 
 app = typer.Typer(help="Bind quotes into policies and change them.", no_args_is_help=True)
@@ -61,26 +60,7 @@ def _print_tx(result: dict[str, Any], json_out: bool, verb: str) -> None:
 
 def parse_sets(values: list[str]) -> dict[str, object]:
     """``key=value`` pairs; values are YAML scalars (``true``, ``1000000``, ``0.05``, text)."""
-    changes: dict[str, object] = {}
-    errors = []
-    for item in values:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            errors.append(FieldError("set", "format", f"{item!r} is not key=value"))
-            continue
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            errors.append(FieldError(key, "yaml", f"{raw!r} is not a YAML scalar"))
-            continue
-        if isinstance(value, dict | list):
-            errors.append(FieldError(key, "scalar", "must be a single value"))
-            continue
-        changes[key] = value
-    if errors:
-        raise InvalidInput(errors)
-    return changes
+    return parse_set_options(values, scalars_only=True)
 
 
 @app.command("bind")

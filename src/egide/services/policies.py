@@ -469,6 +469,33 @@ class _Plan:
     record_product: Product | None = None
 
 
+def _premium_only_plan(
+    rows: list[PolicyTransactionRow],
+    kind: Kind,
+    term: int,
+    day: date,
+    period: Period,
+    change: Premium,
+    reason: str | None,
+) -> _Plan:
+    """A transaction that keeps the cover of the latest one and changes only the premium
+    (cancellation, reinstatement)."""
+    last = rows[-1]
+    return _Plan(
+        version=last.seq,
+        kind=kind,
+        term=term,
+        effective=day,
+        period=period,
+        retroactive=last.retroactive_date,
+        reason=reason,
+        product_ref=last.product_ref,
+        snapshot=last.snapshot,
+        change=change,
+        term_premium=_term_premium(last) + change,
+    )
+
+
 def _mutate(
     uow: SqlUnitOfWork,
     number: str,
@@ -669,19 +696,7 @@ def cancel_policy(
         change = cancellation_change(
             _annual_net(last.snapshot), period, day, mode, product.tax_rate
         )
-        return _Plan(
-            version=rows[-1].seq,
-            kind=Kind.CANCEL,
-            term=term,
-            effective=day,
-            period=period,
-            retroactive=last.retroactive_date,
-            reason=reason,
-            product_ref=last.product_ref,
-            snapshot=last.snapshot,
-            change=change,
-            term_premium=_term_premium(last) + change,
-        )
+        return _premium_only_plan(rows, Kind.CANCEL, term, day, period, change, reason)
 
     return _mutate(
         uow, number, "policy.cancel", request, idempotency_key, actor, expected_version, prepare
@@ -719,19 +734,7 @@ def reinstate_policy(
         change = reinstatement_change(
             _annual_net(last.snapshot), period, day, refunded, product.tax_rate
         )
-        return _Plan(
-            version=rows[-1].seq,
-            kind=Kind.REINSTATE,
-            term=term,
-            effective=day,
-            period=period,
-            retroactive=last.retroactive_date,
-            reason=None,
-            product_ref=last.product_ref,
-            snapshot=last.snapshot,
-            change=change,
-            term_premium=_term_premium(last) + change,
-        )
+        return _premium_only_plan(rows, Kind.REINSTATE, term, day, period, change, None)
 
     return _mutate(
         uow, number, "policy.reinstate", request, idempotency_key, actor, expected_version, prepare
