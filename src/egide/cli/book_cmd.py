@@ -36,7 +36,8 @@ def _output(path: Path, option: str = "--output") -> Path:
     return path
 
 
-def _input(path: Path, what: str) -> Path:
+def input_book_path(path: Path, what: str) -> Path:
+    """An existing .csv or .parquet book file, else a red error naming the option and exit 2."""
     if not path.exists():
         fail(f"{what} {path}: file does not exist")
     if not path.is_file():
@@ -46,7 +47,8 @@ def _input(path: Path, what: str) -> Path:
     return path
 
 
-def _read(path: Path, product: Product) -> list[BookEntry]:
+def read_book_file(path: Path, product: Product) -> list[BookEntry]:
+    """Read and validate a book; every invalid row is printed (row, AccNumber, PolNumber, field)."""
     try:
         return read_book(path, product)
     except OedError as exc:
@@ -97,10 +99,10 @@ def import_oed(
     product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
 ) -> None:
     """Validate every row of an OED account file against the product and write it as a book."""
-    source = _input(file, "FILE")
+    source = input_book_path(file, "FILE")
     out = _output(output)
     product = product_option(product_file)
-    book = _read(source, product)
+    book = read_book_file(source, product)
     write_book(book, out, product)
     console.print(f"[green]ok[/] {len(book)} policies imported to {out} ({_summary(book)})")
 
@@ -116,10 +118,10 @@ def export_oed(
     check: Annotated[bool, typer.Option(help="Check the file with ods-tools.")] = True,
 ) -> None:
     """Write a book as an OED v4 cyber account file, checked with ods-tools."""
-    source = _input(book_file, "BOOK")
+    source = input_book_path(book_file, "BOOK")
     out = _output(output)
     product = product_option(product_file)
-    book = _read(source, product)
+    book = read_book_file(source, product)
     write_book(book, out, product)
     if check:
         try:

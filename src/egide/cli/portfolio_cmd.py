@@ -28,8 +28,8 @@ from egide.actuarial.engine import (
     simulate_book,
 )
 from egide.actuarial.systemic import SystemicModel, load_systemic_model
+from egide.cli.book_cmd import input_book_path, read_book_file
 from egide.cli.common import (
-    EXIT_BAD_INPUT,
     actor,
     console,
     err_console,
@@ -52,35 +52,6 @@ def portfolio() -> None:
 
 
 MAX_YEARS = 10_000_000
-
-
-def _book_path(path: Path) -> Path:
-    if not path.exists():
-        fail(f"BOOK {path}: file does not exist")
-    if not path.is_file():
-        fail(f"BOOK {path}: is not a file")
-    if path.suffix.lower() not in BOOK_SUFFIXES:
-        fail(f"BOOK {path}: must end in .csv or .parquet (an OED account file)")
-    return path
-
-
-def _read_book(path: Path, product: Product) -> list[BookEntry]:
-    from egide.actuarial.oed import OedError, read_book
-
-    try:
-        return read_book(path, product)
-    except OedError as exc:
-        shown = exc.problems[:50]
-        for row, acc, pol, err in shown:
-            where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
-            err_console.print(
-                f"[bold red]error:[/] {exc.path}: {where}{err.field}: {err.message} [{err.rule}]",
-                soft_wrap=True,
-                highlight=False,
-            )
-        if len(exc.problems) > len(shown):
-            err_console.print(f"[bold red]error:[/] ... and {len(exc.problems) - len(shown)} more")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _check_options(
@@ -212,7 +183,7 @@ def simulate_cmd(
     product = product_option(product_file)
     systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
     if book is not None:
-        entries = _read_book(_book_path(book), product)
+        entries = read_book_file(input_book_path(book, "BOOK"), product)
         source = str(book)
         if not entries:
             fail(f"BOOK {book}: holds no policy")
