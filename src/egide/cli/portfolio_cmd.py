@@ -43,8 +43,6 @@ from egide.domain.product import Product
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
 
-BOOK_SUFFIXES = (".csv", ".parquet")
-
 
 @app.callback()
 def portfolio() -> None:
