@@ -1,6 +1,6 @@
 """The one semantics of policy terms, in Decimal, for a real claim.
 
-The portfolio simulation applies the same rules to arrays (`egide.actuarial.terms`); a property
+The portfolio simulation applies the same rules to arrays (`egide.actuarial.terms_vec`); a property
 test holds the two equal on random losses. The order, per claim (one loss event):
 
 1. Business interruption: covered hours = the outage hours after the waiting period and within the
