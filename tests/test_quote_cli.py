@@ -158,3 +158,34 @@ def test_a_malformed_clock_is_bad_input(cli_env: str, monkeypatch: pytest.Monkey
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00")  # no offset
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 2 and "EGIDE_NOW" in result.output
+
+
+def test_a_saved_quote_reprices_identically_from_its_recorded_product_version(
+    tmp_path: Path, uow: SqlUnitOfWork
+) -> None:
+    from egide.domain.product import load_product
+    from egide.services.products import stored_product
+
+    folder = Path(str(resources.files("egide.products")))
+    for name in ("cyber-sante-v1.toml", "risk-model-v1.toml"):
+        shutil.copy(folder / name, tmp_path / name)
+    prod_file = tmp_path / "cyber-sante-v1.toml"
+    product = load_product(prod_file)
+    data = yaml.safe_load((EXAMPLES / "laboratoire.yaml").read_text(encoding="utf-8"))
+    saved = quotes.save_quote(uow, data, product, "broker")
+    # the files change afterwards; the recorded version still prices the stored inputs the same
+    prod_file.write_text(
+        prod_file.read_text(encoding="utf-8").replace('rate = "0.09"', 'rate = "0.12"'),
+        encoding="utf-8",
+    )
+    with uow:
+        recorded = stored_product(uow, saved["product"])
+        stored_inputs = quotes._get(uow, saved["quote_number"]).application
+    again = quotes.price_quote(stored_inputs, recorded)
+    kept = {
+        k: v
+        for k, v in saved.items()
+        if k not in ("quote_number", "status", "created_at", "valid_until")
+    }
+    assert again == kept
+    assert quotes.price_quote(stored_inputs, load_product(prod_file))["premium"] != saved["premium"]
