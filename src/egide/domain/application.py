@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from egide.domain.errors import FieldError, InvalidInput
+from egide.domain.fields import FieldReader
 from egide.domain.identifiers import finess_problem, siret_problem
 from egide.domain.product import COVERAGES, KINDS, Product
 
@@ -123,31 +124,9 @@ class Application:
         return replace(self, cover=replace(self.cover, **changes))
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def add(self, path: str, rule: str, message: str) -> None:
-        self.errors.append(FieldError(path, rule, message))
-
+class _Collector(FieldReader):
     def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        value = data.get(key)
-        if value is None:
-            self.add(key, "required", "is required")
-            return {}
-        if not isinstance(value, dict):
-            self.add(key, "type", "must be a mapping of keys")
-            return {}
-        return value
-
-    def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                self.add(
-                    f"{prefix}{key}",
-                    "unknown_key",
-                    f"is not a known key (known: {', '.join(sorted(allowed))})",
-                )
+        return self.mapping(data, key, required=True)
 
     def string(
         self, data: Mapping[str, Any], path: str, key: str, required: bool = True

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from egide.domain.cover import CoverInForce
 from egide.domain.errors import FieldError, InvalidInput
+from egide.domain.fields import FieldReader
 from egide.domain.money import CENT, ZERO, cents
 from egide.domain.product import COVERAGES, Product
 from egide.domain.terms import (
@@ -505,34 +506,8 @@ def _cost_data(c: Cost) -> dict[str, Any]:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Reader:
-    """Collects every broken rule with its dotted path."""
-
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def add(self, path: str, rule: str, message: str) -> None:
-        self.errors.append(FieldError(path, rule, message))
-
-    def mapping(self, data: Mapping[str, Any], key: str, required: bool) -> Mapping[str, Any]:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.add(key, "required", "is required")
-            return {}
-        if not isinstance(value, dict):
-            self.add(key, "type", "must be a mapping of keys")
-            return {}
-        return value
-
-    def unknown(self, data: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
-        for key in data:
-            if key not in allowed:
-                self.add(
-                    f"{prefix}{key}",
-                    "unknown_key",
-                    f"is not a known key (known: {', '.join(sorted(allowed))})",
-                )
+class _Reader(FieldReader):
+    """Collects every broken rule of a declaration, with its dotted path."""
 
     def moment(
         self, data: Mapping[str, Any], path: str, key: str, required: bool
