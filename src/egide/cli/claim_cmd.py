@@ -14,6 +14,9 @@ import typer
 from rich.table import Table
 
 from egide.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    KeyOpt,
     actor,
     console,
     guarded,
@@ -26,13 +29,6 @@ from egide.domain.errors import FieldError, InvalidInput
 from egide.services import claims
 
 app = typer.Typer(help="Declare and settle claims; the incident clock.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--idempotency-key", help="Retry-safe key: a retry with it does the work once."),
-]
 
 
 def _render_claim(result: dict[str, Any]) -> None:

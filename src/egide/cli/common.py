@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 import yaml
@@ -45,6 +45,20 @@ def _console(stderr: bool = False) -> Console:
 
 console = _console()
 err_console = _console(stderr=True)
+
+# The options every command shares.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="Retry-safe key: a retry with it does the work once (default: new).",
+    ),
+]
+ProductOpt = Annotated[
+    Path | None, typer.Option("--product", help="Product TOML file (default: the packaged one).")
+]
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3

@@ -14,6 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from egide.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    KeyOpt,
     actor,
     console,
     fail,
@@ -28,12 +31,6 @@ from egide.services import policies
 
 app = typer.Typer(help="Bind quotes into policies and change them.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--idempotency-key", help="Retry-safe key (default: a new one, printed)."),
-]
 VersionOpt = Annotated[
     int | None,
     typer.Option("--expected-version", help="Refuse if the policy is no longer at this version."),

@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from egide.cli.common import (
+    ActorOpt,
+    JsonOpt,
+    ProductOpt,
     actor,
     console,
     guarded,
@@ -20,12 +23,6 @@ from egide.cli.render import render_quote
 from egide.services import quotes
 
 app = typer.Typer(help="Price, save and review quotes.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (default: the OS user).")]
-ProductOpt = Annotated[
-    Path | None, typer.Option("--product", help="Product TOML file (default: the packaged one).")
-]
 
 
 @app.command("price")
