@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -115,6 +116,18 @@ def test_a_book_file_run_writes_ord_tables_and_refuses_two_books(
     with (out / "il_S1_palt.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and float(rows[0]["MeanLoss"]) == pytest.approx(data["aal"], rel=1e-6)
+    assert len(rows) == 7  # the total and each coverage
+    # event level: each occurrence's loss, adding up to each year's loss and to the AAL
+    splt = pd.read_csv(out / "il_S1_splt.csv")
+    ylt = pd.read_csv(out / "il_S1_ylt.csv")
+    total_id = 1
+    by_year = splt[splt.SummaryId == total_id].groupby("Period").Loss.sum()
+    annual = ylt[ylt.SummaryId == total_id].set_index("Period").Loss
+    assert by_year.round(4).to_dict() == annual.round(4).to_dict()
+    assert annual.sum() / 200 == pytest.approx(data["aal"], rel=1e-9)
+    selt = pd.read_csv(out / "il_S1_selt.csv")
+    assert set(selt.EventId) == set(splt.EventId)
+    assert data["oep"]["2"] <= splt[splt.SummaryId == total_id].groupby("Period").Loss.max().max()
     both = runner.invoke(app, ["portfolio", "simulate", str(book), "--from-db"])
     assert both.exit_code == 2 and "not both" in both.output
     unknown = runner.invoke(app, ["portfolio", "show", "RUN-NOPE"])

@@ -628,8 +628,12 @@ def simulate_book(
     *,
     systemic: SystemicModel | None = None,
     threads: int | None = None,
+    keep_events: bool = False,
 ) -> PortfolioResult:
     """Simulate a book of policies (the entry point of services and the CLI).
+
+    `keep_events`: keep every claim (local runs only; memory grows with the years), for the
+    event-level ORD tables.
 
     `systemic`: the systemic-events model (default: the packaged `systemic-events-v1.toml`; use
     `SystemicModel.none()` for independent claims only).
@@ -649,4 +653,5 @@ def simulate_book(
         workers=workers,
         scheduler=scheduler,
         on_progress=on_progress,
+        keep_events=keep_events,
     )

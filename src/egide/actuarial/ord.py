@@ -24,12 +24,17 @@ see `write_ord`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+
+from egide.actuarial.engine import PortfolioResult
+from egide.domain.product import COVERAGES
 
 EP_TYPES: Mapping[str, int] = {"OEP": 1, "AEP": 2, "OEP_TVAR": 3, "AEP_TVAR": 4}
 EPCALC_FULL_UNCERTAINTY = 1
@@ -243,3 +248,55 @@ def write_ord(
         written += _write(splt[list(SPLT_COLUMNS)], out, prefix + "splt", parquet)
         written += _write(selt[list(SELT_COLUMNS)], out, prefix + "selt", parquet)
     return written
+
+
+def occurrence_table(result: PortfolioResult) -> dict[str, NDArray[Any]]:
+    """The event-level loss table of a run kept with its claims (`keep_events`): one row per
+    occurrence — an independent claim, or a systemic event across every insured it hit — with its
+    year (from 1), an event id, and the loss paid in total and per coverage."""
+    ev = result.events
+    if ev is None:
+        raise ValueError("result: simulated without keep_events, no occurrence to tabulate")
+    pay = np.asarray(ev["payable"], dtype=np.float64)
+    year = np.asarray(ev["year"], dtype=np.int64)
+    systemic = np.asarray(ev["systemic_event"], dtype=np.int64)
+    independent = systemic < 0
+    n_ind = int(independent.sum())
+    # a systemic event is one occurrence: its claims share (year, event number)
+    key = year[~independent] * (int(systemic.max(initial=0)) + 1) + systemic[~independent]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    occ = np.empty(len(year), dtype=np.int64)
+    occ[independent] = np.arange(n_ind)
+    occ[~independent] = n_ind + inverse
+    n_occ = n_ind + len(uniq)
+    occ_year = np.zeros(n_occ, dtype=np.int64)
+    occ_year[occ] = year
+    out: dict[str, NDArray[Any]] = {
+        "year": occ_year + 1,
+        "event_id": np.arange(1, n_occ + 1, dtype=np.int64),
+        "total": np.bincount(occ, weights=pay.sum(axis=1), minlength=n_occ),
+    }
+    for k, code in enumerate(COVERAGES):
+        out[code] = np.bincount(occ, weights=pay[:, k], minlength=n_occ)
+    return out
+
+
+def write_result_ord(result: PortfolioResult, out_dir: str | Path) -> list[Path]:
+    """The ORD tables of a simulation: EPT and PALT for the total and each coverage, the annual
+    YLT, and, when the run kept its claims, the event-level SPLT and SELT."""
+    sd = math.sqrt(result.years)
+    ylt_cols = result.ylt.columns()
+    stderr = result.aal_by_coverage_stderr
+    aal: dict[str, tuple[float, float]] = {TOTAL: (result.aal, result.aal_stderr * sd)}
+    for code, value in result.aal_by_coverage.items():
+        aal[code] = (value, stderr[code] * sd)
+    ep = {
+        "OEP": {float(rp): v for rp, v in result.oep.items()},
+        "AEP": {float(rp): v for rp, v in result.aep.items()},
+    }
+    if result.events is not None:
+        table = occurrence_table(result)
+    else:
+        table = {"year": ylt_cols["year"], TOTAL: ylt_cols["total"]}
+        table.update({code: ylt_cols[code] for code in COVERAGES})
+    return write_ord(out_dir, years=result.years, ylt=table, ep=ep, aal=aal)

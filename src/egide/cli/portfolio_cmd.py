@@ -207,6 +207,8 @@ def simulate_cmd(
                 scheduler=scheduler,
                 on_progress=lambda done, total: progress.update(task, completed=done),
                 systemic=systemic,
+                # event-level ORD tables (ELT/PLT) need every claim: local runs only
+                keep_events=ord_dir is not None and workers is None and scheduler is None,
             )
     except SimulationError as exc:
         fail(str(exc))
@@ -261,16 +263,9 @@ def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry],
 
 
 def _ord(result: PortfolioResult, folder: Path) -> list[Path]:
-    from egide.actuarial.ord import write_ord
+    from egide.actuarial.ord import write_result_ord
 
-    columns = result.ylt.columns()
-    ylt = {"year": columns["year"], "total": columns["total"]}
-    aal = {"total": (result.aal, result.aal_stderr)}
-    ep = {
-        "OEP": {float(rp): v for rp, v in result.oep.items()},
-        "AEP": {float(rp): v for rp, v in result.aep.items()},
-    }
-    return list(write_ord(folder, years=result.years, ylt=ylt, ep=ep, aal=aal))
+    return write_result_ord(result, folder)
 
 
 @app.command("show")
