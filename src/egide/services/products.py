@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from egide.clock import now
 from egide.db.tables import ProductVersionRow
 from egide.db.uow import SqlUnitOfWork
@@ -10,20 +12,29 @@ from egide.domain.product import Product, parse_product
 
 
 def record_product_version(uow: SqlUnitOfWork, product: Product) -> None:
-    """Store the product's text once per version; a changed text under the same version is refused."""
+    """Store the product's text once per version; a changed text under the same version is refused.
+
+    Safe under concurrency: two transactions recording the same new version at once both
+    succeed (the insert runs in a savepoint; the loser of the race reads the winner's row).
+    """
     row = uow.session.get(ProductVersionRow, product.ref)
     if row is None:
-        uow.session.add(
-            ProductVersionRow(
-                ref=product.ref,
-                sha256=product.sha256,
-                product_text=product.source_text,
-                model_text=product.model_text,
-                created_at=now(),
-            )
-        )
-        uow.session.flush()
-    elif row.sha256 != product.sha256:
+        try:
+            with uow.session.begin_nested():
+                uow.session.add(
+                    ProductVersionRow(
+                        ref=product.ref,
+                        sha256=product.sha256,
+                        product_text=product.source_text,
+                        model_text=product.model_text,
+                        created_at=now(),
+                    )
+                )
+        except IntegrityError:
+            row = uow.session.get(ProductVersionRow, product.ref, populate_existing=True)
+            if row is None:  # pragma: no cover - the conflicting row must exist
+                raise
+    if row is not None and row.sha256 != product.sha256:
         raise Conflict(
             f"product {product.ref} differs from the version already recorded under that name: "
             "give the changed product a new version"
