@@ -17,7 +17,10 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.product import Product, load_product
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# Copies of the files the tests read from ../shared/data (the company's real data, with its
+# provenance), kept in the repository so that a clean checkout anywhere runs the same tests;
+# test_shared_data.py checks that they still match ../shared/data where it is present.
+SHARED_DATA = REPO / "tests" / "data"
 EXAMPLES = REPO / "examples"
 PG_ADMIN_URL = os.environ.get(
     "EGIDE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -35,6 +35,7 @@ from egide.actuarial.breaches import (
     yearly_counts,
 )
 from egide.cli.model_cmd import app
+from tests.conftest import SHARED_DATA
 
 HEADER = [
     "Name of Covered Entity",
@@ -47,7 +48,7 @@ HEADER = [
     "Business Associate Present",
     "Web Description",
 ]
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hhs-breach-portal"
+DATA_DIR = SHARED_DATA / "hhs-breach-portal"
 REAL_FILES = sorted(DATA_DIR.glob("hhs_ocr_breach_report_*.csv"))
 
 
@@ -92,8 +93,7 @@ def assert_accounted(data: BreachData) -> None:
 
 
 def real_files() -> list[Path]:
-    if len(REAL_FILES) < 2:
-        pytest.skip(f"HHS breach files not found at {DATA_DIR}")
+    assert len(REAL_FILES) == 2, f"the two HHS breach files are expected in {DATA_DIR}"
     return REAL_FILES
 
 

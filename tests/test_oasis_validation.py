@@ -20,8 +20,9 @@ from egide.actuarial.oed import (
     oasis_account_insured_loss,
 )
 from egide.domain.terms import ClaimLosses, CoverageTermsInForce, PolicyTerms, apply_terms
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 CASE = DATA / "oasis-fm-validation" / "cyber"
 EXPECTED = CASE / "expected"
 REL = 1e-3

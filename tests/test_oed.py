@@ -27,10 +27,9 @@ from egide.cli.book_cmd import app
 from egide.domain.application import Application
 from egide.domain.product import COVERAGES, Product
 from egide.domain.rating import policy_terms
+from tests.conftest import SHARED_DATA
 
-OED_FIELDS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "oed-v4" / "OEDInputFields.csv"
-)
+OED_FIELDS = SHARED_DATA / "oed-v4" / "OEDInputFields.csv"
 
 
 @pytest.fixture(scope="module")
