@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from egide.domain.application import REQUIRED_SECURITY_CONTROLS
 from egide.domain.identifiers import luhn_valid
 from egide.domain.product import KINDS, Product
 
@@ -104,16 +105,7 @@ def mutate(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return out
 
 
-BOOL_CONTROLS = (
-    "mfa_remote_access",
-    "mfa_email",
-    "edr",
-    "offline_backups",
-    "backup_restore_tested",
-    "hds_hosting",
-    "phishing_training",
-    "incident_response_plan",
-)
+BOOL_CONTROLS = REQUIRED_SECURITY_CONTROLS
 
 
 @st.composite

@@ -35,7 +35,11 @@ from typing import Any
 import pandas as pd
 
 from egide.actuarial.book import BookEntry
-from egide.domain.application import parse_application
+from egide.domain.application import (
+    OPTIONAL_SECURITY_CONTROLS,
+    REQUIRED_SECURITY_CONTROLS,
+    parse_application,
+)
 from egide.domain.errors import DomainError, FieldError, InvalidInput
 from egide.domain.money import ZERO
 from egide.domain.product import COVERAGES, Product
@@ -72,18 +76,7 @@ KIND_NAICS: Mapping[str, int] = {
     "ehpad": 623110,  # Nursing Care Facilities (Skilled Nursing Facilities)
 }
 
-SECURITY_BOOLS: tuple[str, ...] = (
-    "mfa_remote_access",
-    "mfa_email",
-    "edr",
-    "offline_backups",
-    "backup_restore_tested",
-    "hds_hosting",
-    "phishing_training",
-    "incident_response_plan",
-    "pgssi_s_compliant",
-    "care_programme",
-)
+SECURITY_BOOLS = REQUIRED_SECURITY_CONTROLS + OPTIONAL_SECURITY_CONTROLS
 
 
 def _camel(code: str) -> str:

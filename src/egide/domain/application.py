@@ -34,6 +34,19 @@ KIND_LABELS_FR = {
     "ehpad": "EHPAD",
 }
 
+# The yes/no security answers: those every application must give, then those that default to no.
+REQUIRED_SECURITY_CONTROLS: tuple[str, ...] = (
+    "mfa_remote_access",
+    "mfa_email",
+    "edr",
+    "offline_backups",
+    "backup_restore_tested",
+    "hds_hosting",
+    "phishing_training",
+    "incident_response_plan",
+)
+OPTIONAL_SECURITY_CONTROLS: tuple[str, ...] = ("pgssi_s_compliant", "care_programme")
+
 MAX_REVENUE = Decimal("5000000000")  # above the largest French hospital group's budget: absurd
 MAX_RECORDS = 100_000_000  # more than France's population
 MAX_EMPLOYEES = 200_000
@@ -305,26 +318,16 @@ def parse_application(data: object, product: Product, source: str | None = None)
     city = c.string(e, "establishment.city", "city", required=False)
 
     s = c.section(data, "security")
-    bools = (
-        "mfa_remote_access",
-        "mfa_email",
-        "edr",
-        "offline_backups",
-        "backup_restore_tested",
-        "hds_hosting",
-        "phishing_training",
-        "incident_response_plan",
-    )
+    bools = REQUIRED_SECURITY_CONTROLS
     c.unknown(
         s,
         "security.",
         {
             *bools,
+            *OPTIONAL_SECURITY_CONTROLS,
             "critical_patch_days",
             "medical_devices_segmented",
             "security_budget_share",
-            "pgssi_s_compliant",
-            "care_programme",
         },
     )
     flags = {b: c.boolean(s, f"security.{b}", b) for b in bools}
