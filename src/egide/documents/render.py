@@ -207,6 +207,25 @@ def _compile(template: str, data: dict[str, Any], issued_on: date) -> bytes:
 # --------------------------------------------------------------------------- documents
 
 
+def _letterhead(
+    title: str,
+    reference: str,
+    product_name: str | None,
+    product_version: str | None,
+    issued_on: date,
+) -> dict[str, Any]:
+    """The keys every contract document (proposition, conditions, avenant, attestation) shares."""
+    return {
+        "title": title,
+        "reference": reference,
+        "footer": _footer(product_name, product_version, reference),
+        "issued_on": format_date(issued_on),
+        "issued_on_long": format_date_long(issued_on),
+        "product": product_name,
+        "version": product_version,
+    }
+
+
 def proposition_data(view: PropositionView) -> dict[str, Any]:
     """The JSON handed to ``proposition.typ`` (exposed for inspection and tests)."""
     terms: list[tuple[str, str]] = [
@@ -225,14 +244,14 @@ def proposition_data(view: PropositionView) -> dict[str, Any]:
         if c.indemnity_period_days is not None:
             terms.append((f"Période d'indemnisation{which}", format_days(c.indemnity_period_days)))
     return {
-        "title": "Proposition d'assurance",
-        "reference": view.quote_number,
-        "footer": _footer(view.product_name, view.product_version, view.quote_number),
-        "issued_on": format_date(view.issued_on),
-        "issued_on_long": format_date_long(view.issued_on),
+        **_letterhead(
+            "Proposition d'assurance",
+            view.quote_number,
+            view.product_name,
+            view.product_version,
+            view.issued_on,
+        ),
         "valid_until": format_date(view.valid_until),
-        "product": view.product_name,
-        "version": view.product_version,
         "broker": view.broker_name,
         "insured": _insured(view.insured),
         "decision": {
@@ -264,13 +283,13 @@ def render_proposition(view: PropositionView) -> bytes:
 
 def conditions_particulieres_data(view: ConditionsParticulieresView) -> dict[str, Any]:
     return {
-        "title": "Conditions particulières",
-        "reference": view.policy_number,
-        "footer": _footer(view.product_name, view.product_version, view.policy_number),
-        "issued_on": format_date(view.issued_on),
-        "issued_on_long": format_date_long(view.issued_on),
-        "product": view.product_name,
-        "version": view.product_version,
+        **_letterhead(
+            "Conditions particulières",
+            view.policy_number,
+            view.product_name,
+            view.product_version,
+            view.issued_on,
+        ),
         "broker": view.broker_name,
         "insurer": view.insurer_name,
         "place": view.place,
@@ -320,13 +339,11 @@ def avenant_data(view: AvenantView) -> dict[str, Any]:
             f"au {format_date(view.term_end)} à 0 h"
         )
     return {
-        "title": "Avenant",
-        "reference": reference,
-        "footer": _footer(view.product_name, view.product_version, reference),
+        **_letterhead(
+            "Avenant", reference, view.product_name, view.product_version, view.issued_on
+        ),
         "policy_number": view.policy_number,
         "number": str(view.endorsement_number),
-        "issued_on": format_date(view.issued_on),
-        "issued_on_long": format_date_long(view.issued_on),
         "insurer": view.insurer_name,
         "place": view.place,
         "effective_date": format_date(view.effective_date),
@@ -343,8 +360,6 @@ def avenant_data(view: AvenantView) -> dict[str, Any]:
         "prorata": prorata,
         "change": _signed_premium(view.premium_change),
         "new_term": _premium(view.new_term_premium),
-        "product": view.product_name,
-        "version": view.product_version,
     }
 
 
@@ -355,13 +370,13 @@ def render_avenant(view: AvenantView) -> bytes:
 
 def attestation_data(view: AttestationView) -> dict[str, Any]:
     return {
-        "title": "Attestation d'assurance",
-        "reference": view.policy_number,
-        "footer": _footer(view.product_name, view.product_version, view.policy_number),
-        "issued_on": format_date(view.issued_on),
-        "issued_on_long": format_date_long(view.issued_on),
-        "product": view.product_name,
-        "version": view.product_version,
+        **_letterhead(
+            "Attestation d'assurance",
+            view.policy_number,
+            view.product_name,
+            view.product_version,
+            view.issued_on,
+        ),
         "insured": _insured(view.insured),
         "period": _period(view.period_start, view.period_end),
         "coverages": [_coverage(c) for c in view.coverages],
