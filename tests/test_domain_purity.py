@@ -33,3 +33,26 @@ def test_domain_imports_only_the_standard_library_and_itself() -> None:
         if bad:
             offenders[f.name] = sorted(bad)
     assert offenders == {}
+
+
+SERVICES = DOMAIN.parent / "services"
+
+
+def test_services_reach_storage_only_through_the_ports() -> None:
+    """No SQLAlchemy query, session or SQL unit of work in a service: only the protocols of
+    `egide.services.ports` and the row classes they carry (so the in-memory fakes can stand in)."""
+    files = sorted(SERVICES.glob("*.py"))
+    assert len(files) > 5
+    offenders = {}
+    for f in files:
+        bad = {
+            n
+            for n in imported_roots(f)
+            if n.split(".")[0] == "sqlalchemy"
+            or (n.startswith("egide.db") and not n.startswith("egide.db.tables"))
+        }
+        if bad:
+            offenders[f.name] = sorted(bad)
+    assert offenders == {}
+    for f in files:
+        assert ".session" not in f.read_text(encoding="utf-8"), f.name

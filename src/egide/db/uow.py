@@ -9,12 +9,28 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from egide.db.engine import make_engine, make_session_factory
+from egide.db.repositories import (
+    SqlClaims,
+    SqlIdempotencyKeys,
+    SqlPolicies,
+    SqlPortfolioRuns,
+    SqlProductVersions,
+    SqlQuotes,
+)
 
 
 class SqlUnitOfWork:
-    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back."""
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
+
+    Implements `egide.services.ports.UnitOfWork`; the repositories share the block's session."""
 
     session: Session
+    products: SqlProductVersions
+    quotes: SqlQuotes
+    policies: SqlPolicies
+    claims: SqlClaims
+    idempotency: SqlIdempotencyKeys
+    runs: SqlPortfolioRuns
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -28,7 +44,13 @@ class SqlUnitOfWork:
         return cls(make_session_factory(engine))
 
     def __enter__(self) -> Self:
-        self.session = self._factory()
+        self.session = session = self._factory()
+        self.products = SqlProductVersions(session)
+        self.quotes = SqlQuotes(session)
+        self.policies = SqlPolicies(session)
+        self.claims = SqlClaims(session)
+        self.idempotency = SqlIdempotencyKeys(session)
+        self.runs = SqlPortfolioRuns(session)
         return self
 
     def __exit__(
@@ -47,3 +69,6 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def flush(self) -> None:
+        self.session.flush()

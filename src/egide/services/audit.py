@@ -15,11 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.policy import GENESIS_HASH, link_hash
+from egide.services.ports import UnitOfWork
 
 
 def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[str, Any]:
@@ -126,17 +124,11 @@ def _check_policy(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> Broken
     return None
 
 
-def verify_chain(uow: SqlUnitOfWork) -> AuditReport:
+def verify_chain(uow: UnitOfWork) -> AuditReport:
     """Recompute every policy's chain; the first broken link (or None) with counts."""
     with uow:
-        policies = list(uow.session.scalars(select(PolicyRow).order_by(PolicyRow.id)))
-        txs = list(
-            uow.session.scalars(
-                select(PolicyTransactionRow).order_by(
-                    PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
-                )
-            )
-        )
+        policies = uow.policies.all()
+        txs = uow.policies.all_transactions()
         by_policy: dict[int, list[PolicyTransactionRow]] = {}
         for tx in txs:
             by_policy.setdefault(tx.policy_id, []).append(tx)

@@ -21,12 +21,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
-
 from egide.clock import PARIS
 from egide.clock import now as clock_now
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.application import KIND_LABELS_FR
 from egide.domain.claims import (
     COVERAGE_LABELS_FR,
@@ -45,6 +42,7 @@ from egide.domain.money import CENT, ZERO, cents
 from egide.domain.product import Product
 from egide.services import idempotency
 from egide.services.policies import cover_in_force, policy_row_for_update, product_version
+from egide.services.ports import UnitOfWork
 
 
 def money(value: Decimal) -> str:
@@ -62,40 +60,22 @@ def _from_cents(value: int) -> Decimal:
 # --------------------------------------------------------------------------- reading
 
 
-def _claim(uow: SqlUnitOfWork, number: str, lock: bool = False) -> ClaimRow:
-    query = select(ClaimRow).where(ClaimRow.number == number)
-    if lock:  # lock, and re-read what an earlier query of this session may have cached
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = uow.session.scalars(query).one_or_none()
+def _claim(uow: UnitOfWork, number: str, lock: bool = False) -> ClaimRow:
+    row = uow.claims.get(number, lock=lock)
     if row is None:
         raise NotFound(f"claim {number} does not exist")
     return row
 
 
-def _paid_on_claim(uow: SqlUnitOfWork, claim: ClaimRow) -> Decimal:
-    total = uow.session.scalar(
-        select(func.coalesce(func.sum(ClaimPaymentRow.amount_cents), 0)).where(
-            ClaimPaymentRow.claim_id == claim.id
-        )
-    )
-    return _from_cents(int(total or 0))
-
-
-def _paid_in_term(uow: SqlUnitOfWork, policy_number: str, term_start: datetime) -> Decimal:
+def _paid_in_term(uow: UnitOfWork, policy_number: str, term_start: datetime) -> Decimal:
     """Every payment of the policy year: what the annual aggregate has lost."""
-    total = uow.session.scalar(
-        select(func.coalesce(func.sum(ClaimPaymentRow.amount_cents), 0)).where(
-            ClaimPaymentRow.policy_number == policy_number,
-            ClaimPaymentRow.term_start == term_start,
-        )
-    )
-    return _from_cents(int(total or 0))
+    return _from_cents(uow.claims.paid_in_term(policy_number, term_start))
 
 
 class _State:
     """A claim with everything its settlement is derived from."""
 
-    def __init__(self, uow: SqlUnitOfWork, row: ClaimRow, moment: datetime) -> None:
+    def __init__(self, uow: UnitOfWork, row: ClaimRow, moment: datetime) -> None:
         self.row = row
         self.moment = moment
         self.declaration = parse_declaration(row.declaration, f"claim {row.number}")
@@ -103,7 +83,8 @@ class _State:
             uow, row.policy_number, self.declaration.incident.discovered_at
         )
         self.product: Product = product_version(uow, row.product_ref)
-        self.paid = _paid_on_claim(uow, row)
+        self.payments = uow.claims.payments(row)
+        self.paid = _from_cents(sum(p.amount_cents for p in self.payments))
         self.paid_in_term = _paid_in_term(uow, row.policy_number, row.term_start)
         self.used_by_others = self.paid_in_term - self.paid
         self.full: Adjudication = adjudicate(
@@ -111,13 +92,6 @@ class _State:
         )
         self.incurred: Adjudication = adjudicate(
             self.declaration.incurred_only(), self.cover, self.product, self.used_by_others, moment
-        )
-        self.payments = list(
-            uow.session.scalars(
-                select(ClaimPaymentRow)
-                .where(ClaimPaymentRow.claim_id == row.id)
-                .order_by(ClaimPaymentRow.id)
-            )
         )
 
     @property
@@ -220,7 +194,7 @@ def _claim_data(s: _State) -> dict[str, Any]:
 
 
 def _event(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     row: ClaimRow,
     kind: str,
     actor: str,
@@ -229,7 +203,7 @@ def _event(
     note: str | None = None,
 ) -> None:
     row.version += 1
-    uow.session.add(
+    uow.claims.add_event(
         ClaimEventRow(
             claim_id=row.id,
             seq=row.version,
@@ -250,7 +224,7 @@ def _new_claim_number(moment: datetime) -> str:
 
 
 def declare_claim(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     policy_number: str,
     data: object,
     actor: str,
@@ -281,10 +255,8 @@ def declare_claim(
             version=0,
             created_at=moment,
         )
-        uow.session.add(row)
-        uow.session.flush()
+        uow.claims.add(row)
         _event(uow, row, "declared", actor, moment, {"source": source})
-        uow.session.flush()
         return _claim_data(_State(uow, row, moment))
 
     with uow:
@@ -293,7 +265,7 @@ def declare_claim(
     return result
 
 
-def get_claim(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+def get_claim(uow: UnitOfWork, number: str) -> dict[str, Any]:
     with uow:
         return _claim_data(_State(uow, _claim(uow, number), clock_now()))
 
@@ -304,7 +276,7 @@ def _require_open(row: ClaimRow, action: str) -> None:
 
 
 def amend_claim(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     patch: object,
     actor: str,
@@ -336,7 +308,7 @@ def amend_claim(
             )
         row.declaration = merged.to_data()
         _event(uow, row, "amended", actor, moment, {"patch": _jsonable(patch)})
-        uow.session.flush()
+        uow.flush()
         return _claim_data(_State(uow, row, moment))
 
     with uow:
@@ -362,7 +334,7 @@ def parse_amount(value: str | Decimal | None) -> Decimal | None:
 
 
 def settle_claim(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     actor: str,
     amount: str | Decimal | None = None,
@@ -394,7 +366,7 @@ def settle_claim(
                 [FieldError("amount", "at_most_payable", f"only {money(due)} EUR is payable now")]
             )
         if pay > 0:
-            uow.session.add(
+            uow.claims.add_payment(
                 ClaimPaymentRow(
                     claim_id=row.id,
                     policy_number=row.policy_number,
@@ -409,7 +381,7 @@ def settle_claim(
         if final:
             row.status = "closed"
             _event(uow, row, "closed", actor, moment, {"reserve_released": money(state.reserve)})
-        uow.session.flush()
+        uow.flush()
         after = _State(uow, row, moment)
         return {
             "claim_id": row.number,
@@ -428,7 +400,7 @@ def settle_claim(
 
 
 def reopen_claim(
-    uow: SqlUnitOfWork, number: str, note: str, actor: str, idempotency_key: str | None = None
+    uow: UnitOfWork, number: str, note: str, actor: str, idempotency_key: str | None = None
 ) -> dict[str, Any]:
     """Reopen a closed claim (new facts, a late invoice), with the handler's note."""
     if not note or not note.strip():
@@ -443,7 +415,7 @@ def reopen_claim(
             raise Conflict(f"claim {number} is {row.status}: only a closed claim can be reopened")
         row.status = "open"
         _event(uow, row, "reopened", actor, moment, {}, note=note.strip())
-        uow.session.flush()
+        uow.flush()
         return _claim_data(_State(uow, row, moment))
 
     with uow:
@@ -452,7 +424,7 @@ def reopen_claim(
     return result
 
 
-def claim_clock(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
     """Each deadline of the incident, its due time (Paris) and its status at the clock's now."""
     with uow:
         s = _State(uow, _claim(uow, number), clock_now())
@@ -464,14 +436,10 @@ def claim_clock(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
         }
 
 
-def claim_history(uow: SqlUnitOfWork, number: str) -> list[dict[str, Any]]:
+def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
     with uow:
         row = _claim(uow, number)
-        events = uow.session.scalars(
-            select(ClaimEventRow)
-            .where(ClaimEventRow.claim_id == row.id)
-            .order_by(ClaimEventRow.seq)
-        )
+        events = uow.claims.events(row)
         return [
             {
                 "seq": e.seq,
@@ -487,7 +455,7 @@ def claim_history(uow: SqlUnitOfWork, number: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- the statement
 
 
-def statement_view(uow: SqlUnitOfWork, number: str) -> Any:
+def statement_view(uow: UnitOfWork, number: str) -> Any:
     """The décompte de sinistre's view (egide.documents.views.DecompteView)."""
     from egide.documents.views import (
         DecompteView,
@@ -546,7 +514,7 @@ def statement_view(uow: SqlUnitOfWork, number: str) -> Any:
         )
 
 
-def statement_pdf(uow: SqlUnitOfWork, number: str) -> bytes:
+def statement_pdf(uow: UnitOfWork, number: str) -> bytes:
     from egide.documents.render import render_decompte
 
     return render_decompte(statement_view(uow, number))

@@ -29,13 +29,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from egide.clock import now
 from egide.db.tables_policy import IdempotencyRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.errors import Conflict, FieldError, InvalidInput
 from egide.domain.policy import canonical_json
+from egide.services.ports import UnitOfWork
 
 MAX_KEY_LENGTH = 100
 
@@ -73,20 +71,18 @@ def _stored(row: IdempotencyRow, scope: str, fingerprint: str) -> dict[str, Any]
     return dict(row.response)
 
 
-def replay(
-    uow: SqlUnitOfWork, key: str, scope: str, request: dict[str, Any]
-) -> dict[str, Any] | None:
+def replay(uow: UnitOfWork, key: str, scope: str, request: dict[str, Any]) -> dict[str, Any] | None:
     """The stored response for this key and request, None for a new key, Conflict for a key used
     by another request. Runs its own transaction."""
     _check_key(key)
     fingerprint = request_hash(scope, request)
     with uow:
-        row = uow.session.get(IdempotencyRow, key)
+        row = uow.idempotency.get(key)
         return None if row is None else _stored(row, scope, fingerprint)
 
 
 def with_idempotency(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     key: str,
     scope: str,
     request: dict[str, Any],
@@ -100,23 +96,18 @@ def with_idempotency(
     """
     _check_key(key)
     fingerprint = request_hash(scope, request)
-    session = uow.session
-    existing = session.get(IdempotencyRow, key)
+    existing = uow.idempotency.get(key)
     if existing is not None:
         return _stored(existing, scope, fingerprint)
     row = IdempotencyRow(
         key=key, scope=scope, request_hash=fingerprint, response=None, created_at=now()
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        existing = session.get(IdempotencyRow, key)
+    if not uow.idempotency.insert(row):  # lost the race: our transaction was rolled back
+        existing = uow.idempotency.get(key)
         if existing is None:  # the winner rolled back after our insert failed: let the caller retry
-            raise Conflict(f"idempotency key {key!r} is in use by a concurrent request") from None
+            raise Conflict(f"idempotency key {key!r} is in use by a concurrent request")
         return _stored(existing, scope, fingerprint)
     response = work()
     row.response = response
-    session.flush()
+    uow.flush()
     return response

@@ -32,12 +32,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from egide.clock import now as clock_now
-from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.application import Application, parse_application
 from egide.domain.cover import CoverInForce
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -70,6 +66,7 @@ from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 from egide.domain.underwriting import Decision
 from egide.services import idempotency
 from egide.services.audit import transaction_content
+from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
 from egide.services.quotes import is_bindable
 
@@ -102,9 +99,9 @@ def _parse_stored(ref: str, sha256: str, product_text: str, model_text: str) -> 
     return parse_product(product_text, model_text, f"stored:{ref}", f"stored:{ref}:model")
 
 
-def product_version(uow: SqlUnitOfWork, ref: str) -> Product:
+def product_version(uow: UnitOfWork, ref: str) -> Product:
     """The exact product a transaction was priced with (parsed once per process and version)."""
-    row = uow.session.get(ProductVersionRow, ref)
+    row = uow.products.get(ref)
     if row is None:
         raise NotFound(f"product version {ref} is not recorded")
     return _parse_stored(row.ref, row.sha256, row.product_text, row.model_text)
@@ -192,40 +189,32 @@ def _views(rows: list[PolicyTransactionRow]) -> list[TxView]:
     ]
 
 
-def policy_row_for_update(uow: SqlUnitOfWork, policy_number: str) -> PolicyRow:
+def policy_row_for_update(uow: UnitOfWork, policy_number: str) -> PolicyRow:
     """The policy row, locked until the unit of work ends (SELECT ... FOR UPDATE on PostgreSQL;
     SQLite already serialises writers with BEGIN IMMEDIATE). Call inside ``with uow:``; claims
     use it to serialise the erosion of a policy's aggregate. NotFound for an unknown policy."""
-    row = uow.session.scalars(
-        select(PolicyRow).where(PolicyRow.number == policy_number).with_for_update()
-    ).one_or_none()
+    row = uow.policies.get(policy_number, lock=True)
     if row is None:
         raise NotFound(f"policy {policy_number} does not exist")
     return row
 
 
-def _policy(uow: SqlUnitOfWork, number: str) -> PolicyRow:
-    row = uow.session.scalars(select(PolicyRow).where(PolicyRow.number == number)).one_or_none()
+def _policy(uow: UnitOfWork, number: str) -> PolicyRow:
+    row = uow.policies.get(number)
     if row is None:
         raise NotFound(f"policy {number} does not exist")
     return row
 
 
-def _transactions(uow: SqlUnitOfWork, policy: PolicyRow) -> list[PolicyTransactionRow]:
-    rows = list(
-        uow.session.scalars(
-            select(PolicyTransactionRow)
-            .where(PolicyTransactionRow.policy_id == policy.id)
-            .order_by(PolicyTransactionRow.seq)
-        )
-    )
+def _transactions(uow: UnitOfWork, policy: PolicyRow) -> list[PolicyTransactionRow]:
+    rows = uow.policies.transactions(policy)
     if not rows:
         raise Conflict(f"policy {policy.number} has no transaction (incomplete write?)")
     return rows
 
 
 def _append(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     policy: PolicyRow,
     *,
     kind: Kind,
@@ -267,10 +256,10 @@ def _append(
         hash="",
     )
     row.hash = link_hash(prev_hash, transaction_content(policy.number, row))
-    uow.session.add(row)
+    uow.policies.add_transaction(row)
     policy.version = seq
     policy.head_hash = row.hash
-    uow.session.flush()
+    uow.flush()
     return row
 
 
@@ -347,7 +336,7 @@ def _bind_response(
 
 
 def bind_quote(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     quote_number: str,
     actor: str,
     idempotency_key: str | None = None,
@@ -389,14 +378,10 @@ def bind_quote(
     with uow:
 
         def work() -> dict[str, Any]:
-            quote = uow.session.scalars(
-                select(QuoteRow).where(QuoteRow.number == quote_number).with_for_update()
-            ).one_or_none()
+            quote = uow.quotes.get(quote_number, lock=True)
             if quote is None:
                 raise NotFound(f"quote {quote_number} does not exist")
-            existing = uow.session.scalars(
-                select(PolicyRow).where(PolicyRow.quote_number == quote_number)
-            ).one_or_none()
+            existing = uow.policies.get_by_quote(quote_number)
             if existing is not None:
                 first = _transactions(uow, existing)[0]
                 return _bind_response(existing, first, moment)
@@ -420,9 +405,9 @@ def bind_quote(
                 head_hash=GENESIS_HASH,
                 created_at=moment,
             )
-            uow.session.add(policy)
+            uow.policies.add(policy)
             quote.status = "bound"
-            uow.session.flush()
+            uow.flush()
             if split:  # the deliberate bug: the policy is committed without its issue row
                 uow.commit()
             issue = _append(
@@ -497,7 +482,7 @@ def _premium_only_plan(
 
 
 def _mutate(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     scope: str,
     request: dict[str, Any],
@@ -600,7 +585,7 @@ def apply_changes(app_data: Mapping[str, Any], changes: Mapping[str, object]) ->
 
 
 def endorse_policy(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     effective: str | date,
     changes: Mapping[str, object],
@@ -661,7 +646,7 @@ def endorse_policy(
 
 
 def cancel_policy(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     effective: str | date,
     actor: str,
@@ -704,7 +689,7 @@ def cancel_policy(
 
 
 def reinstate_policy(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     effective: str | date,
     actor: str,
@@ -742,7 +727,7 @@ def reinstate_policy(
 
 
 def renew_policy(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     number: str,
     product: Product,
     actor: str,
@@ -839,7 +824,7 @@ def _in_force_row(
     return effective[-1] if effective else in_term[0]
 
 
-def cover_in_force(uow: SqlUnitOfWork, policy_number: str, moment: datetime) -> CoverInForce:
+def cover_in_force(uow: UnitOfWork, policy_number: str, moment: datetime) -> CoverInForce:
     """The policy's status and terms on `moment` (aware datetime). Call inside ``with uow:``.
 
     Raises NotFound for an unknown policy. Never raises for a moment outside every period: it
@@ -913,7 +898,7 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
     return item
 
 
-def get_policy(uow: SqlUnitOfWork, number: str, as_of: datetime | None = None) -> dict[str, Any]:
+def get_policy(uow: UnitOfWork, number: str, as_of: datetime | None = None) -> dict[str, Any]:
     """The cover in force on `as_of` (default now) and the whole history."""
     moment = as_of or clock_now()
     with uow:
@@ -1078,7 +1063,7 @@ def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium:
     return lines
 
 
-def proposition_view(uow: SqlUnitOfWork, quote_number: str) -> Any:
+def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     """The proposition d'assurance of a stored quote (call inside ``with uow:``)."""
     from egide.documents.views import (
         PropositionView,
@@ -1087,9 +1072,7 @@ def proposition_view(uow: SqlUnitOfWork, quote_number: str) -> Any:
         UnderwritingOutcome,
     )
 
-    quote = uow.session.scalars(
-        select(QuoteRow).where(QuoteRow.number == quote_number)
-    ).one_or_none()
+    quote = uow.quotes.get(quote_number)
     if quote is None:
         raise NotFound(f"quote {quote_number} does not exist")
     product = product_version(uow, quote.product_ref)
@@ -1144,7 +1127,7 @@ def proposition_view(uow: SqlUnitOfWork, quote_number: str) -> Any:
     )
 
 
-def quote_document(uow: SqlUnitOfWork, quote_number: str, out: Path) -> Path:
+def quote_document(uow: UnitOfWork, quote_number: str, out: Path) -> Path:
     """Write the proposition d'assurance of a quote as PDF into `out`."""
     from egide.documents import render_proposition
 
@@ -1156,7 +1139,7 @@ def quote_document(uow: SqlUnitOfWork, quote_number: str, out: Path) -> Path:
     return path
 
 
-def policy_document_views(uow: SqlUnitOfWork, number: str) -> list[tuple[str, Any]]:
+def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]:
     """(file stem, view) of every document of a policy: the proposition of its quote, the
     conditions particulières of each term (as issued or renewed), an avenant for each later
     change (endorsement, cancellation, reinstatement), and the attestation of the term in force
@@ -1282,7 +1265,7 @@ def policy_document_views(uow: SqlUnitOfWork, number: str) -> list[tuple[str, An
     return docs
 
 
-def policy_documents(uow: SqlUnitOfWork, number: str, out: Path) -> list[Path]:
+def policy_documents(uow: UnitOfWork, number: str, out: Path) -> list[Path]:
     """Render every document of the policy (`policy_document_views`) as PDF into `out`."""
     from egide import documents
     from egide.documents import views as v

@@ -10,26 +10,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from egide.actuarial.book import BookEntry, entry_from_application
 from egide.actuarial.engine import PortfolioResult
 from egide.clock import now as clock_now
-from egide.db.tables_policy import PolicyRow
 from egide.db.tables_portfolio import PortfolioRunRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.errors import NotFound
 from egide.domain.product import Product
 from egide.services.policies import cover_in_force
+from egide.services.ports import UnitOfWork
 
 
-def book_in_force(uow: SqlUnitOfWork, moment: datetime) -> tuple[list[BookEntry], list[str]]:
+def book_in_force(uow: UnitOfWork, moment: datetime) -> tuple[list[BookEntry], list[str]]:
     """The bound policies in force on `moment`, as book entries (answers and terms in force), and
     the product versions they were priced with."""
     entries: list[BookEntry] = []
     refs: set[str] = set()
     with uow:
-        numbers = uow.session.scalars(select(PolicyRow.number).order_by(PolicyRow.id)).all()
+        numbers = [p.number for p in uow.policies.all()]
         for number in numbers:
             cover = cover_in_force(uow, number, moment)
             if cover.status != "in_force":
@@ -56,7 +53,7 @@ def book_fingerprint(entries: Sequence[BookEntry]) -> str:
 
 
 def save_run(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     result: PortfolioResult,
     *,
     entries: Sequence[BookEntry],
@@ -68,7 +65,7 @@ def save_run(
     data = json.loads(result.to_json())
     run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
     with uow:
-        uow.session.add(
+        uow.runs.add(
             PortfolioRunRow(
                 run_id=run_id,
                 actor=actor,
@@ -89,11 +86,9 @@ def save_run(
     return run_id
 
 
-def get_run(uow: SqlUnitOfWork, run_id: str) -> dict[str, Any]:
+def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
     with uow:
-        row = uow.session.scalars(
-            select(PortfolioRunRow).where(PortfolioRunRow.run_id == run_id)
-        ).one_or_none()
+        row = uow.runs.get(run_id)
         if row is None:
             raise NotFound(f"portfolio run {run_id} does not exist")
         return {

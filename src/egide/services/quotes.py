@@ -7,17 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
-from egide.db.uow import SqlUnitOfWork
 from egide.domain.application import KIND_LABELS_FR, parse_application
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
 from egide.domain.underwriting import Decision
+from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
 
 
@@ -109,7 +107,7 @@ def new_quote_number(moment: datetime) -> str:
 
 
 def save_quote(
-    uow: SqlUnitOfWork, data: object, product: Product, actor: str, source: str | None = None
+    uow: UnitOfWork, data: object, product: Product, actor: str, source: str | None = None
 ) -> dict[str, Any]:
     """Price and store a quote (inputs, product version, breakdown); returns it with its number."""
     app = parse_application(data, product, source)
@@ -126,7 +124,7 @@ def save_quote(
             "valid_until": until.isoformat(),
             **result,
         }
-        uow.session.add(
+        uow.quotes.add(
             QuoteRow(
                 number=number,
                 status=result["status"],
@@ -145,14 +143,14 @@ def save_quote(
     return result
 
 
-def _get(uow: SqlUnitOfWork, number: str) -> QuoteRow:
-    row = uow.session.scalars(select(QuoteRow).where(QuoteRow.number == number)).one_or_none()
+def _get(uow: UnitOfWork, number: str, lock: bool = False) -> QuoteRow:
+    row = uow.quotes.get(number, lock=lock)
     if row is None:
         raise NotFound(f"quote {number} does not exist")
     return row
 
 
-def get_quote(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
+def get_quote(uow: UnitOfWork, number: str) -> dict[str, Any]:
     """The stored quote exactly as priced, with its current status and review."""
     with uow:
         row = _get(uow, number)
@@ -168,13 +166,13 @@ def get_quote(uow: SqlUnitOfWork, number: str) -> dict[str, Any]:
 
 
 def review_quote(
-    uow: SqlUnitOfWork, number: str, approve: bool, note: str, actor: str
+    uow: UnitOfWork, number: str, approve: bool, note: str, actor: str
 ) -> dict[str, Any]:
     """An underwriter approves or declines a referred quote, with a note."""
     if not note.strip():
         raise InvalidInput([FieldError("note", "required", "an underwriter's note is required")])
     with uow:
-        row = _get(uow, number)
+        row = _get(uow, number, lock=True)  # an approval and a decline at once: one wins
         if row.status != "referred":
             raise Conflict(f"quote {number} is {row.status}: only a referred quote can be reviewed")
         row.status = "approved" if approve else "declined"

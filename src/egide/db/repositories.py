@@ -1,0 +1,167 @@
+"""The repositories of `egide.services.ports` on a SQLAlchemy session (SQLite or PostgreSQL).
+
+Each ``add`` flushes, so the row gets its id and any constraint violation surfaces where the row
+is added. ``lock=True`` is ``SELECT ... FOR UPDATE`` (PostgreSQL; SQLite serialises writers with
+``BEGIN IMMEDIATE`` already) and re-reads the row, in case an earlier query of the same session
+cached an older state of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.db.tables_portfolio import PortfolioRunRow
+
+_Row = TypeVar("_Row")
+
+
+def _one(session: Session, query: Select[_Row], lock: bool = False) -> _Row | None:
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).one_or_none()
+
+
+class _Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _add(self, row: object) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+
+class SqlProductVersions(_Repository):
+    def get(self, ref: str) -> ProductVersionRow | None:
+        return self.session.get(ProductVersionRow, ref)
+
+    def add_once(self, row: ProductVersionRow) -> ProductVersionRow:
+        existing = self.get(row.ref)
+        if existing is not None:
+            return existing
+        try:
+            # A savepoint: losing the race to a concurrent writer of the same version (unique
+            # violation on PostgreSQL) must not spoil the caller's transaction.
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            winner = self.session.get(ProductVersionRow, row.ref, populate_existing=True)
+            if winner is None:  # pragma: no cover - the conflicting row must exist
+                raise
+            return winner
+        return row
+
+
+class SqlQuotes(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
+        return _one(self.session, select(QuoteRow).where(QuoteRow.number == number), lock)
+
+    def add(self, row: QuoteRow) -> None:
+        self._add(row)
+
+
+class SqlPolicies(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None:
+        return _one(self.session, select(PolicyRow).where(PolicyRow.number == number), lock)
+
+    def get_by_quote(self, quote_number: str) -> PolicyRow | None:
+        return _one(self.session, select(PolicyRow).where(PolicyRow.quote_number == quote_number))
+
+    def add(self, row: PolicyRow) -> None:
+        self._add(row)
+
+    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
+        return list(
+            self.session.scalars(
+                select(PolicyTransactionRow)
+                .where(PolicyTransactionRow.policy_id == policy.id)
+                .order_by(PolicyTransactionRow.seq)
+            )
+        )
+
+    def add_transaction(self, row: PolicyTransactionRow) -> None:
+        self._add(row)
+
+    def all(self) -> list[PolicyRow]:
+        return list(self.session.scalars(select(PolicyRow).order_by(PolicyRow.id)))
+
+    def all_transactions(self) -> list[PolicyTransactionRow]:
+        return list(
+            self.session.scalars(
+                select(PolicyTransactionRow).order_by(
+                    PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
+                )
+            )
+        )
+
+
+class SqlClaims(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
+        return _one(self.session, select(ClaimRow).where(ClaimRow.number == number), lock)
+
+    def add(self, row: ClaimRow) -> None:
+        self._add(row)
+
+    def add_event(self, row: ClaimEventRow) -> None:
+        self._add(row)
+
+    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
+        return list(
+            self.session.scalars(
+                select(ClaimEventRow)
+                .where(ClaimEventRow.claim_id == claim.id)
+                .order_by(ClaimEventRow.seq)
+            )
+        )
+
+    def add_payment(self, row: ClaimPaymentRow) -> None:
+        self._add(row)
+
+    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
+        return list(
+            self.session.scalars(
+                select(ClaimPaymentRow)
+                .where(ClaimPaymentRow.claim_id == claim.id)
+                .order_by(ClaimPaymentRow.id)
+            )
+        )
+
+    def paid_in_term(self, policy_number: str, term_start: datetime) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(ClaimPaymentRow.amount_cents), 0)).where(
+                ClaimPaymentRow.policy_number == policy_number,
+                ClaimPaymentRow.term_start == term_start,
+            )
+        )
+        return int(total or 0)
+
+
+class SqlIdempotencyKeys(_Repository):
+    def get(self, key: str) -> IdempotencyRow | None:
+        return self.session.get(IdempotencyRow, key)
+
+    def insert(self, row: IdempotencyRow) -> bool:
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            # A concurrent request committed the key first; after a failed flush the session
+            # must be rolled back before it can read the winner's row.
+            self.session.rollback()
+            return False
+        return True
+
+
+class SqlPortfolioRuns(_Repository):
+    def get(self, run_id: str) -> PortfolioRunRow | None:
+        return _one(self.session, select(PortfolioRunRow).where(PortfolioRunRow.run_id == run_id))
+
+    def add(self, row: PortfolioRunRow) -> None:
+        self._add(row)

@@ -1,0 +1,142 @@
+"""What the services need from storage: a unit of work holding one repository per kind of record.
+
+The services depend on these protocols only; `egide.db.repositories` implements them on
+SQLAlchemy (SQLite or PostgreSQL) and the tests' in-memory fakes (`tests/fakes.py`) implement them
+in a few dozen lines, so that most service tests run without a database (the SQL side has its own
+integration tests, concurrency and crash tests included).
+
+The records are the table rows of `egide.db` (plain mapped classes: they can be built and read
+without a session), so no conversion layer sits between the two. Rules every implementation keeps:
+
+- ``add`` makes the row visible to the reads of the same unit of work at once and gives it its
+  ``id`` when it has one;
+- rows read from a repository are live: attribute changes are part of the unit of work and are
+  written on commit (or discarded on rollback);
+- leaving the ``with`` block without ``commit()`` discards everything done inside it;
+- ``lock=True`` holds the row against concurrent writers until the unit of work ends (a real
+  database only; a fake has no concurrency to guard against).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.db.tables_portfolio import PortfolioRunRow
+
+
+class ProductVersions(Protocol):
+    def get(self, ref: str) -> ProductVersionRow | None: ...
+
+    def add_once(self, row: ProductVersionRow) -> ProductVersionRow:
+        """Insert the row unless one with its ref exists (a concurrent transaction's included, in
+        which case this transaction stays usable); return the stored row."""
+        ...
+
+
+class Quotes(Protocol):
+    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None: ...
+
+    def add(self, row: QuoteRow) -> None: ...
+
+
+class Policies(Protocol):
+    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None: ...
+
+    def get_by_quote(self, quote_number: str) -> PolicyRow | None: ...
+
+    def add(self, row: PolicyRow) -> None: ...
+
+    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
+        """The policy's transactions in sequence order."""
+        ...
+
+    def add_transaction(self, row: PolicyTransactionRow) -> None: ...
+
+    def all(self) -> list[PolicyRow]:
+        """Every policy, in the order they were created."""
+        ...
+
+    def all_transactions(self) -> list[PolicyTransactionRow]:
+        """Every transaction, by policy (creation order) then sequence."""
+        ...
+
+
+class Claims(Protocol):
+    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None: ...
+
+    def add(self, row: ClaimRow) -> None: ...
+
+    def add_event(self, row: ClaimEventRow) -> None: ...
+
+    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
+        """The claim's events in sequence order."""
+        ...
+
+    def add_payment(self, row: ClaimPaymentRow) -> None: ...
+
+    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
+        """The claim's payments in the order they were made."""
+        ...
+
+    def paid_in_term(self, policy_number: str, term_start: datetime) -> int:
+        """Cents paid on every claim of the policy year that starts at `term_start`."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    def get(self, key: str) -> IdempotencyRow | None: ...
+
+    def insert(self, row: IdempotencyRow) -> bool:
+        """Reserve the row's key. False when a concurrent transaction holds it: this unit of
+        work has then been rolled back, and `get` reads the other transaction's row."""
+        ...
+
+
+class PortfolioRuns(Protocol):
+    def get(self, run_id: str) -> PortfolioRunRow | None: ...
+
+    def add(self, row: PortfolioRunRow) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
+
+    @property
+    def products(self) -> ProductVersions: ...
+
+    @property
+    def quotes(self) -> Quotes: ...
+
+    @property
+    def policies(self) -> Policies: ...
+
+    @property
+    def claims(self) -> Claims: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def runs(self) -> PortfolioRuns: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def flush(self) -> None:
+        """Write pending changes to the transaction (no-op where there is nothing to write to)."""
+        ...
