@@ -168,3 +168,23 @@ def test_twenty_concurrent_retries_with_one_key_record_one_transaction(
     _, rows = stored(any_url, number)
     assert len(rows) == 2
     assert Decimal(oks[0]["premium_change"]["net"]) == Decimal(rows[1]["change_net_cents"]) / 100
+
+
+def test_of_twenty_concurrent_reviews_of_a_referred_quote_exactly_one_decides(
+    any_url: str, product: Product, frozen_now: str
+) -> None:
+    data = yaml.safe_load((EXAMPLES / "chu-1500-lits.yaml").read_text(encoding="utf-8"))
+    saved = quotes.save_quote(make_uow(any_url), data, product, "broker")
+    assert saved["status"] == "referred"
+    number = saved["quote_number"]
+
+    def review(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
+        return quotes.review_quote(uow, number, i % 2 == 0, f"review {i}", f"underwriter{i}")
+
+    results = run_together(any_url, review)
+    winners = [r[1] for r in results if r[0] == "ok"]
+    assert len(winners) == 1
+    assert [r[0] for r in results].count("conflict") == THREADS - 1
+    stored_quote = quotes.get_quote(make_uow(any_url), number)
+    assert stored_quote["status"] == winners[0]["status"] in ("approved", "declined")
+    assert stored_quote["review"] == winners[0]["review"]
