@@ -330,7 +330,7 @@ def parse_amount(value: str | Decimal | None) -> Decimal | None:
         raise InvalidInput([FieldError("amount", "range", "must be > 0")])
     if amount != amount.quantize(CENT):
         raise InvalidInput([FieldError("amount", "cents", "at most two decimals")])
-    return amount
+    return amount.quantize(CENT)  # one spelling per amount: "1000" and "1000.00" are one request
 
 
 def settle_claim(

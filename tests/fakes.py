@@ -1,0 +1,325 @@
+"""In-memory fakes of `egide.services.ports`: the services run against them without a database.
+
+`FakeUnitOfWork` keeps every table as a list of rows (the mapped classes of `egide.db`, built
+without a session: plain objects, unset columns None, no column defaults applied) and keeps the
+rules of ports.py:
+
+- ``add`` stores the row at once and gives a row with an ``id`` column the next integer of its
+  table (ids are never reused, like a database sequence); a duplicate unique key (``number``,
+  ``(policy_id, seq)``, a primary key...) raises `FakeIntegrityError`, as the database would;
+- rows read are the stored objects themselves (live);
+- ``with uow:`` snapshots the row lists and each row's column values; leaving the block without
+  ``commit()`` (or calling ``rollback()``) restores them and drops the rows added since;
+- ``commit()`` keeps the state, counts itself in `committed` and stores what a later
+  transaction would read from the database: datetimes in UTC (a naive one is refused, as
+  `egide.db.base.AwareDateTime` refuses it) and JSON columns as fresh JSON copies (a value that
+  is not JSON is refused);
+- ``lock`` is ignored (no concurrency); a repository used outside ``with uow:``, or a nested
+  ``with uow:``, raises `RuntimeError`: with a database that would be a transaction left open or
+  a second session.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy import JSON
+
+from egide.db.base import AwareDateTime, Base
+from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.db.tables_portfolio import PortfolioRunRow
+
+if TYPE_CHECKING:
+    from egide.services.ports import UnitOfWork
+
+R = TypeVar("R", bound=Base)
+
+
+class FakeIntegrityError(Exception):
+    """A row the database would refuse (a duplicate unique key): a bug in a service or a test."""
+
+
+def _table(cls: type[Base]) -> sa.Table:
+    return cast(sa.Table, cls.__table__)
+
+
+def _columns(row: Base) -> list[str]:
+    return [c.key for c in _table(type(row)).columns]
+
+
+def _unique_keys(cls: type[Base]) -> list[tuple[str, ...]]:
+    return [
+        tuple(c.key for c in constraint.columns)
+        for constraint in _table(cls).constraints
+        if isinstance(constraint, sa.UniqueConstraint | sa.PrimaryKeyConstraint)
+    ]
+
+
+def _stored_value(cls: type[Base], name: str, value: Any) -> Any:
+    """The value as a later transaction reads it back from the database."""
+    column_type = _table(cls).columns[name].type
+    if value is None:
+        return None
+    if isinstance(column_type, AwareDateTime):
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"{cls.__name__}.{name}: naive datetime refused: {value!r}")
+        return value.astimezone(UTC)
+    if isinstance(column_type, JSON):
+        return json.loads(json.dumps(value))  # TypeError for what is not JSON
+    return value
+
+
+_Saved = tuple[dict[type[Base], list[Base]], list[tuple[Base, dict[str, Any]]]]
+
+
+class _Store:
+    """Every table's rows in insertion order, and one id counter per table."""
+
+    def __init__(self) -> None:
+        self.tables: dict[type[Base], list[Base]] = {}
+        self.last_id: dict[type[Base], int] = {}
+
+    def rows(self, cls: type[R]) -> list[R]:
+        return cast(list[R], self.tables.setdefault(cls, []))
+
+    def add(self, row: Base) -> None:
+        cls = type(row)
+        for name in _columns(row):
+            _stored_value(cls, name, getattr(row, name))  # refuse what the database would
+        if "id" in _table(cls).columns and getattr(row, "id", None) is None:
+            self.last_id[cls] = self.last_id.get(cls, 0) + 1
+            row.id = self.last_id[cls]  # type: ignore[attr-defined]
+        for key in _unique_keys(cls):
+            value = tuple(getattr(row, name) for name in key)
+            if None in value:  # NULLs never collide in a unique constraint
+                continue
+            if any(tuple(getattr(r, name) for name in key) == value for r in self.rows(cls)):
+                raise FakeIntegrityError(
+                    f"duplicate {cls.__name__} {dict(zip(key, value, strict=True))}"
+                )
+        self.rows(cls).append(row)
+
+    def save(self) -> _Saved:
+        lists = {cls: list(rows) for cls, rows in self.tables.items()}
+        values = [
+            (row, {name: copy.deepcopy(getattr(row, name)) for name in _columns(row)})
+            for rows in self.tables.values()
+            for row in rows
+        ]
+        return lists, values
+
+    def restore(self, saved: _Saved) -> None:
+        lists, values = saved
+        self.tables = {cls: list(rows) for cls, rows in lists.items()}
+        for row, columns in values:
+            for name, value in columns.items():
+                setattr(row, name, copy.deepcopy(value))
+
+    def normalise(self) -> None:
+        for cls, rows in self.tables.items():
+            for row in rows:
+                for name in _columns(row):
+                    setattr(row, name, _stored_value(cls, name, getattr(row, name)))
+
+
+class _Repository:
+    def __init__(self, store: _Store) -> None:
+        self._store = store
+
+
+class FakeProductVersions(_Repository):
+    def get(self, ref: str) -> ProductVersionRow | None:
+        return next((r for r in self._store.rows(ProductVersionRow) if r.ref == ref), None)
+
+    def add_once(self, row: ProductVersionRow) -> ProductVersionRow:
+        existing = self.get(row.ref)
+        if existing is not None:
+            return existing
+        self._store.add(row)
+        return row
+
+
+class FakeQuotes(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
+        return next((r for r in self._store.rows(QuoteRow) if r.number == number), None)
+
+    def add(self, row: QuoteRow) -> None:
+        self._store.add(row)
+
+
+class FakePolicies(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None:
+        return next((r for r in self._store.rows(PolicyRow) if r.number == number), None)
+
+    def get_by_quote(self, quote_number: str) -> PolicyRow | None:
+        rows = self._store.rows(PolicyRow)
+        return next((r for r in rows if r.quote_number == quote_number), None)
+
+    def add(self, row: PolicyRow) -> None:
+        self._store.add(row)
+
+    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
+        rows = self._store.rows(PolicyTransactionRow)
+        return sorted((r for r in rows if r.policy_id == policy.id), key=lambda r: r.seq)
+
+    def add_transaction(self, row: PolicyTransactionRow) -> None:
+        self._store.add(row)
+
+    def all(self) -> list[PolicyRow]:
+        return sorted(self._store.rows(PolicyRow), key=lambda r: r.id)
+
+    def all_transactions(self) -> list[PolicyTransactionRow]:
+        rows = self._store.rows(PolicyTransactionRow)
+        return sorted(rows, key=lambda r: (r.policy_id, r.seq))
+
+
+class FakeClaims(_Repository):
+    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
+        return next((r for r in self._store.rows(ClaimRow) if r.number == number), None)
+
+    def add(self, row: ClaimRow) -> None:
+        self._store.add(row)
+
+    def add_event(self, row: ClaimEventRow) -> None:
+        self._store.add(row)
+
+    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
+        rows = self._store.rows(ClaimEventRow)
+        return sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.seq)
+
+    def add_payment(self, row: ClaimPaymentRow) -> None:
+        self._store.add(row)
+
+    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
+        rows = self._store.rows(ClaimPaymentRow)
+        return sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.id)
+
+    def paid_in_term(self, policy_number: str, term_start: datetime) -> int:
+        return sum(
+            r.amount_cents
+            for r in self._store.rows(ClaimPaymentRow)
+            if r.policy_number == policy_number and r.term_start == term_start
+        )
+
+
+class FakeIdempotencyKeys(_Repository):
+    def __init__(self, store: _Store, uow: FakeUnitOfWork) -> None:
+        super().__init__(store)
+        self._uow = uow
+
+    def get(self, key: str) -> IdempotencyRow | None:
+        return next((r for r in self._store.rows(IdempotencyRow) if r.key == key), None)
+
+    def insert(self, row: IdempotencyRow) -> bool:
+        if self.get(row.key) is not None:
+            # What the protocol says of a key held by another transaction (never happens here:
+            # the services read the key first, and a fake has no concurrent transaction).
+            self._uow.rollback()
+            return False
+        self._store.add(row)
+        return True
+
+
+class FakePortfolioRuns(_Repository):
+    def get(self, run_id: str) -> PortfolioRunRow | None:
+        return next((r for r in self._store.rows(PortfolioRunRow) if r.run_id == run_id), None)
+
+    def add(self, row: PortfolioRunRow) -> None:
+        self._store.add(row)
+
+
+class FakeUnitOfWork:
+    """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
+
+    def __init__(self) -> None:
+        self._store = _Store()
+        self._saved: _Saved | None = None
+        self.committed = 0  # how many times commit() was called
+        self._products = FakeProductVersions(self._store)
+        self._quotes = FakeQuotes(self._store)
+        self._policies = FakePolicies(self._store)
+        self._claims = FakeClaims(self._store)
+        self._idempotency = FakeIdempotencyKeys(self._store, self)
+        self._runs = FakePortfolioRuns(self._store)
+
+    def _open(self) -> None:
+        if self._saved is None:
+            raise RuntimeError("the unit of work is used outside `with uow:`")
+
+    @property
+    def products(self) -> FakeProductVersions:
+        self._open()
+        return self._products
+
+    @property
+    def quotes(self) -> FakeQuotes:
+        self._open()
+        return self._quotes
+
+    @property
+    def policies(self) -> FakePolicies:
+        self._open()
+        return self._policies
+
+    @property
+    def claims(self) -> FakeClaims:
+        self._open()
+        return self._claims
+
+    @property
+    def idempotency(self) -> FakeIdempotencyKeys:
+        self._open()
+        return self._idempotency
+
+    @property
+    def runs(self) -> FakePortfolioRuns:
+        self._open()
+        return self._runs
+
+    def __enter__(self) -> Self:
+        if self._saved is not None:
+            raise RuntimeError("nested `with uow:`: the unit of work is already open")
+        self._saved = self._store.save()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._saved = None
+
+    def commit(self) -> None:
+        self._open()
+        self._store.normalise()
+        self._saved = self._store.save()
+        self.committed += 1
+
+    def rollback(self) -> None:
+        self._open()
+        assert self._saved is not None
+        self._store.restore(self._saved)
+
+    def flush(self) -> None:
+        self._open()  # nothing to write to
+
+    def stored(self, cls: type[R]) -> list[R]:
+        """The rows of one table as they stand (outside ``with``: as committed), for assertions."""
+        return list(self._store.rows(cls))
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(uow: FakeUnitOfWork) -> UnitOfWork:
+        return uow  # mypy checks that the fake is a UnitOfWork
