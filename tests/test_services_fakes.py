@@ -78,6 +78,17 @@ def bind(
     return bound
 
 
+def referred_clinic_quote(
+    uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The saved quote of the 120-bed clinic example, which the product refers."""
+    at(monkeypatch, QUOTED_AT)
+    data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
+    saved = quotes.save_quote(uow, data, product, "broker")
+    assert saved["status"] == "referred", saved["reasons"]
+    return str(saved["quote_number"])
+
+
 def demo_practice() -> dict[str, Any]:
     """The application of `egide demo` (the practice of the product sheet's claim)."""
     text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
@@ -249,9 +260,7 @@ def test_an_invalid_application_is_refused_and_nothing_is_stored(
 def test_a_referred_quote_binds_once_approved_and_is_reviewed_once(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at(monkeypatch, QUOTED_AT)
-    data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
-    number = quotes.save_quote(uow, data, product, "broker")["quote_number"]
+    number = referred_clinic_quote(uow, product, monkeypatch)
     with pytest.raises(Conflict, match="referred"):
         policies.bind_quote(uow, number, "alice")
     assert uow.stored(PolicyRow) == []
@@ -265,9 +274,7 @@ def test_a_referred_quote_binds_once_approved_and_is_reviewed_once(
 def test_a_review_shows_its_time_in_paris_like_the_quote(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at(monkeypatch, QUOTED_AT)
-    data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
-    number = quotes.save_quote(uow, data, product, "broker")["quote_number"]
+    number = referred_clinic_quote(uow, product, monkeypatch)
     at(monkeypatch, "2026-12-02T09:15:00Z")
     quotes.review_quote(uow, number, True, "ok", "uw")
     shown = quotes.get_quote(uow, number)
