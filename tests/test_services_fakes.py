@@ -638,24 +638,21 @@ def test_a_partial_payment_above_what_is_payable_is_refused_and_writes_nothing(
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
     c = claims.declare_claim(uow, policy, forensics_claim(11_000), "h")["claim_id"]
     payable = D(claims.get_claim(uow, c)["payable_now"])
-    before = (
-        len(uow.stored(ClaimPaymentRow)),
-        len(uow.stored(ClaimEventRow)),
-        len(uow.stored(IdempotencyRow)),
-        uow.stored(ClaimRow)[0].version,
-        uow.committed,
-    )
+
+    def written() -> tuple[int, ...]:
+        return (
+            len(uow.stored(ClaimPaymentRow)),
+            len(uow.stored(ClaimEventRow)),
+            len(uow.stored(IdempotencyRow)),
+            uow.stored(ClaimRow)[0].version,
+            uow.committed,
+        )
+
+    before = written()
     with pytest.raises(InvalidInput) as exc:
         claims.settle_claim(uow, c, "h", amount=str(payable + D("0.01")))
     assert exc.value.errors[0].rule == "at_most_payable"
-    after = (
-        len(uow.stored(ClaimPaymentRow)),
-        len(uow.stored(ClaimEventRow)),
-        len(uow.stored(IdempotencyRow)),
-        uow.stored(ClaimRow)[0].version,
-        uow.committed,
-    )
-    assert after == before
+    assert written() == before
     assert claims.settle_claim(uow, c, "h", amount=str(payable))["paid_total"] == str(payable)
 
 

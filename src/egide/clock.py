@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from egide.domain.policy import PARIS as PARIS  # policy periods start at midnight in Paris
 
 
 class ClockError(ValueError):

@@ -37,6 +37,9 @@ class _Repository:
         self.session.add(row)
         self.session.flush()
 
+    def _many(self, query: Select[_Row]) -> list[_Row]:
+        return list(self.session.scalars(query))
+
 
 class SqlProductVersions(_Repository):
     def get(self, ref: str) -> ProductVersionRow | None:
@@ -78,26 +81,22 @@ class SqlPolicies(_Repository):
         self._add(row)
 
     def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
-        return list(
-            self.session.scalars(
-                select(PolicyTransactionRow)
-                .where(PolicyTransactionRow.policy_id == policy.id)
-                .order_by(PolicyTransactionRow.seq)
-            )
+        return self._many(
+            select(PolicyTransactionRow)
+            .where(PolicyTransactionRow.policy_id == policy.id)
+            .order_by(PolicyTransactionRow.seq)
         )
 
     def add_transaction(self, row: PolicyTransactionRow) -> None:
         self._add(row)
 
     def all(self) -> list[PolicyRow]:
-        return list(self.session.scalars(select(PolicyRow).order_by(PolicyRow.id)))
+        return self._many(select(PolicyRow).order_by(PolicyRow.id))
 
     def all_transactions(self) -> list[PolicyTransactionRow]:
-        return list(
-            self.session.scalars(
-                select(PolicyTransactionRow).order_by(
-                    PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
-                )
+        return self._many(
+            select(PolicyTransactionRow).order_by(
+                PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
             )
         )
 
@@ -113,24 +112,20 @@ class SqlClaims(_Repository):
         self._add(row)
 
     def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
-        return list(
-            self.session.scalars(
-                select(ClaimEventRow)
-                .where(ClaimEventRow.claim_id == claim.id)
-                .order_by(ClaimEventRow.seq)
-            )
+        return self._many(
+            select(ClaimEventRow)
+            .where(ClaimEventRow.claim_id == claim.id)
+            .order_by(ClaimEventRow.seq)
         )
 
     def add_payment(self, row: ClaimPaymentRow) -> None:
         self._add(row)
 
     def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
-        return list(
-            self.session.scalars(
-                select(ClaimPaymentRow)
-                .where(ClaimPaymentRow.claim_id == claim.id)
-                .order_by(ClaimPaymentRow.id)
-            )
+        return self._many(
+            select(ClaimPaymentRow)
+            .where(ClaimPaymentRow.claim_id == claim.id)
+            .order_by(ClaimPaymentRow.id)
         )
 
     def paid_in_term(self, policy_number: str, term_start: datetime) -> int:

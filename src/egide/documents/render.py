@@ -22,7 +22,6 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typst
 
@@ -39,8 +38,8 @@ from egide.documents.views import (
     ReasonView,
     UnderwritingOutcome,
 )
+from egide.domain.policy import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 NNBSP = "\u202f"  # narrow no-break space: thousands separator, before « % »
 NBSP = "\u00a0"  # no-break space, before « : » (French typography)
 _CENT = Decimal("0.01")

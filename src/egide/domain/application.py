@@ -14,7 +14,7 @@ from typing import Any
 from egide.domain.errors import FieldError, InvalidInput
 from egide.domain.fields import FieldReader
 from egide.domain.identifiers import finess_problem, siret_problem
-from egide.domain.product import COVERAGES, KINDS, Product
+from egide.domain.product import CONTROL_FIELDS, COVERAGES, KINDS, Product
 
 # Kinds registered in the FINESS directory: their FINESS number is required.
 FINESS_REQUIRED = frozenset(
@@ -34,16 +34,11 @@ KIND_LABELS_FR = {
     "ehpad": "EHPAD",
 }
 
-# The yes/no security answers: those every application must give, then those that default to no.
-REQUIRED_SECURITY_CONTROLS: tuple[str, ...] = (
-    "mfa_remote_access",
-    "mfa_email",
-    "edr",
-    "offline_backups",
-    "backup_restore_tested",
-    "hds_hosting",
-    "phishing_training",
-    "incident_response_plan",
+# The yes/no security answers: the product's rated controls, which every application must give
+# (medical_devices_segmented aside: it is also null when there are no connected devices), then
+# those that default to no.
+REQUIRED_SECURITY_CONTROLS: tuple[str, ...] = tuple(
+    f for f in CONTROL_FIELDS if f != "medical_devices_segmented"
 )
 OPTIONAL_SECURITY_CONTROLS: tuple[str, ...] = ("pgssi_s_compliant", "care_programme")
 

@@ -28,12 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from egide.domain.claims import Declaration, complaint_deadline
+from egide.domain.policy import PARIS
 from egide.domain.product import Product
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # Kinds of establishment that must report serious IT incidents (art. D1111-16-2 CSP; EHPAD since
 # decree n° 2022-715). See the module docstring.

@@ -41,8 +41,9 @@ from egide.domain.incident_clock import Deadline, incident_clock
 from egide.domain.money import CENT, ZERO, cents
 from egide.domain.product import Product
 from egide.services import idempotency
-from egide.services.policies import cover_in_force, policy_row_for_update, product_version
+from egide.services.policies import cover_in_force, policy_row_for_update
 from egide.services.ports import UnitOfWork
+from egide.services.products import stored_product
 
 
 def money(value: Decimal) -> str:
@@ -82,7 +83,7 @@ class _State:
         self.cover: CoverInForce = cover_in_force(
             uow, row.policy_number, self.declaration.incident.discovered_at
         )
-        self.product: Product = product_version(uow, row.product_ref)
+        self.product: Product = stored_product(uow, row.product_ref)
         self.payments = uow.claims.payments(row)
         self.paid = _from_cents(sum(p.amount_cents for p in self.payments))
         self.paid_in_term = _paid_in_term(uow, row.policy_number, row.term_start)

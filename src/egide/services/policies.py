@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,7 @@ from egide.domain.policy import (
     status_on,
     term_period,
 )
-from egide.domain.product import Product, parse_product
+from egide.domain.product import Product
 from egide.domain.quote import assess
 from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
@@ -67,7 +66,7 @@ from egide.domain.underwriting import Decision
 from egide.services import idempotency
 from egide.services.audit import transaction_content
 from egide.services.ports import UnitOfWork
-from egide.services.products import record_product_version
+from egide.services.products import record_product_version, stored_product
 from egide.services.quotes import is_bindable
 
 # Only the crash test sets this: bind then commits the policy and its issue transaction in two
@@ -92,19 +91,6 @@ ENDORSABLE_FIELDS = frozenset(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@lru_cache(maxsize=32)
-def _parse_stored(ref: str, sha256: str, product_text: str, model_text: str) -> Product:
-    return parse_product(product_text, model_text, f"stored:{ref}", f"stored:{ref}:model")
-
-
-def product_version(uow: UnitOfWork, ref: str) -> Product:
-    """The exact product a transaction was priced with (parsed once per process and version)."""
-    row = uow.products.get(ref)
-    if row is None:
-        raise NotFound(f"product version {ref} is not recorded")
-    return _parse_stored(row.ref, row.sha256, row.product_text, row.model_text)
 
 
 def _money(c: int) -> Decimal:
@@ -388,7 +374,7 @@ def bind_quote(
             problem = is_bindable(quote, moment)
             if problem:
                 raise Conflict(problem)
-            product = product_version(uow, quote.product_ref)
+            product = stored_product(uow, quote.product_ref)
             app = parse_application(quote.application, product, f"quote {quote_number}")
             period = Period.one_year(start_day)
             snap = _snapshot(app, product, quote.review_note)
@@ -614,7 +600,7 @@ def endorse_policy(
         term = latest_term(views)
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is cancelled: reinstate it before endorsing it")
-        product = product_version(uow, last.product_ref)
+        product = stored_product(uow, last.product_ref)
         data = apply_changes(last.snapshot["application"], changes)
         app = parse_application(data, product)
         if app.to_data() == last.snapshot["application"]:
@@ -676,7 +662,7 @@ def cancel_policy(
         term = latest_term(views)
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is already cancelled")
-        product = product_version(uow, last.product_ref)
+        product = stored_product(uow, last.product_ref)
         mode = product.cancellation[reason]
         change = cancellation_change(
             _annual_net(last.snapshot), period, day, mode, product.tax_rate
@@ -714,7 +700,7 @@ def reinstate_policy(
         if not is_cancelled(views, term):
             raise Conflict(f"policy {number} is not cancelled: nothing to reinstate")
         cancel = next(r for r in reversed(rows) if r.kind == Kind.CANCEL)
-        product = product_version(uow, last.product_ref)
+        product = stored_product(uow, last.product_ref)
         refunded = product.cancellation[cancel.reason or "insured_request"] == "pro_rata"
         change = reinstatement_change(
             _annual_net(last.snapshot), period, day, refunded, product.tax_rate
@@ -840,7 +826,7 @@ def cover_in_force(uow: UnitOfWork, policy_number: str, moment: datetime) -> Cov
     rows = _transactions(uow, policy)
     status, term = status_on(_views(rows), moment)
     row = _in_force_row(rows, term, moment)
-    product = product_version(uow, row.product_ref)
+    product = stored_product(uow, row.product_ref)
     return CoverInForce(
         policy_number=policy.number,
         status=status.value,
@@ -906,7 +892,7 @@ def get_policy(uow: UnitOfWork, number: str, as_of: datetime | None = None) -> d
         rows = _transactions(uow, policy)
         status, term = status_on(_views(rows), moment)
         row = _in_force_row(rows, term, moment)
-        product = product_version(uow, row.product_ref)
+        product = stored_product(uow, row.product_ref)
         terms = row.snapshot["terms"]
         bi = product.coverages["business_interruption"]
         coverages = []
@@ -1075,7 +1061,7 @@ def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     quote = uow.quotes.get(quote_number)
     if quote is None:
         raise NotFound(f"quote {quote_number} does not exist")
-    product = product_version(uow, quote.product_ref)
+    product = stored_product(uow, quote.product_ref)
     app = parse_application(quote.application, product)
     r = quote.result
     current = price(app, product)
@@ -1163,7 +1149,7 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
         ]
         endorsement = 0
         for i, row in enumerate(rows):
-            product = product_version(uow, row.product_ref)
+            product = stored_product(uow, row.product_ref)
             snap = row.snapshot
             terms = snap["terms"]
             if row.kind in (Kind.ISSUE, Kind.RENEW):
@@ -1245,7 +1231,7 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
         status, term = status_on(_views(rows), moment)
         if status in (Status.IN_FORCE, Status.NOT_YET_IN_FORCE):
             row = _in_force_row(rows, term, moment)
-            product = product_version(uow, row.product_ref)
+            product = stored_product(uow, row.product_ref)
             docs.append(
                 (
                     f"{number}-attestation",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from egide.clock import now
 from egide.db.tables import ProductVersionRow
 from egide.domain.errors import Conflict, NotFound
@@ -31,8 +33,15 @@ def record_product_version(uow: UnitOfWork, product: Product) -> None:
         )
 
 
+@lru_cache(maxsize=32)
+def _parse_stored(ref: str, sha256: str, product_text: str, model_text: str) -> Product:
+    return parse_product(product_text, model_text, f"stored:{ref}", f"stored:{ref}:model")
+
+
 def stored_product(uow: UnitOfWork, ref: str) -> Product:
+    """The exact product a quote or transaction was priced with, as recorded (parsed once per
+    process and version: the text under a version never changes, its sha256 is in the key)."""
     row = uow.products.get(ref)
     if row is None:
         raise NotFound(f"product version {ref} is not recorded")
-    return parse_product(row.product_text, row.model_text, f"stored:{ref}", f"stored:{ref}:model")
+    return _parse_stored(row.ref, row.sha256, row.product_text, row.model_text)
