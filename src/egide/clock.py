@@ -28,3 +28,8 @@ def now() -> datetime:
     if override:
         return parse_now(override).astimezone(PARIS)
     return datetime.now(PARIS)
+
+
+def iso_paris(moment: datetime) -> str:
+    """A time as the services show it: ISO 8601 in Europe/Paris (the database keeps UTC)."""
+    return moment.astimezone(PARIS).isoformat()

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from egide.clock import PARIS
+from egide.clock import PARIS, iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.domain.application import KIND_LABELS_FR
@@ -131,8 +131,8 @@ def _deadline_data(d: Deadline) -> dict[str, Any]:
         "label": d.rule.label_fr,
         "basis": d.rule.basis,
         "timing": d.rule.timing.value,
-        "due_at": d.due_at.astimezone(PARIS).isoformat(),
-        "done_at": d.done_at.astimezone(PARIS).isoformat() if d.done_at else None,
+        "due_at": iso_paris(d.due_at),
+        "done_at": iso_paris(d.done_at) if d.done_at else None,
         "status": d.status.value,
         "status_text": d.status_text,
     }
@@ -167,9 +167,9 @@ def _claim_data(s: _State) -> dict[str, Any]:
         "policy_number": s.row.policy_number,
         "status": s.row.status,
         "incident_type": i.kind.value,
-        "started_at": i.started_at.astimezone(PARIS).isoformat(),
-        "discovered_at": i.discovered_at.astimezone(PARIS).isoformat(),
-        "declared_at": s.row.declared_at.astimezone(PARIS).isoformat(),
+        "started_at": iso_paris(i.started_at),
+        "discovered_at": iso_paris(i.discovered_at),
+        "declared_at": iso_paris(s.row.declared_at),
         "covered": adj.covered,
         "reasons": _reason_codes(adj.cover.reasons),
         "claimed_total": money(adj.claimed_total),
@@ -185,7 +185,7 @@ def _claim_data(s: _State) -> dict[str, Any]:
             {
                 "amount": money(_from_cents(p.amount_cents)),
                 "kind": p.kind,
-                "paid_at": p.paid_at.astimezone(PARIS).isoformat(),
+                "paid_at": iso_paris(p.paid_at),
                 "actor": p.actor,
             }
             for p in s.payments
@@ -431,8 +431,8 @@ def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
         s = _State(uow, _claim(uow, number), clock_now())
         return {
             "claim_id": number,
-            "now": s.moment.astimezone(PARIS).isoformat(),
-            "discovered_at": s.declaration.incident.discovered_at.astimezone(PARIS).isoformat(),
+            "now": iso_paris(s.moment),
+            "discovered_at": iso_paris(s.declaration.incident.discovered_at),
             "deadlines": [_deadline_data(d) for d in s.deadlines()],
         }
 
@@ -445,7 +445,7 @@ def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
             {
                 "seq": e.seq,
                 "kind": e.kind,
-                "at": e.at.astimezone(PARIS).isoformat(),
+                "at": iso_paris(e.at),
                 "actor": e.actor,
                 "note": e.note,
             }

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.domain.application import Application, parse_application
@@ -40,7 +41,6 @@ from egide.domain.money import cents
 from egide.domain.policy import (
     CANCEL_REASONS,
     GENESIS_HASH,
-    PARIS,
     Kind,
     Period,
     Premium,
@@ -864,7 +864,7 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
         "effective": r.effective_date.isoformat(),
         "period_start": midnight(r.period_start).isoformat(),
         "period_end": midnight(r.period_end).isoformat(),
-        "recorded_at": r.recorded_at.astimezone(PARIS).isoformat(),
+        "recorded_at": iso_paris(r.recorded_at),
         "actor": r.actor,
         "reason": r.reason,
         "product": r.product_ref,

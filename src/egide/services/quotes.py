@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from egide.clock import PARIS
+from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
 from egide.domain.application import KIND_LABELS_FR, parse_application
@@ -160,7 +160,7 @@ def get_quote(uow: UnitOfWork, number: str) -> dict[str, Any]:
         if row.reviewed_by:
             result["review"] = {
                 "by": row.reviewed_by,
-                "at": row.reviewed_at.astimezone(PARIS).isoformat() if row.reviewed_at else None,
+                "at": iso_paris(row.reviewed_at) if row.reviewed_at else None,
                 "note": row.review_note,
             }
         return result
