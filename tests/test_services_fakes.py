@@ -719,3 +719,4 @@ def test_the_book_holds_the_policies_in_force_and_a_saved_run_shows_again(
     shown = get_run(uow, run_id)
     assert (shown["run_id"], shown["book_sha256"]) == (run_id, book_fingerprint(entries))
     assert (shown["seed"], shown["years"], shown["policies"]) == (7, 20, 1)
+    assert shown["created_at"] == QUOTED_AT  # the clock's time, shown in Paris like the others

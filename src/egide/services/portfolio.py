@@ -12,6 +12,7 @@ from typing import Any
 
 from egide.actuarial.book import BookEntry, entry_from_application
 from egide.actuarial.engine import PortfolioResult
+from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import NotFound
@@ -93,7 +94,7 @@ def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
             raise NotFound(f"portfolio run {run_id} does not exist")
         return {
             "run_id": row.run_id,
-            "created_at": row.created_at.isoformat(),
+            "created_at": iso_paris(row.created_at),
             "actor": row.actor,
             "book_source": row.book_source,
             "book_sha256": row.book_sha256,
