@@ -12,6 +12,11 @@ class ClockError(ValueError):
     pass
 
 
+# A replayed clock stays where policy periods, clocks and their time-zone arithmetic are defined
+# (a year 1 or 9999 would overflow when a day or a year is added to it).
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
 def parse_now(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -19,6 +24,10 @@ def parse_now(value: str) -> datetime:
         raise ClockError(f"EGIDE_NOW: {value!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise ClockError(f"EGIDE_NOW: {value!r} must carry a UTC offset (e.g. +01:00)")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ClockError(
+            f"EGIDE_NOW: {value!r} must be in the years {FIRST_YEAR} to {LAST_YEAR} [year_range]"
+        )
     return moment
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from egide.cli.common import console, err_console, guarded, open_uow, print_json
+from egide.cli.common import console, err_console, guarded, open_uow, print_json, styled
 from egide.services.audit import verify_chain
 
 app = typer.Typer(help="Tamper evidence of the history.", no_args_is_help=True)
@@ -27,11 +27,14 @@ def verify_cmd(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
         print_json(report.to_data())
     elif report.broken is None:
         console.print(
-            f"[green]ok[/] audit chain clean: {report.policies} policies, "
-            f"{report.transactions} transactions"
+            styled(
+                "[green]ok[/] audit chain clean: {} policies, {} transactions",
+                report.policies,
+                report.transactions,
+            )
         )
     else:
-        err_console.print(f"[bold red]broken:[/] {report.broken}", soft_wrap=True)
+        err_console.print(styled("[bold red]broken:[/] {}", report.broken), soft_wrap=True)
     if report.broken is not None:
         raise typer.Exit(EXIT_BROKEN)
 

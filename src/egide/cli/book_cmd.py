@@ -17,7 +17,18 @@ import typer
 from egide.actuarial.book import BookEntry
 from egide.actuarial.generate import generate_book
 from egide.actuarial.oed import OedError, check_oed, read_book, write_book
-from egide.cli.common import EXIT_BAD_INPUT, console, err_console, fail, guarded, product_option
+from egide.cli.common import (
+    EXIT_BAD_INPUT,
+    ForceOpt,
+    check_seed,
+    console,
+    err_console,
+    fail,
+    guarded,
+    output_file,
+    product_option,
+    styled,
+)
 from egide.domain.product import Product
 
 app = typer.Typer(help="Books of policies as OED v4 cyber account files.", no_args_is_help=True)
@@ -26,14 +37,10 @@ SUFFIXES = (".csv", ".parquet")
 MAX_POLICIES = 5_000_000
 
 
-def _output(path: Path, option: str = "--output") -> Path:
+def _output(path: Path, force: bool, option: str = "--output") -> Path:
     if path.suffix.lower() not in SUFFIXES:
         fail(f"{option} {path}: must end in .csv or .parquet (the OED file's format)")
-    if path.is_dir():
-        fail(f"{option} {path}: is a directory, not a file")
-    if not path.parent.exists():
-        fail(f"{option} {path}: folder {path.parent} does not exist")
-    return path
+    return output_file(path, option, force)
 
 
 def input_book_path(path: Path, what: str) -> Path:
@@ -41,7 +48,7 @@ def input_book_path(path: Path, what: str) -> Path:
     if not path.exists():
         fail(f"{what} {path}: file does not exist")
     if not path.is_file():
-        fail(f"{what} {path}: is not a file")
+        fail(f"{what} {path}: is not a regular file [regular_file]")
     if path.suffix.lower() not in SUFFIXES:
         fail(f"{what} {path}: must end in .csv or .parquet (an OED account file)")
     return path
@@ -56,13 +63,20 @@ def read_book_file(path: Path, product: Product) -> list[BookEntry]:
         for row, acc, pol, err in shown:
             where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
             err_console.print(
-                f"[bold red]error:[/] {exc.path}: {where}{err.field}: {err.message} [{err.rule}]",
+                styled(
+                    "[bold red]error:[/] {}: {}{}: {} [{}]",
+                    exc.path,
+                    where,
+                    err.field,
+                    err.message,
+                    err.rule,
+                ),
                 soft_wrap=True,
-                markup=True,
-                highlight=False,
             )
         if len(exc.problems) > len(shown):
-            err_console.print(f"[bold red]error:[/] ... and {len(exc.problems) - len(shown)} more")
+            err_console.print(
+                styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
+            )
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -78,17 +92,19 @@ def generate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Book file: .csv or .parquet.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same book.")] = 0,
     product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a synthetic book of French healthcare establishments as an OED account file."""
     if policies < 1 or policies > MAX_POLICIES:
-        fail(f"--policies {policies}: must be between 1 and {MAX_POLICIES}")
-    if seed < 0:
-        fail(f"--seed {seed}: must be >= 0")
-    out = _output(output)
+        fail(f"--policies {policies}: must be between 1 and {MAX_POLICIES:,}")
+    check_seed(seed)
+    out = _output(output, force)
     product = product_option(product_file)
     book = generate_book(policies, seed, product)
     write_book(book, out, product)
-    console.print(f"[green]ok[/] {len(book)} policies written to {out} ({_summary(book)})")
+    console.print(
+        styled("[green]ok[/] {} policies written to {} ({})", len(book), out, _summary(book))
+    )
 
 
 @app.command("import-oed")
@@ -97,14 +113,17 @@ def import_oed(
     file: Annotated[Path, typer.Argument(help="OED v4 cyber account file (.csv or .parquet).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Book file: .csv or .parquet.")],
     product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Validate every row of an OED account file against the product and write it as a book."""
     source = input_book_path(file, "FILE")
-    out = _output(output)
+    out = _output(output, force)
     product = product_option(product_file)
     book = read_book_file(source, product)
     write_book(book, out, product)
-    console.print(f"[green]ok[/] {len(book)} policies imported to {out} ({_summary(book)})")
+    console.print(
+        styled("[green]ok[/] {} policies imported to {} ({})", len(book), out, _summary(book))
+    )
 
 
 @app.command("export-oed")
@@ -116,10 +135,11 @@ def export_oed(
     output: Annotated[Path, typer.Option("--output", "-o", help="OED file: .csv or .parquet.")],
     product_file: Annotated[Path | None, typer.Option("--product", help="Product file.")] = None,
     check: Annotated[bool, typer.Option(help="Check the file with ods-tools.")] = True,
+    force: ForceOpt = False,
 ) -> None:
     """Write a book as an OED v4 cyber account file, checked with ods-tools."""
     source = input_book_path(book_file, "BOOK")
-    out = _output(output)
+    out = _output(output, force)
     product = product_option(product_file)
     book = read_book_file(source, product)
     write_book(book, out, product)
@@ -130,6 +150,8 @@ def export_oed(
             fail(f"{out}: ods-tools rejects the exported file: {exc}", 1)
         if reported:
             for item in reported:
-                err_console.print(f"[yellow]ods-tools:[/] {item.get('msg', item)}", soft_wrap=True)
+                err_console.print(
+                    styled("[yellow]ods-tools:[/] {}", item.get("msg", item)), soft_wrap=True
+                )
     checked = ", passes ods-tools' OED checks" if check else ""
-    console.print(f"[green]ok[/] {len(book)} policies exported to {out}{checked}")
+    console.print(styled("[green]ok[/] {} policies exported to {}{}", len(book), out, checked))

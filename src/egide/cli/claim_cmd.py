@@ -15,15 +15,21 @@ from rich.table import Table
 
 from egide.cli.common import (
     ActorOpt,
+    ForceOpt,
     JsonOpt,
     KeyOpt,
     actor,
     console,
     guarded,
+    money,
     open_uow,
+    output_file,
     parse_set_options,
     print_json,
     read_data_file,
+    styled,
+    text_option,
+    write_file,
 )
 from egide.domain.errors import FieldError, InvalidInput
 from egide.services import claims
@@ -34,9 +40,14 @@ app = typer.Typer(help="Declare and settle claims; the incident clock.", no_args
 def _render_claim(result: dict[str, Any]) -> None:
     verdict = "[green]covered[/]" if result["covered"] else "[red]not covered[/]"
     console.print(
-        f"Claim [bold]{result['claim_id']}[/] on policy {result['policy_number']} "
-        f"({result['incident_type']}, {result['status']}): {verdict} — "
-        + ", ".join(result["reasons"])
+        styled(
+            "Claim [bold]{}[/] on policy {} ({}, {}): " + verdict + " — {}",
+            result["claim_id"],
+            result["policy_number"],
+            result["incident_type"],
+            result["status"],
+            ", ".join(result["reasons"]),
+        )
     )
     table = Table(show_lines=False)
     for col in (
@@ -58,18 +69,18 @@ def _render_claim(result: dict[str, Any]) -> None:
             line["ref"],
             line["category"] + (" (est.)" if line["estimated"] else ""),
             line["coverage"],
-            line["claimed"],
-            line["covered"],
-            line["deductible"],
-            line["limit"],
-            line["payable"],
+            money(line["claimed"]),
+            money(line["covered"]),
+            money(line["deductible"]),
+            money(line["limit"]),
+            money(line["payable"]),
             ", ".join(line["reasons"]),
         )
     console.print(table)
     console.print(
-        f"Payable {result['payable_total']} EUR (now {result['payable_now']}), paid "
-        f"{result['paid_total']}, reserve {result['reserve']}; annual aggregate left "
-        f"{result['remaining_aggregate']} of {result['aggregate_limit']} EUR."
+        f"Payable {money(result['payable_total'])} (now {money(result['payable_now'])}), paid "
+        f"{money(result['paid_total'])}, reserve {money(result['reserve'])}; annual aggregate "
+        f"left {money(result['remaining_aggregate'])} of {money(result['aggregate_limit'])}."
     )
     _render_deadlines(result["deadlines"])
 
@@ -81,7 +92,7 @@ def _render_deadlines(deadlines: list[dict[str, Any]]) -> None:
     for d in deadlines:
         colour = {"done": "green", "overdue": "red", "done_late": "yellow", "due_now": "yellow"}
         style = colour.get(d["status"], "")
-        status = f"[{style}]{d['status_text']}[/]" if style else d["status_text"]
+        status = styled(f"[{style}]{{}}[/]" if style else "{}", d["status_text"])
         table.add_row(d["code"], d["due_at"][:16].replace("T", " "), status, d["basis"])
     console.print(table)
 
@@ -199,9 +210,16 @@ def settle_cmd(
         print_json(result)
         return
     console.print(
-        f"Claim [bold]{claim_id}[/]: paid {result['paid_now']} EUR now, {result['paid_total']} in "
-        f"all; reserve {result['reserve']}; status {result['status']}; annual aggregate left "
-        f"{result['remaining_aggregate']} EUR."
+        styled(
+            "Claim [bold]{}[/]: paid {} now, {} in all; reserve {}; status {}; annual aggregate "
+            "left {}.",
+            claim_id,
+            money(result["paid_now"]),
+            money(result["paid_total"]),
+            money(result["reserve"]),
+            result["status"],
+            money(result["remaining_aggregate"]),
+        )
     )
 
 
@@ -209,7 +227,7 @@ def settle_cmd(
 @guarded
 def reopen_cmd(
     claim_id: str,
-    note: Annotated[str, typer.Option("--note", help="Why the claim is reopened (required).")],
+    note: Annotated[str, text_option("--note", "Why the claim is reopened (required).", 2000)],
     json_out: JsonOpt = False,
     who: ActorOpt = None,
     key: KeyOpt = None,
@@ -236,8 +254,12 @@ def clock_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
 def statement_cmd(
     claim_id: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF.")],
+    force: ForceOpt = False,
 ) -> None:
     """The settlement statement (décompte de sinistre), in French, as PDF."""
+    output_file(output, "--output", force)
     pdf = claims.statement_pdf(open_uow(), claim_id)
-    output.write_bytes(pdf)
-    console.print(f"Statement of claim {claim_id} written to {output} ({len(pdf)} bytes).")
+    write_file(output, pdf, "--output", force)
+    console.print(
+        styled("Statement of claim {} written to {} ({} bytes).", claim_id, output, len(pdf))
+    )

@@ -17,8 +17,9 @@ from egide.cli import (
     portfolio_cmd,
     quote_cmd,
 )
-from egide.cli.common import console, guarded, open_uow, print_json, product_option
+from egide.cli.common import console, guarded, open_uow, print_json, product_option, styled
 from egide.cli.render import render_quote
+from egide.db.engine import display_url
 from egide.db.migrate import upgrade
 from egide.domain.product import load_product
 from egide.services import quotes
@@ -50,9 +51,14 @@ def product_check(file: Path) -> None:
     """Validate a product file (and the risk model it names)."""
     product = load_product(file)
     console.print(
-        f"[green]ok[/] {product.ref}: {len(product.coverages)} coverages, "
-        f"{len(product.aggregate_options)} aggregate limits, {len(product.deductible_options)} "
-        f"deductibles, risk model v{product.risk_model.version}"
+        styled(
+            "[green]ok[/] {}: {} coverages, {} aggregate limits, {} deductibles, risk model v{}",
+            product.ref,
+            len(product.coverages),
+            len(product.aggregate_options),
+            len(product.deductible_options),
+            product.risk_model.version,
+        )
     )
 
 
@@ -62,7 +68,7 @@ def db_upgrade() -> None:
     """Bring the database (EGIDE_DATABASE_URL) to the latest schema."""
     url = get_settings().database_url
     upgrade(url)
-    console.print(f"[green]ok[/] database at the latest schema ({url.split('@')[-1]})")
+    console.print(styled("[green]ok[/] database {} at the latest schema", display_url(url)))
 
 
 @app.command("demo")
@@ -81,9 +87,14 @@ def demo(
         print_json(result)
         return
     render_quote(result, console)
+    number = result["quote_number"]
     console.print(
-        f"Saved as quote [bold]{result['quote_number']}[/] in {get_settings().database_url}\n"
-        f"Show it again with: egide quote show {result['quote_number']}"
+        styled(
+            "Saved as quote [bold]{}[/] in {}\nShow it again with: egide quote show {}",
+            number,
+            display_url(get_settings().database_url),
+            number,
+        )
     )
 
 

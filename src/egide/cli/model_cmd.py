@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from egide.actuarial.breaches import (
@@ -34,14 +33,13 @@ from egide.actuarial.breaches import (
     within_entity_dispersion,
     yearly_counts,
 )
+from egide.cli.common import console, fail, guarded
 
 app = typer.Typer(
     name="model",
     help="Fit the risk model's parameters on public data.",
     no_args_is_help=True,
 )
-
-EXIT_BAD_INPUT = 2
 
 
 @app.callback()
@@ -164,7 +162,7 @@ def _print_human(
         files.add_column(col, justify="left" if col == "file" else "right")
     for f in data.files:
         latest = f.latest_submission.isoformat() if f.latest_submission else "-"
-        files.add_row(escape(Path(f.path).name), str(f.read), str(f.kept), latest)
+        files.add_row(Path(f.path).name, str(f.read), str(f.kept), latest)
     files.add_row("total", str(data.dropped.read), str(data.kept), "", style="bold")
     console.print(files)
 
@@ -173,7 +171,7 @@ def _print_human(
         dropped.add_column(col, justify="right" if col == "count" else "left")
     for reason, count in data.dropped.counts.items():
         examples = ", ".join(data.dropped.examples.get(reason, ()))
-        dropped.add_row(reason.value, str(count), reason.description, escape(examples))
+        dropped.add_row(reason.value, str(count), reason.description, examples)
     if not data.dropped.counts:
         dropped.add_row("(none)", "0", "", "")
     console.print(dropped)
@@ -192,7 +190,7 @@ def _print_human(
     )
     if placeholders_left_out:
         title += f" ({placeholders_left_out} placeholder counts of 500/501 left out)"
-    params = Table(title=escape(title))
+    params = Table(title=title)
     for col in ("parameter", "estimate", "std. error"):
         params.add_column(col, justify="left" if col == "parameter" else "right")
     for e in fit.lognormal.estimates:
@@ -265,6 +263,7 @@ def _print_human(
 
 
 @app.command("fit-breaches")
+@guarded
 def fit_breaches(
     files: Annotated[
         list[Path],
@@ -304,15 +303,10 @@ def fit_breaches(
             ks_bootstrap_pvalue(fit.lognormal, bootstrap, seed=seed) if bootstrap > 0 else None
         )
     except BreachDataError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]Error: {escape(str(exc))}[/red]")
-        raise typer.Exit(EXIT_BAD_INPUT) from exc
+        fail(str(exc))
     except BreachFitError as exc:
         names = ", ".join(str(f) for f in files)
-        Console(stderr=True, soft_wrap=True).print(
-            f"[red]Error: {escape(names)}: cannot fit ({escape(entity_type.value)}): "
-            f"{escape(str(exc))}[/red]"
-        )
-        raise typer.Exit(EXIT_BAD_INPUT) from exc
+        fail(f"{names}: cannot fit ({entity_type.value}): {exc}")
     within: WithinEntityDispersion | None
     try:
         within = within_entity_dispersion(
@@ -328,7 +322,7 @@ def fit_breaches(
         payload = _as_json(data, entity_type, left_out, fit, ks_boot, within)
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        _print_human(Console(), data, entity_type, left_out, fit, ks_boot, within)
+        _print_human(console, data, entity_type, left_out, fit, ks_boot, within)
 
 
 if __name__ == "__main__":  # python -m egide.cli.model_cmd fit-breaches FILE...

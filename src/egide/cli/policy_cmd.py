@@ -15,17 +15,22 @@ import typer
 
 from egide.cli.common import (
     ActorOpt,
+    ForceOpt,
     JsonOpt,
     KeyOpt,
     actor,
     console,
-    fail,
     guarded,
+    money,
     open_uow,
+    output_folder,
     parse_set_options,
     print_json,
     product_option,
     read_data_file,
+    styled,
+    text_option,
+    write_files,
 )
 from egide.services import policies
 
@@ -38,7 +43,7 @@ VersionOpt = Annotated[
 EffectiveOpt = Annotated[str, typer.Option("--effective", help="Effective date, YYYY-MM-DD.")]
 NoteOpt = Annotated[
     str | None,
-    typer.Option("--underwriter-note", help="An underwriter approves a referred risk."),
+    text_option("--underwriter-note", "An underwriter approves a referred risk.", 2000),
 ]
 
 
@@ -48,10 +53,19 @@ def _print_tx(result: dict[str, Any], json_out: bool, verb: str) -> None:
         return
     change = result["premium_change"]
     console.print(
-        f"Policy [bold]{result['policy_number']}[/] {verb} from {result['effective']} "
-        f"(transaction #{result['transaction']}): premium change {change['total']} EUR incl. tax "
-        f"(net {change['net']}, tax {change['tax']}); term premium "
-        f"{result['term_premium']['total']} EUR. Idempotency key {result['idempotency_key']}"
+        styled(
+            "Policy [bold]{}[/] {} from {} (transaction #{}): premium change {} incl. tax "
+            "(net {}, tax {}); term premium {}. Idempotency key {}",
+            result["policy_number"],
+            verb,
+            result["effective"],
+            result["transaction"],
+            money(change["total"]),
+            money(change["net"]),
+            money(change["tax"]),
+            money(result["term_premium"]["total"]),
+            result["idempotency_key"],
+        )
     )
 
 
@@ -81,9 +95,15 @@ def bind_cmd(
         print_json(result)
         return
     console.print(
-        f"Policy [bold]{result['policy_number']}[/] ({result['status']}) from "
-        f"{result['period_start']} to {result['period_end']}, premium "
-        f"{result['premium']['total']} EUR incl. tax. Idempotency key {result['idempotency_key']}"
+        styled(
+            "Policy [bold]{}[/] ({}) from {} to {}, premium {} incl. tax. Idempotency key {}",
+            result["policy_number"],
+            result["status"],
+            result["period_start"],
+            result["period_end"],
+            money(result["premium"]["total"]),
+            result["idempotency_key"],
+        )
     )
 
 
@@ -116,7 +136,7 @@ def cancel_cmd(
     number: str,
     effective: EffectiveOpt,
     reason: Annotated[
-        str, typer.Option("--reason", help="insured_request | non_payment.")
+        str, text_option("--reason", "insured_request | non_payment.", 200)
     ] = "insured_request",
     key: KeyOpt = None,
     expected_version: VersionOpt = None,
@@ -197,19 +217,27 @@ def show_cmd(
     from rich.table import Table
 
     console.print(
-        f"[bold]{result['policy_number']}[/] {result['establishment']['name']} — "
-        f"[bold]{result['status']}[/] on {result['as_of']} (term {result['term']}: "
-        f"{result['period_start']} to {result['period_end']}), version {result['version']}"
+        styled(
+            "[bold]{}[/] {} — [bold]{}[/] on {} (term {}: {} to {}), version {}",
+            result["policy_number"],
+            result["establishment"]["name"],
+            result["status"],
+            result["as_of"],
+            result["term"],
+            result["period_start"],
+            result["period_end"],
+            result["version"],
+        )
     )
     console.print(
-        f"Aggregate {result['aggregate_limit']} EUR, deductible {result['deductible']} EUR, "
-        f"annual premium {result['annual_premium']['total']} EUR, term premium "
-        f"{result['term_premium']['total']} EUR (incl. tax); retroactive date "
+        f"Aggregate {money(result['aggregate_limit'])}, deductible {money(result['deductible'])}, "
+        f"annual premium {money(result['annual_premium']['total'])}, term premium "
+        f"{money(result['term_premium']['total'])} (incl. tax); retroactive date "
         f"{result['retroactive_date']}"
     )
     cov = Table("Coverage", "Limit", "Sub-deductible")
     for c in result["coverages"]:
-        cov.add_row(c["label"], c["limit"], c["sub_deductible"])
+        cov.add_row(c["label"], money(c["limit"]), money(c["sub_deductible"]))
     console.print(cov)
     hist = Table("#", "Kind", "Effective", "Recorded", "By", "Change", "Term premium")
     for t in result["transactions"]:
@@ -219,8 +247,8 @@ def show_cmd(
             t["effective"],
             t["recorded_at"][:19],
             t["actor"],
-            t["premium_change"]["total"],
-            t["term_premium"]["total"],
+            money(t["premium_change"]["total"]),
+            money(t["term_premium"]["total"]),
         )
     console.print(hist)
 
@@ -231,11 +259,12 @@ def documents_cmd(
     number: str,
     out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDFs into.")],
     json_out: JsonOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the French PDFs: proposition, conditions particulières, avenants, attestation."""
-    if out.exists() and not out.is_dir():
-        fail(f"{out}: is not a folder")
-    written = policies.policy_documents(open_uow(), number, out)
+    output_folder(out, "--output")
+    files = policies.policy_documents(open_uow(), number)
+    written = write_files(out, files, "--output", force)
     if json_out:
         print_json({"policy_number": number, "files": [str(p) for p in written]})
         return

@@ -13,6 +13,8 @@ result, however it runs.
 from __future__ import annotations
 
 import json
+import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -30,15 +32,25 @@ from egide.actuarial.engine import (
 from egide.actuarial.systemic import SystemicModel, load_systemic_model
 from egide.cli.book_cmd import input_book_path, read_book_file
 from egide.cli.common import (
+    EXIT_CONFLICT,
+    ActorOpt,
+    ForceOpt,
     actor,
+    check_seed,
     console,
     err_console,
     fail,
     guarded,
+    max_workers,
+    no_clobber,
+    note,
     open_uow,
+    output_folder,
     print_json,
     product_option,
+    styled,
 )
+from egide.domain.money import fmt_eur
 from egide.domain.product import Product
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
@@ -49,7 +61,8 @@ def portfolio() -> None:
     """Portfolio risk of a book of policies."""  # a group, even with one command of its own
 
 
-MAX_YEARS = 10_000_000
+MAX_YEARS = 10_000_000  # the year-loss tables of 10 M years take about 2 GB
+MAX_BLOCK_YEARS = 1_000_000  # one block's arrays are allocated at once
 
 
 def _check_options(
@@ -59,12 +72,14 @@ def _check_options(
         fail(f"--years {years}: must be a whole number > 0")
     if years > MAX_YEARS:
         fail(f"--years {years}: must be <= {MAX_YEARS:,}")
-    if block_years <= 0:
-        fail(f"--block-years {block_years}: must be a whole number > 0")
-    if seed < 0:
-        fail(f"--seed {seed}: must be a whole number >= 0")
-    if workers is not None and workers <= 0:
-        fail(f"--workers {workers}: must be a whole number > 0")
+    if not 0 < block_years <= MAX_BLOCK_YEARS:
+        fail(f"--block-years {block_years}: must be a whole number from 1 to {MAX_BLOCK_YEARS:,}")
+    check_seed(seed)
+    if workers is not None and not 0 < workers <= max_workers():
+        fail(
+            f"--workers {workers}: must be a whole number from 1 to {max_workers()} "
+            f"(4 per core on this machine of {os.cpu_count()} cores)"
+        )
     if workers is not None and scheduler is not None:
         fail("--workers and --scheduler: give one or the other, not both")
     if scheduler is not None and "://" not in scheduler:
@@ -72,13 +87,18 @@ def _check_options(
 
 
 def _eur(value: float) -> str:
-    return f"{value:,.0f} €".replace(",", "\u202f")
+    return fmt_eur(Decimal(repr(float(value))))
 
 
 def _render(result: PortfolioResult) -> None:
     console.print(
-        f"[bold]{result.policies:,} policies x {result.years:,} years[/] "
-        f"(seed {result.seed}, blocks of {result.block_years:,} years)"
+        styled(
+            "[bold]{} policies x {} years[/] (seed {}, blocks of {} years)",
+            f"{result.policies:,}",
+            f"{result.years:,}",
+            result.seed,
+            f"{result.block_years:,}",
+        )
     )
     main = Table(title="Average annual loss (after all terms)", show_header=True)
     main.add_column("")
@@ -119,7 +139,11 @@ def _render(result: PortfolioResult) -> None:
         ep.add_row(rp, _eur(oep[rp]), _eur(aep[rp]))
     console.print(ep)
     console.print(
-        f"VaR 99.5 %: [bold]{_eur(result.var_995)}[/]   TVaR 99.5 %: [bold]{_eur(result.tvar_995)}[/]"
+        styled(
+            "VaR 99.5 %: [bold]{}[/]   TVaR 99.5 %: [bold]{}[/]",
+            _eur(result.var_995),
+            _eur(result.tvar_995),
+        )
     )
 
 
@@ -166,18 +190,25 @@ def simulate_cmd(
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Store the run with its inputs and results.")
     ] = True,
-    who: Annotated[str | None, typer.Option("--actor", help="Who runs it.")] = None,
+    who: ActorOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
     _check_options(years, block_years, seed, workers, scheduler)
-    if plot is not None and plot.exists() and not plot.is_dir():
-        fail(f"--plot {plot}: is a file, not a folder")
     if no_systemic and systemic_file is not None:
         fail("--systemic and --no-systemic: give one or the other, not both")
     if (book is None) == (not from_db):
         fail("BOOK or --from-db: give a book file, or --from-db, not both")
-    if ord_dir is not None and ord_dir.exists() and not ord_dir.is_dir():
-        fail(f"--ord {ord_dir}: is a file, not a folder")
+    # every output is checked before the simulation runs, so no work is lost to a bad path
+    if plot is not None:
+        no_clobber(
+            output_folder(plot, "--plot"), ["ep_curves.png", "ep_curves.svg"], "--plot", force
+        )
+    if ord_dir is not None:
+        output_folder(ord_dir, "--ord")
+    if ord_dir is not None and ord_dir.exists() and any(ord_dir.iterdir()) and not force:
+        fail(f"--ord {ord_dir}: folder is not empty (--force writes into it)", EXIT_CONFLICT)
+    who = actor(who)
     product = product_option(product_file)
     systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
     if book is not None:
@@ -229,7 +260,7 @@ def simulate_cmd(
             entries=entries,
             book_source=source,
             product=product,
-            actor=actor(who),
+            actor=who,
         )
     if json_out:
         data = json.loads(result.to_json())
@@ -239,9 +270,9 @@ def simulate_cmd(
         return
     _render(result)
     for path in written:
-        console.print(f"written: {path}")
+        console.print(styled("written: {}", path))
     if run_id:
-        console.print(f"Saved as run [bold]{run_id}[/] (egide portfolio show {run_id})")
+        console.print(styled("Saved as run [bold]{}[/] (egide portfolio show {})", run_id, run_id))
 
 
 def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry], str]:
@@ -255,8 +286,8 @@ def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry],
         fail(f"--from-db: no policy in force on {moment.date().isoformat()}")
     others = [r for r in refs if r != product.ref]
     if others:
-        err_console.print(
-            f"[yellow]note:[/] policies priced with {', '.join(others)} are simulated with the "
+        note(
+            f"policies priced with {', '.join(others)} are simulated with the "
             f"terms of {product.ref} (--product to choose)"
         )
     return entries, f"database, policies in force on {moment.date().isoformat()}"
@@ -281,10 +312,21 @@ def show_cmd(
         print_json(run)
         return
     console.print(
-        f"[bold]{run['run_id']}[/] by {run['actor']} on {run['created_at'][:19]}: "
-        f"{run['policies']:,} policies x {run['years']:,} years, seed {run['seed']}\n"
-        f"book {run['book_source']} (sha256 {run['book_sha256'][:12]}…), product {run['product']}, "
-        f"risk model {run['risk_model_sha256'][:12]}…, systemic model {run['systemic_model']}"
+        styled(
+            "[bold]{}[/] by {} on {}: {} policies x {} years, seed {}\n"
+            "book {} (sha256 {}…), product {}, risk model {}…, systemic model {}",
+            run["run_id"],
+            run["actor"],
+            run["created_at"][:19],
+            f"{run['policies']:,}",
+            f"{run['years']:,}",
+            run["seed"],
+            run["book_source"],
+            run["book_sha256"][:12],
+            run["product"],
+            run["risk_model_sha256"][:12],
+            run["systemic_model"],
+        )
     )
     console.print(
         f"AAL {_eur(run['aal'])} ± {_eur(run['aal_stderr'] or 0)}; systemic {_eur(run['systemic_aal'])}; "

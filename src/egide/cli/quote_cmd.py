@@ -9,15 +9,20 @@ import typer
 
 from egide.cli.common import (
     ActorOpt,
+    ForceOpt,
     JsonOpt,
     ProductOpt,
     actor,
     console,
     guarded,
     open_uow,
+    output_folder,
     print_json,
     product_option,
     read_data_file,
+    styled,
+    text_option,
+    write_files,
 )
 from egide.cli.render import render_quote
 from egide.services import quotes
@@ -48,7 +53,7 @@ def price_cmd(
     else:
         render_quote(result, console)
         if save:
-            console.print(f"Saved as quote [bold]{result['quote_number']}[/]")
+            console.print(styled("Saved as quote [bold]{}[/]", result["quote_number"]))
 
 
 @app.command("show")
@@ -66,7 +71,7 @@ def show_cmd(number: str, json_out: JsonOpt = False) -> None:
 @guarded
 def approve_cmd(
     number: str,
-    note: Annotated[str, typer.Option("--note", help="The underwriter's note (required).")],
+    note: Annotated[str, text_option("--note", "The underwriter's note (required).", 2000)],
     who: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -79,7 +84,7 @@ def approve_cmd(
 @guarded
 def decline_cmd(
     number: str,
-    note: Annotated[str, typer.Option("--note", help="The underwriter's note (required).")],
+    note: Annotated[str, text_option("--note", "The underwriter's note (required).", 2000)],
     who: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -93,8 +98,11 @@ def decline_cmd(
 def document_cmd(
     number: str,
     out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDF into.")],
+    force: ForceOpt = False,
 ) -> None:
     """Write the proposition d'assurance of a saved quote (French PDF)."""
     from egide.services.policies import quote_document
 
-    console.print(str(quote_document(open_uow(), number, out)))
+    output_folder(out, "--output")
+    name, pdf = quote_document(open_uow(), number)
+    console.print(str(write_files(out, {name: pdf}, "--output", force)[0]))

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from egide.cli.common import styled
 from egide.domain.money import fmt_eur
 
 _DECISION_STYLE = {"accept": "bold green", "refer": "bold yellow", "decline": "bold red"}
@@ -19,21 +20,28 @@ def eur(value: str) -> str:
 
 def render_quote(q: dict[str, Any], console: Console) -> None:
     e = q["establishment"]
-    head = f"[bold]{e['name']}[/] — {e['type_label']} — SIRET {e['siret']}"
+    head = styled("[bold]{}[/] — {} — SIRET {}", e["name"], e["type_label"], e["siret"])
     if e.get("finess"):
-        head += f" — FINESS {e['finess']}"
+        head.append(f" — FINESS {e['finess']}")
     console.print(head)
     if "quote_number" in q:
         console.print(
-            f"Quote [bold]{q['quote_number']}[/] ({q['status']}), valid until {q['valid_until'][:10]}"
-            f" — product {q['product']}"
+            styled(
+                "Quote [bold]{}[/] ({}), valid until {} — product {}",
+                q["quote_number"],
+                q["status"],
+                q["valid_until"][:10],
+                q["product"],
+            )
         )
     else:
         console.print(f"Product {q['product']} (not saved: add --save to store this quote)")
     style = _DECISION_STYLE[q["decision"]]
-    console.print(f"Decision: [{style}]{q['decision'].upper()}[/] ({q['decision_label']})")
+    console.print(
+        styled(f"Decision: [{style}]{{}}[/] ({{}})", q["decision"].upper(), q["decision_label"])
+    )
     for r in q["reasons"]:
-        console.print(f"  • [dim]{r['code']}[/] {r['message']}")
+        console.print(styled("  • [dim]{}[/] {}", r["code"], r["message"]))
     if "review" in q:
         rv = q["review"]
         console.print(f"  Review by {rv['by']} on {str(rv['at'])[:10]}: {rv['note']}")
@@ -45,7 +53,7 @@ def render_quote(q: dict[str, Any], console: Console) -> None:
     for f in q["score_factors"]:
         pts = Decimal(f["points"])
         mark = "green" if pts == f["weight"] else ("red" if pts == 0 else "yellow")
-        score.add_row(f["label"], f"[{mark}]{f['points']}[/]", str(f["weight"]))
+        score.add_row(f["label"], styled(f"[{mark}]{{}}[/]", f["points"]), str(f["weight"]))
     console.print(score)
 
     cov = Table(title="Coverages", title_justify="left")
@@ -85,7 +93,7 @@ def render_quote(q: dict[str, Any], console: Console) -> None:
         tot.add_row("Minimum premium applied", eur(q["minimum_premium"]))
     tot.add_row("Premium before tax (HT)", eur(p["net"]))
     tot.add_row(f"{q['tax']['name']} ({Decimal(q['tax']['rate']) * 100:.2f} %)", eur(p["tax"]))
-    tot.add_row("[bold]Total (TTC)[/]", f"[bold]{eur(p['total'])}[/]")
+    tot.add_row(styled("[bold]Total (TTC)[/]"), styled("[bold]{}[/]", eur(p["total"])))
     console.print(tot)
 
     if q["recommendations"]:

@@ -21,6 +21,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def display_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("://", 1)[0] + "://…"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)

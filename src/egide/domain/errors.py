@@ -46,3 +46,7 @@ class ProductError(DomainError):
     def __init__(self, path: str, field: str, rule: str) -> None:
         self.path, self.field, self.rule = path, field, rule
         super().__init__(f"{path}: {field}: {rule}")
+
+
+class NotAllowed(DomainError):
+    """An action on a visible object that the acting principal may not take."""

@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from egide.clock import iso_paris
@@ -1113,16 +1112,13 @@ def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     )
 
 
-def quote_document(uow: UnitOfWork, quote_number: str, out: Path) -> Path:
-    """Write the proposition d'assurance of a quote as PDF into `out`."""
+def quote_document(uow: UnitOfWork, quote_number: str) -> tuple[str, bytes]:
+    """The proposition d'assurance of a quote: (file name, PDF); the edge writes it."""
     from egide.documents import render_proposition
 
     with uow:
         view = proposition_view(uow, quote_number)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{quote_number}-proposition.pdf"
-    path.write_bytes(render_proposition(view))
-    return path
+    return f"{view.quote_number}-proposition.pdf", render_proposition(view)
 
 
 def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]:
@@ -1251,8 +1247,9 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
     return docs
 
 
-def policy_documents(uow: UnitOfWork, number: str, out: Path) -> list[Path]:
-    """Render every document of the policy (`policy_document_views`) as PDF into `out`."""
+def policy_documents(uow: UnitOfWork, number: str) -> dict[str, bytes]:
+    """Every document of the policy (`policy_document_views`) as {file name: PDF}, in order; the
+    edge writes them."""
     from egide import documents
     from egide.documents import views as v
 
@@ -1263,10 +1260,4 @@ def policy_documents(uow: UnitOfWork, number: str, out: Path) -> list[Path]:
         v.AttestationView: documents.render_attestation,
     }
     items = policy_document_views(uow, number)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stem, view in items:
-        path = out / f"{stem}.pdf"
-        path.write_bytes(renderers[type(view)](view))
-        written.append(path)
-    return written
+    return {f"{stem}.pdf": renderers[type(view)](view) for stem, view in items}
