@@ -377,7 +377,8 @@ def read_input_text(path: Path, what: str = "", limit: int = MAX_INPUT_BYTES) ->
     or a folder is refused before reading), else bad input naming the file and the rule."""
     label = f"{what} {path}" if what else str(path)
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
             info = os.fstat(fh.fileno())
             if not stat.S_ISREG(info.st_mode):
                 fail(f"{label}: is not a regular file [regular_file]")

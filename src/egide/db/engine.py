@@ -30,6 +30,8 @@ def display_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # SQL parameters hold applications and claims: never in an error message or a traceback
+    kwargs.setdefault("hide_parameters", True)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -19,6 +19,7 @@ from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.errors import UnreadableRows
 
 _Row = TypeVar("_Row")
 
@@ -91,14 +92,29 @@ class SqlPolicies(_Repository):
         self._add(row)
 
     def all(self) -> list[PolicyRow]:
-        return self._many(select(PolicyRow).order_by(PolicyRow.id))
+        return self._readable(PolicyRow, select(PolicyRow).order_by(PolicyRow.id))
 
     def all_transactions(self) -> list[PolicyTransactionRow]:
-        return self._many(
+        return self._readable(
+            PolicyTransactionRow,
             select(PolicyTransactionRow).order_by(
                 PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
-            )
+            ),
         )
+
+    def _readable(self, model: type[_Row], query: Select[_Row]) -> list[_Row]:
+        """All rows of `query`; when a stored value cannot be converted back (a date or a JSON
+        text altered outside Égide), `UnreadableRows` names every such row instead."""
+        try:
+            return self._many(query)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            bad = []
+            for (row_id,) in self.session.execute(select(model.id).order_by(model.id)):  # type: ignore[attr-defined]
+                try:
+                    self.session.get(model, row_id, populate_existing=True)
+                except (ValueError, TypeError, ArithmeticError):
+                    bad.append(int(row_id))
+            raise UnreadableRows(model.__tablename__, bad) from exc  # type: ignore[attr-defined]
 
 
 class SqlClaims(_Repository):

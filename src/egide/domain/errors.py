@@ -48,5 +48,13 @@ class ProductError(DomainError):
         super().__init__(f"{path}: {field}: {rule}")
 
 
+class UnreadableRows(DomainError):
+    """Stored rows whose values cannot be read back (altered outside Égide): table and ids."""
+
+    def __init__(self, table: str, ids: list[int]) -> None:
+        self.table, self.ids = table, list(ids)
+        super().__init__(f"{table}: rows {', '.join(map(str, ids))} cannot be read")
+
+
 class NotAllowed(DomainError):
     """An action on a visible object that the acting principal may not take."""

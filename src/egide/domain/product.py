@@ -287,6 +287,10 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProductError(str(path), "(file)", "does not exist") from None
+    except IsADirectoryError:
+        raise ProductError(str(path), "(file)", "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise ProductError(str(path), "(file)", "is not UTF-8 text") from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
+from egide.domain.errors import UnreadableRows
 from egide.domain.policy import GENESIS_HASH, link_hash
 from egide.services.ports import UnitOfWork
 
@@ -52,7 +53,12 @@ class BrokenLink:
     problem: str
 
     def __str__(self) -> str:
-        where = f"transaction #{self.seq} (id {self.transaction_id})" if self.seq else "policy row"
+        if self.seq:
+            where = f"transaction #{self.seq} (id {self.transaction_id})"
+        elif self.transaction_id:
+            where = f"transaction id {self.transaction_id}"
+        else:
+            where = "policy row"
         return f"policy {self.policy_number}, {where}: {self.problem}"
 
 
@@ -127,8 +133,18 @@ def _check_policy(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> Broken
 def verify_chain(uow: UnitOfWork) -> AuditReport:
     """Recompute every policy's chain; the first broken link (or None) with counts."""
     with uow:
-        policies = uow.policies.all()
-        txs = uow.policies.all_transactions()
+        try:
+            policies = uow.policies.all()
+            txs = uow.policies.all_transactions()
+        except UnreadableRows as exc:
+            problem = (
+                f"{exc.table} row id {exc.ids[0] if exc.ids else '?'} cannot be read: a stored "
+                "value is malformed (the database was altered outside Égide)"
+            )
+            first = exc.ids[0] if exc.ids else None
+            if exc.table == "policies":
+                return AuditReport(0, 0, BrokenLink(f"(row id {first})", None, None, problem))
+            return AuditReport(0, 0, BrokenLink("?", None, first, problem))
         by_policy: dict[int, list[PolicyTransactionRow]] = {}
         for tx in txs:
             by_policy.setdefault(tx.policy_id, []).append(tx)
