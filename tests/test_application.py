@@ -24,6 +24,14 @@ BAD_INPUTS: list[tuple[str, str, Any, str, str]] = [
     ("finess check digit", "establishment.finess", "750053127", "establishment.finess", "finess"),
     ("unknown type", "establishment.type", "veterinaire", "establishment.type", "choice"),
     (
+        "name with a terminal escape",
+        "establishment.name",
+        "\x1b[2JCabinet",
+        "establishment.name",
+        "control_character",
+    ),
+    ("name too long", "establishment.name", "x" * 201, "establishment.name", "max_length"),
+    (
         "negative revenue",
         "establishment.annual_revenue",
         -5,

@@ -182,6 +182,11 @@ def test_every_reason_has_a_french_explanation() -> None:
         ({"incident__started_at": "2027-02-20T08:00:00"}, "incident.started_at", "offset"),
         ({"incident__started_at": "yesterday"}, "incident.started_at", "datetime"),
         ({"incident__type": "alien_invasion"}, "incident.type", "choice"),
+        (
+            {"incident__description": "Cabinet \u202eteniba"},
+            "incident.description",
+            "control_character",
+        ),
         ({"incident__attack": "yes"}, "incident.attack", "type"),
         ({"incident__colour": "red"}, "incident.colour", "unknown_key"),
         ({"interruption__outage_hours": ...}, "interruption.outage_hours", "required"),

@@ -227,7 +227,7 @@ def settle_cmd(
 @guarded
 def reopen_cmd(
     claim_id: str,
-    note: Annotated[str, text_option("--note", "Why the claim is reopened (required).", 2000)],
+    note: Annotated[str, text_option("--note", "Why the claim is reopened (required).")],
     json_out: JsonOpt = False,
     who: ActorOpt = None,
     key: KeyOpt = None,

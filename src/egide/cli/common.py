@@ -23,7 +23,6 @@ import os
 import stat
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +45,7 @@ from egide.domain.errors import (
     NotFound,
     ProductError,
 )
+from egide.domain.text import ACTOR_MAX, check_parameters, is_forbidden
 
 if TYPE_CHECKING:  # these pull in SQLAlchemy, Alembic and the product model: imported when used
     from egide.db.uow import SqlUnitOfWork
@@ -67,15 +67,15 @@ MAX_INPUT_DEPTH = 32  # nesting of mappings and lists; an application is 3 deep
 
 
 def _shown(ch: str) -> bool:
-    """A character printed as itself: printable, a space of any width, a tab or a newline."""
-    return ch.isprintable() or ch in "\n\t" or unicodedata.category(ch) == "Zs"
+    """A character printed as itself: anything free text may hold, tabs and newlines included."""
+    return not is_forbidden(ch, multiline=True)
 
 
 def visible(text: str) -> str:
-    """`text` with every control or invisible character (NUL, escape sequences, bidirectional
-    overrides, zero-width characters: Unicode categories Cc, Cf, Co, Cs, Cn, Zl, Zp) shown as its
-    escape (``\\x1b``, ``\\u202e``), so printing it can neither drive the terminal nor reorder
-    what is shown."""
+    """`text` with every character free text may not hold (NUL, escape sequences, bidirectional
+    overrides, zero-width characters: `egide.domain.text.is_forbidden`) shown as its escape
+    (``\\x1b``, ``\\u202e``), so printing it can neither drive the terminal nor reorder what is
+    shown. Stored records written before that rule existed are shown this way too."""
     if text.isprintable():
         return text
     return "".join(ch if _shown(ch) else ascii(ch)[1:-1] for ch in text)
@@ -125,17 +125,14 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 # ---------------------------------------------------------------- free-text options
 
-FREE_TEXT_MAX = {"--actor": 120, "--note": 2000, "--underwriter-note": 2000, "--reason": 200}
-KEY_MAX = 100  # idempotency_keys.key is String(100)
 
+def _checked_text(option: str) -> Callable[[str | None], str | None]:
+    """A click callback: the option's value follows the rule of the service parameter of the
+    same name (`egide.domain.text.PARAMETERS`), checked before any work."""
+    name = option.lstrip("-").replace("-", "_")
 
-def _checked_text(option: str, max_length: int) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
-        if value is None:
-            return None
-        from egide.domain.text import check_text
-
-        errors = check_text(option.lstrip("-").replace("-", "_"), value, max_length=max_length)
+        errors = check_parameters(**{name: value})
         if errors:
             raise typer.BadParameter("; ".join(e.message for e in errors))
         return value
@@ -149,8 +146,8 @@ ActorOpt = Annotated[
     str | None,
     typer.Option(
         "--actor",
-        help="Who acts (default: the OS user); at most 120 characters.",
-        callback=_checked_text("--actor", FREE_TEXT_MAX["--actor"]),
+        help=f"Who acts (default: the OS user); at most {ACTOR_MAX} characters.",
+        callback=_checked_text("--actor"),
     ),
 ]
 KeyOpt = Annotated[
@@ -158,7 +155,7 @@ KeyOpt = Annotated[
     typer.Option(
         "--idempotency-key",
         help="Retry-safe key: a retry with it does the work once (default: new).",
-        callback=_checked_text("--idempotency-key", KEY_MAX),
+        callback=_checked_text("--idempotency-key"),
     ),
 ]
 ProductOpt = Annotated[
@@ -169,9 +166,9 @@ ForceOpt = Annotated[
 ]
 
 
-def text_option(name: str, help: str, max_length: int) -> Any:
+def text_option(name: str, help: str) -> Any:
     """A free-text option checked like every other (no control character, bounded length)."""
-    return typer.Option(name, help=help, callback=_checked_text(name, max_length))
+    return typer.Option(name, help=help, callback=_checked_text(name))
 
 
 # ---------------------------------------------------------------- the error boundary
@@ -546,7 +543,7 @@ def actor(value: str | None) -> str:
     if value:
         return value
     try:
-        return visible(getpass.getuser())[: FREE_TEXT_MAX["--actor"]]
+        return visible(getpass.getuser())[:ACTOR_MAX]
     except Exception:  # no user name in a bare container
         return "unknown"
 

@@ -43,7 +43,7 @@ VersionOpt = Annotated[
 EffectiveOpt = Annotated[str, typer.Option("--effective", help="Effective date, YYYY-MM-DD.")]
 NoteOpt = Annotated[
     str | None,
-    text_option("--underwriter-note", "An underwriter approves a referred risk.", 2000),
+    text_option("--underwriter-note", "An underwriter approves a referred risk."),
 ]
 
 
@@ -136,7 +136,7 @@ def cancel_cmd(
     number: str,
     effective: EffectiveOpt,
     reason: Annotated[
-        str, text_option("--reason", "insured_request | non_payment.", 200)
+        str, text_option("--reason", "insured_request | non_payment.")
     ] = "insured_request",
     key: KeyOpt = None,
     expected_version: VersionOpt = None,

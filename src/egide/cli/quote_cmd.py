@@ -71,7 +71,7 @@ def show_cmd(number: str, json_out: JsonOpt = False) -> None:
 @guarded
 def approve_cmd(
     number: str,
-    note: Annotated[str, text_option("--note", "The underwriter's note (required).", 2000)],
+    note: Annotated[str, text_option("--note", "The underwriter's note (required).")],
     who: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -84,7 +84,7 @@ def approve_cmd(
 @guarded
 def decline_cmd(
     number: str,
-    note: Annotated[str, text_option("--note", "The underwriter's note (required).", 2000)],
+    note: Annotated[str, text_option("--note", "The underwriter's note (required).")],
     who: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -15,6 +15,7 @@ from egide.domain.errors import FieldError, InvalidInput
 from egide.domain.fields import FieldReader
 from egide.domain.identifiers import finess_problem, siret_problem
 from egide.domain.product import CONTROL_FIELDS, COVERAGES, KINDS, Product
+from egide.domain.text import CITY_MAX, CODE_MAX, NAME_MAX, SHORT_TEXT_MAX
 
 # Kinds registered in the FINESS directory: their FINESS number is required.
 FINESS_REQUIRED = frozenset(
@@ -136,23 +137,6 @@ class _Collector(FieldReader):
     def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         return self.mapping(data, key, required=True)
 
-    def string(
-        self, data: Mapping[str, Any], path: str, key: str, required: bool = True
-    ) -> str | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.add(path, "required", "is required")
-            return None
-        if not isinstance(value, str):
-            self.add(path, "type", "must be a string (quote it in YAML)")
-            return None
-        value = value.strip()
-        if not value:
-            self.add(path, "required", "must not be empty")
-            return None
-        return value
-
     def boolean(
         self,
         data: Mapping[str, Any],
@@ -268,17 +252,21 @@ def parse_application(data: object, product: Product, source: str | None = None)
             "city",
         },
     )
-    name = c.string(e, "establishment.name", "name")
-    if name is not None and len(name) > 200:
-        c.add("establishment.name", "length", "must be at most 200 characters")
-    kind = c.string(e, "establishment.type", "type")
+    name = c.text(e, "establishment.name", "name", max_length=NAME_MAX, required=True)
+    kind = c.text(e, "establishment.type", "type", max_length=CODE_MAX, required=True)
     if kind is not None and kind not in KINDS:
         c.add("establishment.type", "choice", f"must be one of {', '.join(KINDS)}")
         kind = None
-    siret = c.string(e, "establishment.siret", "siret")
+    siret = c.text(e, "establishment.siret", "siret", max_length=CODE_MAX, required=True)
     if siret is not None and (problem := siret_problem(siret)):
         c.add("establishment.siret", "siret", problem)
-    finess = c.string(e, "establishment.finess", "finess", required=kind in FINESS_REQUIRED)
+    finess = c.text(
+        e,
+        "establishment.finess",
+        "finess",
+        max_length=CODE_MAX,
+        required=kind in FINESS_REQUIRED,
+    )
     if finess is not None and (problem := finess_problem(finess)):
         c.add("establishment.finess", "finess", problem)
     revenue = c.decimal(
@@ -305,12 +293,12 @@ def parse_application(data: object, product: Product, source: str | None = None)
     records = c.integer(
         e, "establishment.patient_records", "patient_records", low=0, high=MAX_RECORDS
     )
-    postcode = c.string(e, "establishment.postcode", "postcode", required=False)
+    postcode = c.text(e, "establishment.postcode", "postcode", max_length=CODE_MAX)
     if postcode is not None and not (
         len(postcode) == 5 and (postcode.isdigit() or postcode[:2] in ("2A", "2B"))
     ):
         c.add("establishment.postcode", "format", "must be a 5-character French postcode")
-    city = c.string(e, "establishment.city", "city", required=False)
+    city = c.text(e, "establishment.city", "city", max_length=CITY_MAX)
 
     s = c.section(data, "security")
     bools = REQUIRED_SECURITY_CONTROLS
@@ -418,10 +406,15 @@ def parse_application(data: object, product: Product, source: str | None = None)
         c.add("cover.sublimits", "type", "must be a mapping of coverage code to amount")
         raw_sub = {}
     for code, _amount in raw_sub.items():
-        path = f"cover.sublimits.{code}"
         if code not in COVERAGES:
-            c.add(path, "choice", f"is not a coverage; coverages: {', '.join(COVERAGES)}")
+            c.refuse_key(
+                "cover.sublimits.",
+                code,
+                "choice",
+                f"is not a coverage; coverages: {', '.join(COVERAGES)}",
+            )
             continue
+        path = f"cover.sublimits.{code}"
         value = c.decimal(
             raw_sub, path, code, low=Decimal(0), high=Decimal("1e12"), strict_low=True
         )
@@ -444,10 +437,8 @@ def parse_application(data: object, product: Product, source: str | None = None)
     c.unknown(t_raw, "technology.", {"software_vendor", "cloud_host", "email_vendor"})
     tech: dict[str, str] = {}
     for key in ("software_vendor", "cloud_host", "email_vendor"):
-        answer = c.string(t_raw, f"technology.{key}", key, required=False)
+        answer = c.text(t_raw, f"technology.{key}", key, max_length=SHORT_TEXT_MAX)
         if answer is not None:
-            if len(answer) > 80:
-                c.add(f"technology.{key}", "length", "must be at most 80 characters")
             tech[key] = answer.lower()
 
     if c.errors:

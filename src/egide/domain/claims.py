@@ -45,6 +45,17 @@ from egide.domain.terms import (
     apply_terms,
     bi_covered_hours,
 )
+from egide.domain.text import (
+    CODE_MAX,
+    COST_ID_MAX,
+    DATETIME_MAX,
+    DESCRIPTION_MAX,
+    LINE_DESCRIPTION_MAX,
+    NAME_MAX,
+    REF_MAX,
+    SHORT_TEXT_MAX,
+    shown,
+)
 
 PARIS_TZ_NAME = "Europe/Paris"
 MAX_AMOUNT = Decimal("1e10")  # ten billion euros: above any healthcare cyber loss, so absurd
@@ -518,10 +529,13 @@ class _Reader(FieldReader):
                 self.add(path, "required", "is required (ISO 8601 date-time with an offset)")
             return None
         if isinstance(value, str):
+            text = self.text(data, path, key, max_length=DATETIME_MAX, required=True)
+            if text is None:
+                return None
             try:
-                value = datetime.fromisoformat(value.strip())
+                value = datetime.fromisoformat(text)
             except ValueError:
-                self.add(path, "datetime", f"{value!r} is not an ISO 8601 date-time")
+                self.add(path, "datetime", f"{shown(text)} is not an ISO 8601 date-time")
                 return None
         if not isinstance(value, datetime):
             self.add(
@@ -544,8 +558,11 @@ class _Reader(FieldReader):
         if isinstance(value, date):
             return value
         if isinstance(value, str):
+            text = self.text(data, path, key, max_length=DATETIME_MAX, required=True)
+            if text is None:
+                return None
             try:
-                return date.fromisoformat(value.strip())
+                return date.fromisoformat(text)
             except ValueError:
                 pass
         self.add(path, "date", "must be a date (YYYY-MM-DD)")
@@ -585,7 +602,7 @@ class _Reader(FieldReader):
                 Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
             )
         except InvalidOperation:
-            self.add(path, "type", f"{value!r} is not a number")
+            self.add(path, "type", f"{shown(value)} is not a number")
             return None
         if not number.is_finite():
             self.add(path, "type", "must be a finite number")
@@ -600,19 +617,6 @@ class _Reader(FieldReader):
             self.add(path, "cents", "an amount in euros has at most two decimals")
             return None
         return number
-
-    def text(self, data: Mapping[str, Any], path: str, key: str, max_len: int = 200) -> str | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.add(path, "type", "must be a string")
-            return None
-        value = str(value).strip()
-        if len(value) > max_len:
-            self.add(path, "length", f"must be at most {max_len} characters")
-            return None
-        return value or None
 
 
 _INCIDENT_KEYS = {
@@ -655,17 +659,15 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
     inc = r.mapping(data, "incident", required=True)
     r.unknown(inc, "incident.", _INCIDENT_KEYS)
     kind: IncidentKind | None = None
-    raw_kind = inc.get("type")
-    if raw_kind is None:
-        r.add("incident.type", "required", "is required")
-    else:
+    raw_kind = r.text(inc, "incident.type", "type", max_length=CODE_MAX, required=True)
+    if raw_kind is not None:
         try:
             kind = IncidentKind(raw_kind)
         except ValueError:
             r.add(
                 "incident.type",
                 "choice",
-                f"{raw_kind!r} is not one of {', '.join(k.value for k in IncidentKind)}",
+                f"{shown(raw_kind)} is not one of {', '.join(k.value for k in IncidentKind)}",
             )
     started = r.moment(inc, "incident.started_at", "started_at", required=True)
     discovered = r.moment(inc, "incident.discovered_at", "discovered_at", required=True)
@@ -683,7 +685,14 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
     attack = r.flag(inc, "incident.attack", "attack", kind.attack_by_default if kind else False)
     flags = {f: bool(r.flag(inc, f"incident.{f}", f, False)) for f in INCIDENT_FLAGS}
     ars = r.flag(inc, "incident.ars_declaration_required", "ars_declaration_required", None)
-    description = r.text(inc, "incident.description", "description", max_len=4000)
+    description = r.text(
+        inc,
+        "incident.description",
+        "description",
+        max_length=DESCRIPTION_MAX,
+        multiline=True,
+        blank_is_absent=True,
+    )
 
     # personal data breached: incident.patients_affected is a shortcut of data_breach
     db = r.mapping(data, "data_breach", required=False)
@@ -705,16 +714,16 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
     categories: tuple[str, ...] = ()
     raw_cats = db.get("categories")
     if raw_cats is not None:
-        if not isinstance(raw_cats, list) or not all(
-            isinstance(x, str) and x.strip() for x in raw_cats
-        ):
+        if not isinstance(raw_cats, list) or not all(isinstance(x, str) for x in raw_cats):
             r.add(
                 "data_breach.categories",
                 "type",
                 "must be a list of data categories (health, identity, contact…)",
             )
         else:
-            categories = tuple(x.strip() for x in raw_cats)
+            read = r.texts(raw_cats, "data_breach.categories", max_length=SHORT_TEXT_MAX)
+            if read is not None:
+                categories = read
     breach = DataBreach(
         patients, categories, r.flag(db, "data_breach.high_risk", "high_risk", None)
     )
@@ -734,9 +743,16 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
             f"{path}.",
             {"ref", "nature", "received_at", "amount_claimed", "claimant", "description"},
         )
-        ref = r.text(item, f"{path}.ref", "ref", 40) or f"R{i + 1}"
+        ref = (
+            r.text(
+                item, f"{path}.ref", "ref", max_length=REF_MAX, blank_is_absent=True, numbers=True
+            )
+            or f"R{i + 1}"
+        )
         try:
-            nature = ThirdPartyNature(item.get("nature", "other"))
+            nature = ThirdPartyNature(
+                r.text(item, f"{path}.nature", "nature", max_length=CODE_MAX) or "other"
+            )
         except ValueError:
             r.add(
                 f"{path}.nature",
@@ -757,8 +773,17 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
                     required=False,
                     cent=True,
                 ),
-                claimant=r.text(item, f"{path}.claimant", "claimant"),
-                description=r.text(item, f"{path}.description", "description", max_len=2000),
+                claimant=r.text(
+                    item, f"{path}.claimant", "claimant", max_length=NAME_MAX, blank_is_absent=True
+                ),
+                description=r.text(
+                    item,
+                    f"{path}.description",
+                    "description",
+                    max_length=LINE_DESCRIPTION_MAX,
+                    multiline=True,
+                    blank_is_absent=True,
+                ),
             )
         )
     refs = [t.ref for t in third]
@@ -805,7 +830,7 @@ def parse_declaration(data: object, source: str | None = None) -> Declaration:
             if not isinstance(raw_sys, list) or not all(isinstance(x, str) for x in raw_sys):
                 r.add("interruption.systems", "type", "must be a list of system names")
             else:
-                systems = tuple(raw_sys)
+                systems = r.texts(raw_sys, "interruption.systems", max_length=SHORT_TEXT_MAX) or ()
         if hours is not None:
             interruption = Interruption(hours, margin or ZERO, extra or ZERO, systems)
     has_extra_costs = any(c.category == CostCategory.EXTRA_EXPENSES for c in costs)
@@ -878,18 +903,16 @@ def _parse_costs(r: _Reader, raw: object, refs: set[str]) -> list[Cost]:
             r.add(path, "type", "must be a mapping {category, amount, …}")
             continue
         r.unknown(item, f"{path}.", _COST_KEYS)
-        raw_cat = item.get("category")
+        raw_cat = r.text(item, f"{path}.category", "category", max_length=CODE_MAX, required=True)
         category: CostCategory | None = None
-        if raw_cat is None:
-            r.add(f"{path}.category", "required", "is required")
-        else:
+        if raw_cat is not None:
             try:
                 category = CostCategory(raw_cat)
             except ValueError:
                 known = ", ".join(
                     c.value for c in CostCategory if c != CostCategory.LOST_GROSS_MARGIN
                 )
-                msg = f"{raw_cat!r} is not a cost category ({known})"
+                msg = f"{shown(raw_cat)} is not a cost category ({known})"
                 r.add(f"{path}.category", "choice", msg)
         if category == CostCategory.LOST_GROSS_MARGIN:
             r.add(
@@ -902,14 +925,26 @@ def _parse_costs(r: _Reader, raw: object, refs: set[str]) -> list[Cost]:
         amount = r.number(
             item, f"{path}.amount", "amount", high=MAX_AMOUNT, required=True, cent=True
         )
-        tp = r.text(item, f"{path}.third_party_claim", "third_party_claim", 40)
+        tp = r.text(
+            item,
+            f"{path}.third_party_claim",
+            "third_party_claim",
+            max_length=REF_MAX,
+            blank_is_absent=True,
+            numbers=True,
+        )
         if tp is not None and tp not in refs:
             r.add(
                 f"{path}.third_party_claim",
                 "unknown_ref",
-                f"{tp!r} is not the ref of a third_party_claims entry",
+                f"{shown(tp)} is not the ref of a third_party_claims entry",
             )
-        cost_id = r.text(item, f"{path}.id", "id", 20) or f"C{i + 1}"
+        cost_id = (
+            r.text(
+                item, f"{path}.id", "id", max_length=COST_ID_MAX, blank_is_absent=True, numbers=True
+            )
+            or f"C{i + 1}"
+        )
         estimated = r.flag(item, f"{path}.estimated", "estimated", False)
         betterment = r.flag(item, f"{path}.betterment", "betterment", False)
         bodily = r.flag(item, f"{path}.bodily_injury", "bodily_injury", False)
@@ -921,12 +956,21 @@ def _parse_costs(r: _Reader, raw: object, refs: set[str]) -> list[Cost]:
                 category=category,
                 amount=amount,
                 estimated=bool(estimated),
-                supplier=r.text(item, f"{path}.supplier", "supplier"),
+                supplier=r.text(
+                    item, f"{path}.supplier", "supplier", max_length=NAME_MAX, blank_is_absent=True
+                ),
                 incurred_on=r.day(item, f"{path}.date", "date"),
                 betterment=bool(betterment),
                 bodily_injury=bool(bodily),
                 third_party_claim=tp,
-                description=r.text(item, f"{path}.description", "description", max_len=2000),
+                description=r.text(
+                    item,
+                    f"{path}.description",
+                    "description",
+                    max_length=LINE_DESCRIPTION_MAX,
+                    multiline=True,
+                    blank_is_absent=True,
+                ),
             )
         )
     ids = [c.id for c in out]
@@ -1274,13 +1318,10 @@ def merge_declaration(base: Declaration, patch: object, source: str | None = Non
         "third_party_claims",
         "notifications",
     }
-    unknown = [
-        FieldError(k, "unknown_key", f"is not a known key (known: {', '.join(sorted(allowed))})")
-        for k in patch
-        if k not in allowed
-    ]
-    if unknown:
-        raise InvalidInput(unknown, source)
+    keys = FieldReader()
+    keys.unknown(patch, "", allowed)
+    if keys.errors:
+        raise InvalidInput(keys.errors, source)
     data = base.to_data()
     for key in ("incident", "data_breach", "notifications"):
         if key in patch:
@@ -1308,8 +1349,9 @@ def merge_declaration(base: Declaration, patch: object, source: str | None = Non
         used = {c["id"] for c in costs}
         n = len(costs)
         for item in extra_costs:
-            if isinstance(item, dict) and item.get("id") in index:
-                costs[index[item["id"]]] = dict(item)
+            cost_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(cost_id, str | int) and cost_id in index:
+                costs[index[cost_id]] = dict(item)
                 continue
             if isinstance(item, dict) and "id" not in item:
                 n += 1

@@ -40,6 +40,7 @@ from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.incident_clock import Deadline, incident_clock
 from egide.domain.money import CENT, ZERO, cents
 from egide.domain.product import Product
+from egide.domain.text import require_parameters
 from egide.services import idempotency
 from egide.services.policies import cover_in_force, policy_row_for_update
 from egide.services.ports import UnitOfWork
@@ -233,6 +234,7 @@ def declare_claim(
     source: str | None = None,
 ) -> dict[str, Any]:
     """Declare an incident on a policy; returns the claim with its settlement and its clock."""
+    require_parameters(policy_number=policy_number, actor=actor, idempotency_key=idempotency_key)
     decl = parse_declaration(data, source)
     moment = clock_now()
     check_against_now(decl, moment, source)
@@ -267,6 +269,7 @@ def declare_claim(
 
 
 def get_claim(uow: UnitOfWork, number: str) -> dict[str, Any]:
+    require_parameters(number=number)
     with uow:
         return _claim_data(_State(uow, _claim(uow, number), clock_now()))
 
@@ -286,6 +289,7 @@ def amend_claim(
 ) -> dict[str, Any]:
     """Add costs, update a reserve (a cost with an existing id), set exclusion flags, record a
     complaint or a notification: the declaration is merged and validated as a whole."""
+    require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "patch": _jsonable(patch), "actor": actor}
@@ -344,6 +348,7 @@ def settle_claim(
 ) -> dict[str, Any]:
     """Pay what is payable now (incurred costs, after terms, less what was paid), or `amount`
     of it (a partial payment). `final` closes the claim: its remaining reserve is released."""
+    require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
     wanted = parse_amount(amount)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
@@ -406,6 +411,7 @@ def reopen_claim(
     """Reopen a closed claim (new facts, a late invoice), with the handler's note."""
     if not note or not note.strip():
         raise InvalidInput([FieldError("note", "required", "say why the claim is reopened")])
+    require_parameters(number=number, note=note, actor=actor, idempotency_key=idempotency_key)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "note": note.strip(), "actor": actor}
@@ -427,6 +433,7 @@ def reopen_claim(
 
 def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
     """Each deadline of the incident, its due time (Paris) and its status at the clock's now."""
+    require_parameters(number=number)
     with uow:
         s = _State(uow, _claim(uow, number), clock_now())
         return {
@@ -438,6 +445,7 @@ def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
 
 
 def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
+    require_parameters(number=number)
     with uow:
         row = _claim(uow, number)
         events = uow.claims.events(row)
@@ -458,6 +466,7 @@ def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
 
 def statement_view(uow: UnitOfWork, number: str) -> Any:
     """The décompte de sinistre's view (egide.documents.views.DecompteView)."""
+    require_parameters(number=number)
     from egide.documents.views import (
         DecompteView,
         InsuredView,

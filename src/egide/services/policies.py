@@ -61,6 +61,7 @@ from egide.domain.product import Product
 from egide.domain.quote import assess
 from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
+from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
 from egide.services import idempotency
 from egide.services.audit import transaction_content
@@ -334,6 +335,7 @@ def bind_quote(
     not in the past and at most 90 days ahead; one-year period from 0 h; claims-made, with the
     retroactive date at inception unless given (not after the start).
     """
+    require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
     key = idempotency_key or idempotency.new_key()
     request = {
         "quote": quote_number,
@@ -582,6 +584,12 @@ def endorse_policy(
     """Change answers or cover from `effective` (inside the period, not before the latest
     transaction); re-rated with the policy's product version; the annual difference charged or
     refunded pro rata temporis to the day."""
+    require_parameters(
+        number=number,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        underwriter_note=underwriter_note,
+    )
     day = _parse_day(effective, "effective")
     request = {
         "policy": number,
@@ -641,6 +649,7 @@ def cancel_policy(
 ) -> dict[str, Any]:
     """Cancel from `effective`: the product file says whether the unearned premium is refunded
     pro rata (``pro_rata``) or kept (``no_refund``) for this reason."""
+    require_parameters(number=number, actor=actor, reason=reason, idempotency_key=idempotency_key)
     day = _parse_day(effective, "effective")
     if reason not in CANCEL_REASONS:
         raise InvalidInput(
@@ -683,6 +692,7 @@ def reinstate_policy(
 ) -> dict[str, Any]:
     """Put a cancelled policy back in force from `effective` (the lapse stays uncovered); charges
     back, for the remaining days, what the cancellation refunded."""
+    require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
     day = _parse_day(effective, "effective")
     request = {
         "policy": number,
@@ -726,6 +736,12 @@ def renew_policy(
     with `product` (the current one) on the updated answers (`application`, else the answers in
     force). Refused when the policy is cancelled, expired, already renewed, when underwriting
     declines, or when it refers and no underwriter's note approves it."""
+    require_parameters(
+        number=number,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        underwriter_note=underwriter_note,
+    )
     request = {
         "policy": number,
         "product": product.ref,
@@ -885,6 +901,7 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
 
 def get_policy(uow: UnitOfWork, number: str, as_of: datetime | None = None) -> dict[str, Any]:
     """The cover in force on `as_of` (default now) and the whole history."""
+    require_parameters(number=number)
     moment = as_of or clock_now()
     with uow:
         policy = _policy(uow, number)
@@ -1050,6 +1067,7 @@ def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium:
 
 def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     """The proposition d'assurance of a stored quote (call inside ``with uow:``)."""
+    require_parameters(quote_number=quote_number)
     from egide.documents.views import (
         PropositionView,
         ReasonView,
@@ -1126,6 +1144,7 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
     conditions particulières of each term (as issued or renewed), an avenant for each later
     change (endorsement, cancellation, reinstatement), and the attestation of the term in force
     now (or about to start; none for a cancelled or expired policy)."""
+    require_parameters(number=number)
     from egide.documents.views import (
         AttestationView,
         AvenantView,

@@ -17,6 +17,7 @@ from egide.clock import now as clock_now
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import NotFound
 from egide.domain.product import Product
+from egide.domain.text import require_parameters
 from egide.services.policies import cover_in_force
 from egide.services.ports import UnitOfWork
 
@@ -63,6 +64,7 @@ def save_run(
     actor: str,
 ) -> str:
     """Store a finished simulation; returns its run id."""
+    require_parameters(actor=actor)
     data = json.loads(result.to_json())
     run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
     with uow:
@@ -88,6 +90,7 @@ def save_run(
 
 
 def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+    require_parameters(run_id=run_id)
     with uow:
         row = uow.runs.get(run_id)
         if row is None:

@@ -15,6 +15,7 @@ from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
+from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
@@ -111,6 +112,7 @@ def save_quote(
     uow: UnitOfWork, data: object, product: Product, actor: str, source: str | None = None
 ) -> dict[str, Any]:
     """Price and store a quote (inputs, product version, breakdown); returns it with its number."""
+    require_parameters(actor=actor)
     app = parse_application(data, product, source)
     result = assessment_to_dict(assess(app, product), product)
     moment = clock_now()
@@ -153,6 +155,7 @@ def _get(uow: UnitOfWork, number: str, lock: bool = False) -> QuoteRow:
 
 def get_quote(uow: UnitOfWork, number: str) -> dict[str, Any]:
     """The stored quote exactly as priced, with its current status and review."""
+    require_parameters(number=number)
     with uow:
         row = _get(uow, number)
         result = dict(row.result)
@@ -172,6 +175,7 @@ def review_quote(
     """An underwriter approves or declines a referred quote, with a note."""
     if not note.strip():
         raise InvalidInput([FieldError("note", "required", "an underwriter's note is required")])
+    require_parameters(number=number, note=note, actor=actor)
     with uow:
         row = _get(uow, number, lock=True)  # an approval and a decline at once: one wins
         if row.status != "referred":
