@@ -19,6 +19,7 @@ from egide.cli.common import (
     KeyOpt,
     actor,
     console,
+    err_console,
     fail,
     guarded,
     open_uow,
@@ -77,6 +78,13 @@ def bind_cmd(
 ) -> None:
     """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
     result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
+    if result.already_bound:
+        err_console.print(
+            f"note: quote {result['quote_number']} was already bound as "
+            f"{result['policy_number']}; nothing changed",
+            markup=False,
+            soft_wrap=True,
+        )
     if json_out:
         print_json(result)
         return
