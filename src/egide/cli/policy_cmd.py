@@ -22,6 +22,7 @@ from egide.cli.common import (
     console,
     guarded,
     money,
+    note,
     open_uow,
     output_folder,
     parse_set_options,
@@ -91,6 +92,11 @@ def bind_cmd(
 ) -> None:
     """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
     result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
+    if result.already_bound:
+        note(
+            f"quote {result['quote_number']} was already bound as "
+            f"{result['policy_number']}; nothing changed"
+        )
     if json_out:
         print_json(result)
         return

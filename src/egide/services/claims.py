@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from egide.clock import PARIS, iso_paris
@@ -39,6 +39,7 @@ from egide.domain.cover import CoverInForce
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.incident_clock import Deadline, incident_clock
 from egide.domain.money import CENT, ZERO, cents
+from egide.domain.money import parse_amount as parse_money
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
 from egide.services import idempotency
@@ -323,19 +324,11 @@ def amend_claim(
 
 
 def parse_amount(value: str | Decimal | None) -> Decimal | None:
+    """The optional amount of a payment (`egide.domain.money.parse_amount`, more than 0)."""
     if value is None:
         return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise InvalidInput(
-            [FieldError("amount", "number", f"{value!r} is not an amount")]
-        ) from None
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidInput([FieldError("amount", "range", "must be > 0")])
-    if amount != amount.quantize(CENT):
-        raise InvalidInput([FieldError("amount", "cents", "at most two decimals")])
-    return amount.quantize(CENT)  # one spelling per amount: "1000" and "1000.00" are one request
+    # one spelling per amount: "1000" and "1000.00" are one request
+    return parse_money("amount", value, allow_zero=False)
 
 
 def settle_claim(

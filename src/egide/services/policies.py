@@ -321,6 +321,58 @@ def _bind_response(
     }
 
 
+class BindResult(dict[str, Any]):
+    """What `bind_quote` returns: the JSON of ``policy bind --json`` (a plain dict to every
+    caller, unchanged), and `already_bound`, an attribute, not a key, so the JSON contract stays
+    as it was: True when the quote had been bound before this call (the same request again, or a
+    retry with the first call's idempotency key) and nothing changed."""
+
+    already_bound: bool
+
+    def __init__(self, response: Mapping[str, Any], *, already_bound: bool) -> None:
+        super().__init__(response)
+        self.already_bound = already_bound
+
+
+def _earlier_bind(
+    uow: UnitOfWork,
+    quote_number: str,
+    valid_until: datetime,
+    existing: PolicyRow,
+    start_day: date,
+    retro: date,
+    moment: datetime,
+) -> dict[str, Any]:
+    """The response of the bind that made `existing`, when this request is the same one again
+    (same resolved start and retroactive date, the quote still valid); else a Conflict that
+    names the policy. Writes nothing."""
+    issue = _transactions(uow, existing)[0]
+    bound_as = f"quote {quote_number} was already bound as {existing.number}"
+    if moment > valid_until:
+        raise Conflict(
+            f"{bound_as}, and it has expired since ({paris_date(valid_until).isoformat()}): "
+            "it cannot be bound again"
+        )
+    if start_day != issue.period_start:
+        raise Conflict(
+            f"{bound_as}, starting {issue.period_start.isoformat()}, not "
+            f"{start_day.isoformat()}: a quote binds once"
+        )
+    if retro != issue.retroactive_date:
+        raise Conflict(
+            f"{bound_as}, with the retroactive date {issue.retroactive_date.isoformat()}, not "
+            f"{retro.isoformat()}: a quote binds once"
+        )
+    # The first call's response, stored with its key (a JSON column, so its key order too).
+    first_key = issue.idempotency_key
+    stored = uow.idempotency.get(first_key) if first_key else None
+    if stored is not None and stored.scope == "policy.bind" and stored.response is not None:
+        response = dict(stored.response)
+    else:  # no stored response (cannot happen for a policy bound by this code): rebuild it
+        response = {**_bind_response(existing, issue, issue.recorded_at), "version": issue.seq}
+    return {**response, "idempotency_key": first_key}
+
+
 def bind_quote(
     uow: UnitOfWork,
     quote_number: str,
@@ -328,12 +380,19 @@ def bind_quote(
     idempotency_key: str | None = None,
     start: str | date | None = None,
     retroactive_date: str | date | None = None,
-) -> dict[str, Any]:
+) -> BindResult:
     """Bind an accepted (or approved), unexpired quote into a policy; a quote binds once.
 
-    Binding an already bound quote returns its policy. Start: `start` (default today, Paris),
-    not in the past and at most 90 days ahead; one-year period from 0 h; claims-made, with the
-    retroactive date at inception unless given (not after the start).
+    Start: `start` (default today, Paris), not in the past and at most 90 days ahead; one-year
+    period from 0 h; claims-made, with the retroactive date at inception unless given (not after
+    the start).
+
+    Binding an already bound quote again: the same request (the same start and retroactive date
+    once resolved: an omitted start is today, as on a first bind, so it matches only a policy
+    that started today; the quote not expired since) returns the first bind's response as it was
+    (its idempotency key included) with `already_bound` set, and writes nothing; any other
+    request is a Conflict naming the policy. A retry with an idempotency key already used for
+    this request replays its response (`already_bound` set too), whatever the day.
     """
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
     key = idempotency_key or idempotency.new_key()
@@ -358,20 +417,28 @@ def bind_quote(
         errors.append(
             FieldError("retroactive_date", "not_after_start", "must not follow the start date")
         )
-    if errors:
-        raise InvalidInput(errors)
     split = os.environ.get(BREAK_ATOMICITY_ENV) == "1"
+    ran = False  # False after with_idempotency: the key replayed a stored response
+    earlier: list[dict[str, Any]] = []  # the response of the bind that made the existing policy
 
     with uow:
 
         def work() -> dict[str, Any]:
+            nonlocal ran
+            ran = True
             quote = uow.quotes.get(quote_number, lock=True)
             if quote is None:
                 raise NotFound(f"quote {quote_number} does not exist")
             existing = uow.policies.get_by_quote(quote_number)
             if existing is not None:
-                first = _transactions(uow, existing)[0]
-                return _bind_response(existing, first, moment)
+                earlier.append(
+                    _earlier_bind(
+                        uow, quote_number, quote.valid_until, existing, start_day, retro, moment
+                    )
+                )
+                return earlier[0]
+            if errors:
+                raise InvalidInput(errors)
             problem = is_bindable(quote, moment)
             if problem:
                 raise Conflict(problem)
@@ -416,8 +483,10 @@ def bind_quote(
             return _bind_response(policy, issue, moment)
 
         result = idempotency.with_idempotency(uow, key, "policy.bind", request, work)
+        if earlier:  # the quote was bound before: not even this call's key is kept (rollback)
+            return BindResult(earlier[0], already_bound=True)
         uow.commit()
-    return {**result, "idempotency_key": key}
+    return BindResult({**result, "idempotency_key": key}, already_bound=not ran)
 
 
 # --------------------------------------------------------------------------- mid-term changes
