@@ -52,8 +52,9 @@ D = Decimal
 
 
 def eur(text: str) -> str:
-    """'24 570,00' -> '24\u202f570,00 €' (write amounts readably in the tests)."""
-    return text.replace(" ", NB) + " €"
+    """'24 570,00' -> '24\u202f570,00\u202f€' (write amounts readably in the tests; narrow
+    no-break spaces between thousands and before the euro sign)."""
+    return text.replace(" ", NB) + NB + "€"
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -125,8 +126,8 @@ def proposition_view(**changes: object) -> PropositionView:
         insured=INSURED,
         decision=UnderwritingOutcome.REFERRED,
         decision_reasons=(
-            ReasonView("LARGE_LIMIT", "Plafond supérieur à 500 000 € pour une clinique"),
-            ReasonView("NO_EDR", "Aucune solution EDR déployée sur les postes"),
+            ReasonView("SCORE_LOW", "Security score below 50/100"),
+            ReasonView("NO_MFA_LARGE", "No MFA on remote access"),
         ),
         security_score=64,
         coverages=COVERAGES,
@@ -183,7 +184,7 @@ def avenant_view(**changes: object) -> AvenantView:
         premium_change=PremiumView(
             ht=D("4127.67"), tax=D("371.49"), ttc=D("4499.16"), tax_rate=D("0.09")
         ),
-        new_term_premium=PremiumView(
+        annual_premium=PremiumView(
             ht=D("31646.00"), tax=D("2848.14"), ttc=D("34494.14"), tax_rate=D("0.09")
         ),
         reason="Relèvement du plafond annuel à la demande de l'assuré",
@@ -220,7 +221,7 @@ LINES = (
         deductible_applied=D("5000.00"),
         limit_reduction=D("0"),
         payable=D("43600.00"),
-        reasons=(ReasonView("DED_POLICY", "Franchise du contrat appliquée une fois par sinistre"),),
+        reasons=(ReasonView("deductible", "Policy deductible"),),
     ),
     SettlementLineView(
         category="Perte d'exploitation (marge brute perdue)",
@@ -230,9 +231,7 @@ LINES = (
         deductible_applied=D("0"),
         limit_reduction=D("0"),
         payable=D("287020.50"),
-        reasons=(
-            ReasonView("BI_WAITING", "Les 12 premières heures d'interruption ne sont pas prises"),
-        ),
+        reasons=(ReasonView("bi_waiting_period"),),
     ),
     SettlementLineView(
         category="Frais de notification des patients",
@@ -242,7 +241,7 @@ LINES = (
         deductible_applied=D("0"),
         limit_reduction=D("24600.00"),
         payable=D("206400.00"),
-        reasons=(ReasonView("SUBLIMIT", "Sous-limite de la garantie atteinte"),),
+        reasons=(ReasonView("sub_limit"),),
     ),
     SettlementLineView(
         category="Rançon",
@@ -252,7 +251,7 @@ LINES = (
         deductible_applied=D("0"),
         limit_reduction=D("0"),
         payable=D("0"),
-        reasons=(ReasonView("RANSOM_EXCLUDED", "Le paiement de la rançon n'est pas couvert"),),
+        reasons=(ReasonView("ransom_not_covered"),),
     ),
 )
 
@@ -294,7 +293,7 @@ PREMIUM_FIGURES = [eur("24 570,00"), eur("2 211,30"), eur("26 781,30"), f"TSCA (
 def test_amounts_print_in_french_with_narrow_spaces_and_a_comma() -> None:
     assert format_eur(D("24570")) == eur("24 570,00")
     assert format_eur(D("1234567.895")) == eur("1 234 567,90")
-    assert format_eur(D("0.5")) == "0,50 €"
+    assert format_eur(D("0.5")) == eur("0,50")
     assert format_eur(D("-1000")) == "-" + eur("1 000,00")
 
 
@@ -329,8 +328,8 @@ def test_proposition_shows_quote_decision_coverages_premium_and_recommendations(
             *INSURED_FIGURES,
             "Clinique",
             "À examiner par un souscripteur",
-            "Plafond supérieur à 500 000 € pour une clinique",
-            "NO_EDR",
+            "Score de sécurité inférieur à 50/100\xa0: vérifier les mesures de sécurité déclarées.",
+            "Pas d'authentification multifacteur sur les accès distants",
             "64\xa0/\xa0100",
             *COVERAGE_LABELS,
             "Rançon non couverte",
@@ -494,13 +493,10 @@ def test_decompte_shows_each_line_its_reasons_the_totals_and_what_remains() -> N
             eur("24 600,00"),
             eur("206 400,00"),
             eur("150 000,00"),
-            "DED_POLICY",
-            "Franchise du contrat appliquée une fois par sinistre",
-            "BI_WAITING",
-            "SUBLIMIT",
-            "Sous-limite de la garantie atteinte",
-            "RANSOM_EXCLUDED",
-            "Le paiement de la rançon n'est pas couvert",
+            "Franchise du contrat, appliquée une fois par sinistre",
+            "Franchise temporelle\xa0: les premières heures d'interruption",
+            "Sous-limite de la garantie atteinte (par sinistre).",
+            "La rançon elle-même n'est pas couverte par ce contrat.",
             # totals: claimed, covered, deductible, limit, payable
             f"Total {eur('742 050,00')} {eur('566 620,50')} {eur('5 000,00')} "
             f"{eur('24 600,00')} {eur('537 020,50')}",
@@ -594,3 +590,64 @@ def test_a_premium_neutral_avenant_says_it_has_no_effect_on_the_premium() -> Non
     text = pdf_text(render_avenant(avenant_view(premium_change=nil, term_end=None)))
     assert "Sans incidence sur la prime" in text
     assert "Prorata temporis" not in text
+
+
+# --------------------------------------------------------------------------- the avenant's premiums
+
+AMOUNT = r"(-?[\d\u202f]+,\d\d\u202f€)"
+
+
+def premium_under(text: str, heading: str) -> tuple[str, str, str]:
+    """(HT, tax, TTC) printed in the block titled `heading` (panel titles are in capitals)."""
+    found = re.search(
+        re.escape(heading.upper()) + rf" .*?Prime HT {AMOUNT} TSCA \(9\u202f%\) {AMOUNT} "
+        rf"Prime TTC {AMOUNT}",
+        text,
+    )
+    assert found, f"no premium under {heading!r} in {text!r}"
+    return found.group(1), found.group(2), found.group(3)
+
+
+TERM = PremiumView(ht=D("18190.00"), tax=D("1637.10"), ttc=D("19827.10"), tax_rate=D("0.09"))
+
+
+def test_a_cancellation_avenant_shows_the_annual_premium_as_annual_and_the_period_premium_apart() -> (
+    None
+):
+    refund = PremiumView(ht=D("-6380.00"), tax=D("-574.20"), ttc=D("-6954.20"), tax_rate=D("0.09"))
+    view = avenant_view(
+        changes=(ChangeView("Situation du contrat", "En vigueur", "Résilié"),),
+        premium_change=refund,
+        annual_premium=PREMIUM,
+        term_premium=TERM,
+        reason="Résiliation à la demande de l'assuré",
+    )
+    text = pdf_text(render_avenant(view))
+    assert premium_under(text, "Nouvelle prime annuelle") == (
+        eur("24 570,00"),
+        eur("2 211,30"),
+        eur("26 781,30"),
+    )
+    assert premium_under(text, "Prime de la période d'assurance") == (
+        eur("18 190,00"),
+        eur("1 637,10"),
+        eur("19 827,10"),
+    )
+
+
+def test_an_avenant_without_a_period_premium_prints_no_such_line() -> None:
+    text = pdf_text(render_avenant(avenant_view()))
+    assert premium_under(text, "Nouvelle prime annuelle")[2] == eur("34 494,14")
+    assert "PRIME DE LA PÉRIODE" not in text
+
+
+def test_the_former_name_of_the_annual_premium_is_still_accepted_but_not_with_another_value() -> (
+    None
+):
+    annual = avenant_view().annual
+    again = replace(avenant_view(), annual_premium=None, new_term_premium=annual)
+    assert again.annual == annual
+    with pytest.raises(DocumentDataError, match="one_annual_premium"):
+        replace(avenant_view(), new_term_premium=TERM)
+    with pytest.raises(DocumentDataError, match=r"annual_premium.*required"):
+        replace(avenant_view(), annual_premium=None)

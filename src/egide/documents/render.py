@@ -4,7 +4,10 @@ Each ``render_*`` function turns a view into a plain dict of French strings (amo
 labels formatted here, in Python, where they are tested), serialises it to JSON and hands it to a
 Typst template (`templates/*.typ`) through ``sys.inputs``. The template parses the JSON and inserts
 the strings as text, so a name such as ``Clinique #1 *Saint_Jean* <x> @y $z$`` prints literally:
-nothing the user typed is ever read as Typst markup.
+nothing the user typed is ever read as Typst markup. Before serialising, every string of the data
+passes `egide.documents.text.neutralise_data` (no control or bidirectional formatting character
+reaches Typst); reason codes are turned into French by `egide.documents.labels_fr`, never
+printed themselves.
 
 Why Typst: the ``typst`` wheel compiles a page in milliseconds with its embedded fonts and needs no
 system library (WeasyPrint needs Pango); templates are readable text files with real layout
@@ -17,14 +20,16 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 import typst
 
+from egide.documents import labels_fr
+from egide.documents.text import neutralise_data
 from egide.documents.views import (
     AttestationView,
     AvenantView,
@@ -38,11 +43,11 @@ from egide.documents.views import (
     ReasonView,
     UnderwritingOutcome,
 )
+from egide.domain.money import fmt_eur
 from egide.domain.policy import PARIS
 
 NNBSP = "\u202f"  # narrow no-break space: thousands separator, before « % »
 NBSP = "\u00a0"  # no-break space, before « : » (French typography)
-_CENT = Decimal("0.01")
 _MONTHS = (
     "janvier",
     "février",
@@ -57,33 +62,22 @@ _MONTHS = (
     "novembre",
     "décembre",
 )
-DECISION_LABELS: Mapping[UnderwritingOutcome, str] = {
-    UnderwritingOutcome.ACCEPTED: "Acceptée",
-    UnderwritingOutcome.REFERRED: "À examiner par un souscripteur",
-    UnderwritingOutcome.DECLINED: "Refusée",
-}
+DECISION_LABELS: Mapping[UnderwritingOutcome, str] = labels_fr.OUTCOME_LABELS
 
 # --------------------------------------------------------------------------- French formatting
 
 
 def format_eur(value: Decimal) -> str:
-    """``24 570,00 €``: narrow no-break space between thousands, comma, cents rounded half up.
-
-    Same output as `egide.domain.money.fmt_eur`.
+    """``24 570,00 €``: `egide.domain.money.fmt_eur`, the one French format of an amount (narrow
+    no-break spaces between thousands and before « € », so an amount never breaks across lines;
+    a comma; cents rounded half up).
 
     >>> format_eur(Decimal("24570"))
-    '24\\u202f570,00 €'
+    '24\u202f570,00\u202f€'
     >>> format_eur(Decimal("-1234.565"))
-    '-1\\u202f234,57 €'
+    '-1\u202f234,57\u202f€'
     """
-    q = value.quantize(_CENT, rounding=ROUND_HALF_UP)
-    sign = "-" if q < 0 else ""
-    whole, frac = f"{abs(q):.2f}".split(".")
-    groups: list[str] = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    return f"{sign}{NNBSP.join(groups)},{frac} €"
+    return fmt_eur(value)
 
 
 def format_date(value: date) -> str:
@@ -142,8 +136,12 @@ def _insured(ins: InsuredView) -> dict[str, Any]:
     }
 
 
-def _reasons(reasons: Iterable[ReasonView]) -> list[dict[str, str]]:
-    return [{"code": r.code, "label": r.label} for r in reasons]
+def _reasons(
+    reasons: Iterable[ReasonView], label: Callable[[str, str], str], field: str
+) -> list[dict[str, str]]:
+    """The French text of each reason, from the catalogue (`labels_fr`): neither the code nor
+    the domain's message is printed, and an unknown code raises `labels_fr.UnknownCode`."""
+    return [{"label": label(r.code, f"{field}[{i}].code")} for i, r in enumerate(reasons)]
 
 
 def _premium(p: PremiumView) -> dict[str, str]:
@@ -188,9 +186,11 @@ def _footer(product_name: str | None, product_version: str | None, reference: st
 
 
 def _compile(template: str, data: dict[str, Any], issued_on: date) -> bytes:
-    """Compile `template` with `data` as ``sys.inputs.data``. The PDF's creation date is the
-    document's issue date (midnight UTC), which keeps the output reproducible."""
-    payload = json.dumps(data, ensure_ascii=False)
+    """Compile `template` with `data` as ``sys.inputs.data``. Every string of `data` is first
+    neutralised (`egide.documents.text`: no control or bidirectional formatting character
+    reaches Typst). The PDF's creation date is the document's issue date (midnight UTC), which
+    keeps the output reproducible."""
+    payload = json.dumps(neutralise_data(data), ensure_ascii=False)
     timestamp = calendar.timegm(datetime.combine(issued_on, time()).timetuple())
     folder = resources.files("egide.documents") / "templates"
     with resources.as_file(folder) as root:
@@ -256,7 +256,9 @@ def proposition_data(view: PropositionView) -> dict[str, Any]:
         "decision": {
             "code": view.decision.value,
             "label": DECISION_LABELS[view.decision],
-            "reasons": _reasons(view.decision_reasons),
+            "reasons": _reasons(
+                view.decision_reasons, labels_fr.underwriting_reason, "decision_reasons"
+            ),
         },
         "score": view.security_score,
         "coverages": [_coverage(c) for c in view.coverages],
@@ -358,7 +360,8 @@ def avenant_data(view: AvenantView) -> dict[str, Any]:
         ],
         "prorata": prorata,
         "change": _signed_premium(view.premium_change),
-        "new_term": _premium(view.new_term_premium),
+        "annual": _premium(view.annual),
+        "term": _premium(view.term_premium) if view.term_premium is not None else None,
     }
 
 
@@ -420,9 +423,9 @@ def decompte_data(view: DecompteView) -> dict[str, Any]:
                 "deductible": format_eur(line.deductible_applied),
                 "limit": format_eur(line.limit_reduction),
                 "payable": format_eur(line.payable),
-                "reasons": _reasons(line.reasons),
+                "reasons": _reasons(line.reasons, labels_fr.claim_reason, f"lines[{i}].reasons"),
             }
-            for line in view.lines
+            for i, line in enumerate(view.lines)
         ],
         "totals": {
             "claimed": format_eur(view.total_claimed),

@@ -4,8 +4,11 @@ The documents know neither the database nor the domain. The policy and claims co
 objects to these views; the render functions (`egide.documents.render`) lay them out. Money is
 `Decimal` in euros (formatted ``24 570,00 €`` by the renderer), dates are `date`, instants that
 matter legally are time-zone-aware `datetime` (shown at Paris time). Labels (coverage names,
-kinds of establishment, reasons, categories of costs) arrive in French and are printed as they
-are, literally: a ``#`` or a ``*`` in a name is text, never markup.
+kinds of establishment, categories of costs) arrive in French and are printed as they are,
+literally: a ``#`` or a ``*`` in a name is text, never markup. Reasons arrive as codes: their
+French text comes from the documents' catalogue (`egide.documents.labels_fr`). Every string is
+stripped of control and bidirectional formatting characters before printing
+(`egide.documents.text`), and a long word without spaces wraps inside its box (``egide.typ``).
 
 A view checks the arithmetic it prints (HT + tax = TTC; a settlement line adds up) so that a
 mapping mistake fails loudly instead of producing a document whose figures disagree; the error
@@ -55,7 +58,7 @@ class UnderwritingOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class InsuredView:
-    """The establishment. `kind_label` in French (« Clinique », « Centre hospitalier »…);
+    """The establishment (its texts are neutralised before printing: `egide.documents.text`). `kind_label` in French (« Clinique », « Centre hospitalier »…);
     `address` may hold several lines separated by ``\\n``."""
 
     name: str
@@ -67,10 +70,16 @@ class InsuredView:
 
 @dataclass(frozen=True)
 class ReasonView:
-    """A reason code with its short French explanation (decision reasons, settlement motifs)."""
+    """A reason code (decision reasons, settlement motifs).
+
+    The document prints the French text the catalogue `egide.documents.labels_fr` gives for
+    `code`, never the code and never `label`: `label` is the domain's own message, kept for the
+    callers that pass it, and ignored by the renderer (a message written for scripts or in English
+    must not reach an establishment). A code the catalogue does not know fails the rendering.
+    """
 
     code: str
-    label: str
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,9 +219,17 @@ class ChangeView:
 
 @dataclass(frozen=True)
 class AvenantView:
-    """Avenant (endorsement). `premium_change` is signed: positive, the insured pays it;
-    negative, it is refunded. `new_term_premium` is the annual premium after the change.
-    `term_end` (optional) is the end of the period the change is prorated over."""
+    """Avenant (endorsement).
+
+    `premium_change` is signed: positive, the insured pays it; negative, it is refunded.
+    `annual_premium` is the annual premium of the contract after the change, printed under
+    « Nouvelle prime annuelle » on every avenant, a cancellation's included: it is a rate for a
+    full year, never prorated. `term_premium` (optional) is the premium of the current period of
+    insurance after the change (prorated: for a cancellation, what the shortened period costs),
+    printed on its own line « Prime de la période d'assurance ». `new_term_premium` is the former
+    name of `annual_premium`, still accepted; give one of the two. `term_end` (optional) is the
+    end of the period the change is prorated over.
+    """
 
     policy_number: str
     endorsement_number: int
@@ -221,19 +238,37 @@ class AvenantView:
     insured: InsuredView
     changes: Sequence[ChangeView]
     premium_change: PremiumView
-    new_term_premium: PremiumView
+    new_term_premium: PremiumView | None = None
     reason: str | None = None
     term_end: date | None = None
     product_name: str | None = None
     product_version: str | None = None
     insurer_name: str = "Égide"
     place: str = "Paris"
+    annual_premium: PremiumView | None = None
+    term_premium: PremiumView | None = None
 
     def __post_init__(self) -> None:
+        if self.annual_premium is None:
+            object.__setattr__(self, "annual_premium", self.new_term_premium)
+        elif self.new_term_premium is not None and self.new_term_premium != self.annual_premium:
+            raise DocumentDataError(
+                "annual_premium",
+                "one_annual_premium",
+                "new_term_premium (its former name) gives another premium",
+            )
+        if self.annual_premium is None:
+            raise DocumentDataError("annual_premium", "required", "an avenant shows it")
         if self.endorsement_number < 1:
             raise DocumentDataError("endorsement_number", "positive", "must be >= 1")
         if not self.changes:
             raise DocumentDataError("changes", "not_empty", "an endorsement changes something")
+
+    @property
+    def annual(self) -> PremiumView:
+        """`annual_premium`, always set once the view is built."""
+        assert self.annual_premium is not None  # __post_init__ refuses a view without it
+        return self.annual_premium
 
 
 # --------------------------------------------------------------------------- 4. attestation
