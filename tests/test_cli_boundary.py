@@ -8,14 +8,14 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import sqlalchemy as sa
 import typer
 import yaml
 from rich.table import Table
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from egide.cli import common
 from egide.cli.common import LiteralConsole, styled, visible
@@ -32,11 +32,11 @@ HOSTILE_NAMES = [
 ]
 
 
-def invoke(*args: str) -> click.testing.Result:
+def invoke(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-def assert_clean_failure(result: click.testing.Result, code: int, *needles: str) -> None:
+def assert_clean_failure(result: Result, code: int, *needles: str) -> None:
     """Exit `code`, one or more red `error:` lines naming what is wrong, and no traceback."""
     assert result.exit_code == code, (result.exit_code, result.output)
     assert "Traceback" not in result.output
@@ -122,21 +122,32 @@ def test_json_output_escapes_invisible_characters_and_reads_back_the_same() -> N
 
 def test_every_command_goes_through_the_error_boundary() -> None:
     group = typer.main.get_command(app)
-    unguarded = []
+    checked, unguarded = [], []
 
-    def walk(command: click.Command, path: str) -> None:
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+    def walk(command: Any, path: str) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is not None:  # a group
+            for name, sub in subcommands.items():
                 walk(sub, f"{path} {name}")
-        elif command.callback is not None:
-            callback = command.callback
-            while hasattr(callback, "__wrapped__") and not hasattr(callback, "__egide_guarded__"):
-                callback = callback.__wrapped__
-            if not getattr(callback, "__egide_guarded__", False):
-                unguarded.append(path)
+            return
+        checked.append(path)
+        if not getattr(command.callback, "__egide_guarded__", False):
+            unguarded.append(path)
 
     walk(group, "egide")
+    assert {"egide quote price", "egide policy bind", "egide model fit-breaches"} <= set(checked)
     assert unguarded == []
+
+
+def test_a_bad_parameter_raised_inside_a_command_is_a_usage_error_not_an_internal_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def bad(*_args: object, **_kwargs: object) -> None:
+        raise typer.BadParameter("no good")
+
+    monkeypatch.setattr("egide.services.quotes.get_quote", bad)
+    result = invoke("quote", "show", "DEV-1")
+    assert result.exit_code == 2 and "no good" in result.output
 
 
 # ---------------------------------------------------------------- input files

@@ -639,15 +639,3 @@ def test_an_avenant_without_a_period_premium_prints_no_such_line() -> None:
     text = pdf_text(render_avenant(avenant_view()))
     assert premium_under(text, "Nouvelle prime annuelle")[2] == eur("34 494,14")
     assert "PRIME DE LA PÉRIODE" not in text
-
-
-def test_the_former_name_of_the_annual_premium_is_still_accepted_but_not_with_another_value() -> (
-    None
-):
-    annual = avenant_view().annual
-    again = replace(avenant_view(), annual_premium=None, new_term_premium=annual)
-    assert again.annual == annual
-    with pytest.raises(DocumentDataError, match="one_annual_premium"):
-        replace(avenant_view(), new_term_premium=TERM)
-    with pytest.raises(DocumentDataError, match=r"annual_premium.*required"):
-        replace(avenant_view(), annual_premium=None)

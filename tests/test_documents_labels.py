@@ -17,6 +17,7 @@ from egide.documents import (
     render_proposition,
 )
 from egide.domain import claims, underwriting
+from egide.domain.product import Product
 from tests.test_documents import LINES, decompte_view, pdf_text, proposition_view
 
 
@@ -105,3 +106,36 @@ def test_a_code_without_french_text_stops_the_document_instead_of_printing_it(
     with pytest.raises(labels_fr.UnknownCode, match="french_label") as caught:
         render()  # type: ignore[operator]
     assert caught.value.field == field
+
+
+def test_every_answer_of_the_application_has_a_french_label_for_avenants(product: Product) -> None:
+    """An avenant lists the answers that changed: each field of the application (walked from its
+    dataclasses, so a new field fails here) and each sub-limit has a French label."""
+    import dataclasses
+
+    from egide.domain.application import Application
+    from egide.services.policies import change_label
+
+    def leaves(cls: type, prefix: str) -> list[str]:
+        out = []
+        for f in dataclasses.fields(cls):
+            kind = f.type if isinstance(f.type, type) else None
+            nested = kind if kind is not None and dataclasses.is_dataclass(kind) else None
+            if nested is None and isinstance(f.type, str):
+                import egide.domain.application as module
+
+                candidate = getattr(module, f.type, None)
+                nested = candidate if dataclasses.is_dataclass(candidate) else None
+            if nested is not None:
+                out += leaves(nested, f"{prefix}{f.name}.")  # type: ignore[arg-type]
+            elif f.name != "sublimits":
+                out.append(f"{prefix}{f.name}")
+        return out
+
+    paths = leaves(Application, "")
+    assert "security.edr" in paths and "technology.email_vendor" in paths
+    paths += [f"cover.sublimits.{code}" for code in product.coverages]
+    labels = {p: change_label(p, product) for p in paths}
+    assert all(
+        label and not label.startswith(("establishment.", "cover.")) for label in labels.values()
+    )

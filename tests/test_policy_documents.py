@@ -185,13 +185,6 @@ def test_the_endorsement_and_reinstatement_avenants_print_the_annual_premium_in_
         assert printed == (eur(annual["net"]), eur(annual["tax"]), eur(annual["total"]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.policies.policy_document_views gives the cancellation's prorated term "
-    "premium as its annual premium (services are another helper's): it must pass "
-    "annual_premium=<snapshot annual_premium> and term_premium=<_term_premium(row)>; strict, so "
-    "that fix makes this test fail until this mark is removed",
-)
 def test_the_cancellation_avenant_prints_the_annual_premium_in_force_not_the_prorated_one(
     documents: dict[str, Any],
 ) -> None:

@@ -28,7 +28,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 import yaml
 from rich.console import Console
@@ -204,7 +203,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.ClickException, SystemExit):
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
             raise
         except InvalidInput as exc:
             where = f"{exc.source}: " if exc.source else ""

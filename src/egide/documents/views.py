@@ -226,8 +226,7 @@ class AvenantView:
     « Nouvelle prime annuelle » on every avenant, a cancellation's included: it is a rate for a
     full year, never prorated. `term_premium` (optional) is the premium of the current period of
     insurance after the change (prorated: for a cancellation, what the shortened period costs),
-    printed on its own line « Prime de la période d'assurance ». `new_term_premium` is the former
-    name of `annual_premium`, still accepted; give one of the two. `term_end` (optional) is the
+    printed on its own line « Prime de la période d'assurance ». `term_end` (optional) is the
     end of the period the change is prorated over.
     """
 
@@ -238,27 +237,16 @@ class AvenantView:
     insured: InsuredView
     changes: Sequence[ChangeView]
     premium_change: PremiumView
-    new_term_premium: PremiumView | None = None
+    annual_premium: PremiumView
     reason: str | None = None
     term_end: date | None = None
     product_name: str | None = None
     product_version: str | None = None
     insurer_name: str = "Égide"
     place: str = "Paris"
-    annual_premium: PremiumView | None = None
     term_premium: PremiumView | None = None
 
     def __post_init__(self) -> None:
-        if self.annual_premium is None:
-            object.__setattr__(self, "annual_premium", self.new_term_premium)
-        elif self.new_term_premium is not None and self.new_term_premium != self.annual_premium:
-            raise DocumentDataError(
-                "annual_premium",
-                "one_annual_premium",
-                "new_term_premium (its former name) gives another premium",
-            )
-        if self.annual_premium is None:
-            raise DocumentDataError("annual_premium", "required", "an avenant shows it")
         if self.endorsement_number < 1:
             raise DocumentDataError("endorsement_number", "positive", "must be >= 1")
         if not self.changes:
@@ -266,8 +254,6 @@ class AvenantView:
 
     @property
     def annual(self) -> PremiumView:
-        """`annual_premium`, always set once the view is built."""
-        assert self.annual_premium is not None  # __post_init__ refuses a view without it
         return self.annual_premium
 
 

@@ -1040,6 +1040,9 @@ CHANGE_LABELS_FR = {
     "cover.limit": "Plafond annuel (tous sinistres)",
     "cover.deductible": "Franchise par sinistre",
     "establishment.name": "Raison sociale",
+    "establishment.type": "Type d'établissement",
+    "establishment.siret": "SIRET",
+    "establishment.finess": "FINESS",
     "establishment.annual_revenue": "Chiffre d'affaires annuel",
     "establishment.employees": "Effectif",
     "establishment.beds": "Nombre de lits",
@@ -1059,7 +1062,24 @@ CHANGE_LABELS_FR = {
     "security.security_budget_share": "Part du budget informatique consacrée à la sécurité",
     "security.pgssi_s_compliant": "Conformité PGSSI-S",
     "security.care_programme": "Programme CaRE",
+    "history.incidents_last_5_years": "Incidents sur les 5 dernières années",
+    "history.ransomware_last_5_years": "Rançongiciels sur les 5 dernières années",
+    "history.known_circumstances": "Circonstances connues susceptibles d'entraîner un sinistre",
+    "technology.software_vendor": "Éditeur du logiciel métier",
+    "technology.cloud_host": "Hébergeur",
+    "technology.email_vendor": "Fournisseur de messagerie",
 }
+
+
+def change_label(path: str, product: Product) -> str:
+    """The French label of an answer of the application (an avenant lists what changed): every
+    field has one, so an English path never reaches a document (a KeyError fails the tests)."""
+    if path.startswith("cover.sublimits."):
+        code = path.removeprefix("cover.sublimits.")
+        return f"Sous-limite : {product.coverages[code].label}"
+    return CHANGE_LABELS_FR[path]
+
+
 MONEY_FIELDS = frozenset({"cover.limit", "cover.deductible", "establishment.annual_revenue"})
 CANCEL_REASONS_FR = {
     "insured_request": "Résiliation à la demande de l'assuré",
@@ -1075,7 +1095,13 @@ def _change_value(path: str, value: Any) -> str | Decimal | int | None:
     if path in MONEY_FIELDS or path.startswith("cover.sublimits."):
         return Decimal(str(value))
     if path == "security.security_budget_share":
-        return f"{(Decimal(str(value)) * 100).normalize():f}".replace(".", ",") + " %"
+        from egide.documents.render import format_rate
+
+        return format_rate(Decimal(str(value)))
+    if path == "establishment.type":
+        from egide.domain.application import KIND_LABELS_FR
+
+        return KIND_LABELS_FR.get(str(value), str(value))
     if isinstance(value, int):
         return value
     return str(value)
@@ -1263,7 +1289,7 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
             if row.kind == Kind.ENDORSE:
                 changes = [
                     ChangeView(
-                        CHANGE_LABELS_FR.get(f, f),
+                        change_label(f, product),
                         _change_value(f, old),
                         _change_value(f, new),
                     )
@@ -1272,27 +1298,20 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
                     )
                 ]
                 reason = "Modification du contrat"
-                new_premium = _premium_view(
-                    Premium(
-                        Decimal(snap["annual_premium"]["net"]),
-                        Decimal(snap["annual_premium"]["tax"]),
-                    ),
-                    product,
-                )
+                term_premium = None
             elif row.kind == Kind.CANCEL:
                 changes = [ChangeView("Situation du contrat", "En vigueur", "Résilié")]
                 reason = CANCEL_REASONS_FR.get(row.reason or "", "Résiliation")
-                new_premium = _premium_view(_term_premium(row), product)
+                # what the shortened period costs, beside the annual rate (never in its place)
+                term_premium = _premium_view(_term_premium(row), product)
             else:
                 changes = [ChangeView("Situation du contrat", "Résilié", "Remis en vigueur")]
                 reason = "Remise en vigueur"
-                new_premium = _premium_view(
-                    Premium(
-                        Decimal(snap["annual_premium"]["net"]),
-                        Decimal(snap["annual_premium"]["tax"]),
-                    ),
-                    product,
-                )
+                term_premium = None
+            annual = snap["annual_premium"]
+            annual_premium = _premium_view(
+                Premium(Decimal(annual["net"]), Decimal(annual["tax"])), product
+            )
             docs.append(
                 (
                     f"{number}-avenant-{endorsement}",
@@ -1304,7 +1323,8 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
                         insured=_insured(snap),
                         changes=changes,
                         premium_change=_premium_view(_change(row), product),
-                        new_term_premium=new_premium,
+                        annual_premium=annual_premium,
+                        term_premium=term_premium,
                         reason=reason,
                         term_end=row.period_end,
                         product_name=product.name,
