@@ -117,10 +117,16 @@ def declare_cmd(
     json_out: JsonOpt = False,
     who: ActorOpt = None,
     key: KeyOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new claim's number.")
+    ] = False,
 ) -> None:
     """Declare an incident: cover, settlement line by line, and the incident clock."""
     data = read_data_file(file)
     result = claims.declare_claim(open_uow(), policy_number, data, actor(who), key, str(file))
+    if quiet:
+        typer.echo(result["claim_id"])
+        return
     if json_out:
         print_json(result)
     else:

@@ -75,6 +75,9 @@ def db_upgrade() -> None:
 @guarded
 def demo(
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new quote's number.")
+    ] = False,
 ) -> None:
     """Price and save the example application of a medical practice (a first look at Égide)."""
     text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
@@ -83,6 +86,9 @@ def demo(
     result = quotes.save_quote(
         open_uow(), yaml.safe_load(text), product_option(None), "demo", source="demo-cabinet.yaml"
     )
+    if quiet:
+        typer.echo(result["quote_number"])
+        return
     if json_out:
         print_json(result)
         return

@@ -89,6 +89,9 @@ def bind_cmd(
     key: KeyOpt = None,
     who: ActorOpt = None,
     json_out: JsonOpt = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new policy's number.")
+    ] = False,
 ) -> None:
     """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
     result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
@@ -97,6 +100,9 @@ def bind_cmd(
             f"quote {result['quote_number']} was already bound as "
             f"{result['policy_number']}; nothing changed"
         )
+    if quiet:
+        typer.echo(result["policy_number"])
+        return
     if json_out:
         print_json(result)
         return

@@ -40,6 +40,14 @@ def price_cmd(
     ] = False,
     product_file: ProductOpt = None,
     who: ActorOpt = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print only the new quote's number (without --save: the decision).",
+        ),
+    ] = False,
 ) -> None:
     """Underwrite and price an application: decision, score, premium per coverage, advice."""
     data = read_data_file(file)
@@ -48,6 +56,9 @@ def price_cmd(
         result = quotes.save_quote(open_uow(), data, product, actor(who), source=str(file))
     else:
         result = quotes.price_quote(data, product, source=str(file))
+    if quiet:
+        typer.echo(result["quote_number"] if save else result["decision"])
+        return
     if json_out:
         print_json(result)
     else:
