@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
+from egide.domain.fields import FIRST_YEAR, LAST_YEAR
 from egide.domain.policy import PARIS as PARIS  # policy periods start at midnight in Paris
 
 
 class ClockError(ValueError):
     pass
-
-
-# A replayed clock stays where policy periods, clocks and their time-zone arithmetic are defined
-# (a year 1 or 9999 would overflow when a day or a year is added to it).
-FIRST_YEAR, LAST_YEAR = 2000, 2199
 
 
 def parse_now(value: str) -> datetime:

@@ -461,7 +461,17 @@ class _Row:
         if not number.is_finite():
             self.errors.append(FieldError(column, "type", "must be a finite number"))
             return None
+        if number.adjusted() >= MAX_MAGNITUDE:  # exact: reads the exponent, computes nothing
+            self.errors.append(
+                FieldError(column, "range", f"must be below 10^{MAX_MAGNITUDE} in magnitude")
+            )
+            return None
         return number
+
+
+# No OED amount, count or period of a French healthcare establishment comes near 10^15; bounding the
+# magnitude before any arithmetic keeps '1e5000' from overflowing a conversion or a product.
+MAX_MAGNITUDE = 15
 
 
 def _integral_text(value: str | None) -> str | None:
@@ -472,7 +482,8 @@ def _integral_text(value: str | None) -> str | None:
         number = Decimal(value)
     except InvalidOperation:
         return value
-    if number.is_finite() and number == number.to_integral_value():
+    small = number.is_finite() and number.adjusted() < MAX_MAGNITUDE
+    if small and number == number.to_integral_value():
         return str(int(number))
     return value
 

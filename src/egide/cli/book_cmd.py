@@ -64,7 +64,7 @@ def read_book_file(path: Path, product: Product) -> list[BookEntry]:
             where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
             err_console.print(
                 styled(
-                    "[bold red]error:[/] {}: {}{}: {} [{}]",
+                    "[bold red]error:[/] {}: {}{}: {} \\[{}]",
                     exc.path,
                     where,
                     err.field,

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 import yaml
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from egide.clock import ClockError
@@ -91,11 +90,33 @@ class LiteralConsole(Console):
         return super().render_str(visible(text), **kwargs)
 
 
+_FIELD = "\x00"  # stands for a value while the template's markup is parsed: never in a template
+
+
 def styled(template: str, *values: object) -> Text:
-    """A styled line: `template` is our rich markup with ``{}`` fields; each value is made visible
-    and escaped, so it is shown literally whatever it holds (``styled("[bold]{}[/]", name)``)."""
-    safe = [escape(visible(v if isinstance(v, str) else str(v))) for v in values]
-    return Text.from_markup(template.format(*safe), emoji=False)
+    """A styled line: `template` is our rich markup with ``{}`` fields (a literal bracket is
+    ``\\[``); each value takes the style around its field and is never parsed, so it is shown
+    literally whatever it holds (``styled("[bold]{}[/] saved", name)``). Values are not escaped
+    into the markup (rich's escape gets a trailing backslash wrong): the template is parsed with
+    a placeholder character for each field, which is then replaced by the value's text."""
+    parsed = Text.from_markup(template.replace("{}", _FIELD), emoji=False)
+    cuts = [i for i, ch in enumerate(parsed.plain) if ch == _FIELD]
+    if len(cuts) != len(values):
+        raise ValueError(f"styled: {len(cuts)} fields for {len(values)} values")
+    bounds = sorted({0, len(parsed.plain), *cuts, *(i + 1 for i in cuts)})
+    pieces = parsed.divide(bounds[1:-1]) if len(bounds) > 2 else [parsed]
+    out = Text()
+    given = iter(values)
+    for piece in pieces:
+        if piece.plain != _FIELD:
+            out.append_text(piece)
+            continue
+        value = next(given)
+        shown = Text(visible(value if isinstance(value, str) else str(value)), style=piece.style)
+        for span in piece.spans:
+            shown.stylize(span.style, 0, len(shown))
+        out.append_text(shown)
+    return out
 
 
 def _console(stderr: bool = False) -> LiteralConsole:
@@ -417,6 +438,10 @@ def read_data_file(path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         fail(f"{path}: malformed YAML{where}: {problem}")
+    except (ValueError, OverflowError) as exc:  # a YAML date 2027-13-45, a 5 000-digit number
+        if "digits" in str(exc):  # Python's int/str conversion limit
+            fail(f"{path}: holds a number too long to read (over 4 300 digits) [number_size]")
+        fail(f"{path}: holds a value that cannot be read: {exc} [value]")
 
 
 # ---------------------------------------------------------------- output files

@@ -547,22 +547,22 @@ class _Reader(FieldReader):
                 path, "offset", "must carry a UTC offset (e.g. +01:00): a naive time is ambiguous"
             )
             return None
-        return value
+        return self.in_years(path, value)
 
     def day(self, data: Mapping[str, Any], path: str, key: str) -> date | None:
         value = data.get(key)
         if value is None:
             return None
         if isinstance(value, datetime):
-            return value.date()
+            return self.in_years(path, value.date())
         if isinstance(value, date):
-            return value
+            return self.in_years(path, value)
         if isinstance(value, str):
             text = self.text(data, path, key, max_length=DATETIME_MAX, required=True)
             if text is None:
                 return None
             try:
-                return date.fromisoformat(text)
+                return self.in_years(path, date.fromisoformat(text))
             except ValueError:
                 pass
         self.add(path, "date", "must be a date (YYYY-MM-DD)")

@@ -10,10 +10,24 @@ length), and every key it reports is made safe to print (`unknown`, `key_path`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
 from egide.domain.errors import FieldError
 from egide.domain.text import BLANKS, CONTROL_CHARACTER, check_text, forbidden_characters, shown_key
+
+# The years a business date or time may lie in (a policy period, an incident, a replayed clock):
+# far enough either way for any real case, and inside the range where adding a year or moving to
+# Europe/Paris cannot overflow Python's datetime (year 1 or 9999 would).
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+_Moment = TypeVar("_Moment", bound=date)  # a date or a datetime
+
+
+def year_problem(field: str, moment: date) -> FieldError | None:
+    """The rule a date or date-time outside FIRST_YEAR..LAST_YEAR breaks (None inside)."""
+    if FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
+    return FieldError(field, "year_range", f"must be in the years {FIRST_YEAR} to {LAST_YEAR}")
 
 
 class FieldReader:
@@ -22,6 +36,14 @@ class FieldReader:
 
     def add(self, path: str, rule: str, message: str) -> None:
         self.errors.append(FieldError(path, rule, message))
+
+    def in_years(self, path: str, moment: _Moment) -> _Moment | None:
+        """`moment`, or None with the error when it lies outside FIRST_YEAR..LAST_YEAR."""
+        problem = year_problem(path, moment)
+        if problem is not None:
+            self.errors.append(problem)
+            return None
+        return moment
 
     def mapping(self, data: Mapping[str, Any], key: str, required: bool) -> Mapping[str, Any]:
         """A nested section; missing (when required) or not a mapping is an error."""

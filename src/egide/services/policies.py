@@ -36,6 +36,7 @@ from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.domain.application import Application, parse_application
 from egide.domain.cover import CoverInForce
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from egide.domain.fields import year_problem
 from egide.domain.money import cents
 from egide.domain.policy import (
     CANCEL_REASONS,
@@ -61,7 +62,7 @@ from egide.domain.product import Product
 from egide.domain.quote import assess
 from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
-from egide.domain.text import require_parameters
+from egide.domain.text import require_parameters, shown
 from egide.domain.underwriting import Decision
 from egide.services import idempotency
 from egide.services.audit import transaction_content
@@ -283,14 +284,16 @@ def _new_policy_number(moment: datetime) -> str:
 
 
 def _parse_day(value: str | date, field: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            [FieldError(field, "date", f"{value!r} is not a date (YYYY-MM-DD)")]
-        ) from None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(
+                [FieldError(field, "date", f"{shown(value)} is not a date (YYYY-MM-DD)")]
+            ) from None
+    if (problem := year_problem(field, value)) is not None:
+        raise InvalidInput([problem])
+    return value
 
 
 # --------------------------------------------------------------------------- bind
@@ -1023,14 +1026,19 @@ def parse_as_of(value: str | None) -> datetime | None:
     text = value.strip()
     try:
         if len(text) == 10:
-            return midnight(date.fromisoformat(text))
+            day = date.fromisoformat(text)
+            if (problem := year_problem("as_of", day)) is not None:
+                raise InvalidInput([problem])
+            return midnight(day)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            [FieldError("as_of", "date", f"{value!r} is not a date (YYYY-MM-DD) or date-time")]
+            [FieldError("as_of", "date", f"{shown(value)} is not a date (YYYY-MM-DD) or date-time")]
         ) from None
     if moment.tzinfo is None:
         raise InvalidInput([FieldError("as_of", "aware", "a date-time needs a UTC offset")])
+    if (problem := year_problem("as_of", moment)) is not None:
+        raise InvalidInput([problem])
     return moment
 
 
