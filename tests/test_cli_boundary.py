@@ -380,3 +380,16 @@ def test_free_text_options_refuse_controls_and_excess_length_before_any_work(
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
     assert count_rows(cli_env, "quotes") == 0
+
+
+@pytest.mark.parametrize("command", [["demo"], ["db", "upgrade"]])
+def test_printed_database_urls_hide_the_password(
+    command: list[str], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_password = pg_url.replace("postgres@", "postgres:Pw-0f-the-insurer@", 1)
+    assert with_password != pg_url  # trust authentication ignores the password
+    monkeypatch.setenv("EGIDE_DATABASE_URL", with_password)
+    result = invoke(*command)
+    assert result.exit_code == 0, result.output
+    assert "Pw-0f-the-insurer" not in result.output
+    assert "postgres:***@" in result.output
