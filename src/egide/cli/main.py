@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from egide.cli import (
+    accounts_cmd,
     audit_cmd,
     book_cmd,
     claim_cmd,
@@ -35,6 +36,10 @@ app.add_typer(model_cmd.app, name="model")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(claim_cmd.app, name="claim")
+app.add_typer(accounts_cmd.org_app, name="org")
+app.add_typer(accounts_cmd.user_app, name="user")
+app.add_typer(accounts_cmd.client_app, name="client")
+app.add_typer(accounts_cmd.admin_app, name="admin")
 # `egide portfolio`: the simulation and the book commands (generate, import-oed, export-oed)
 portfolio_cmd.app.registered_commands.extend(book_cmd.app.registered_commands)
 app.add_typer(portfolio_cmd.app, name="portfolio")

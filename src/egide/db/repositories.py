@@ -16,9 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.access import OrgKind, Role, Scope
+from egide.domain.accounts import ApiClient, Organisation, User
 from egide.domain.errors import UnreadableRows
 
 _Row = TypeVar("_Row")
@@ -176,3 +179,168 @@ class SqlPortfolioRuns(_Repository):
 
     def add(self, row: PortfolioRunRow) -> None:
         self._add(row)
+
+
+# ------------------------------------------------------------------ accounts (domain values out)
+
+
+def _organisation(row: OrganisationRow) -> Organisation:
+    return Organisation(
+        id=row.id,
+        kind=OrgKind(row.kind),
+        name=row.name,
+        siren=row.siren,
+        siret=row.siret,
+        orias=row.orias,
+        broker_id=row.broker_id,
+        created_at=row.created_at,
+    )
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        email=row.email,
+        password_hash=row.password_hash,
+        roles=frozenset(Role(r) for r in row.roles),
+        disabled=row.disabled,
+        created_at=row.created_at,
+        last_login_at=row.last_login_at,
+    )
+
+
+def _client(row: ApiClientRow) -> ApiClient:
+    return ApiClient(
+        id=row.id,
+        client_id=row.client_id,
+        organisation_id=row.organisation_id,
+        roles=frozenset(Role(r) for r in row.roles),
+        scopes=frozenset(Scope(s) for s in row.scopes),
+        secret_hash=row.secret_hash,
+        revoked=row.revoked,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+class SqlAccounts(_Repository):
+    """Organisations, users and API clients; lists are keyset-paginated by id."""
+
+    def insurer(self) -> Organisation:
+        row = _one(self.session, select(OrganisationRow).where(OrganisationRow.kind == "insurer"))
+        if row is None:  # pragma: no cover - the migration creates it
+            raise LookupError("the installation's insurer organisation is missing")
+        return _organisation(row)
+
+    def organisation(self, org_id: int) -> Organisation | None:
+        row = self.session.get(OrganisationRow, org_id)
+        return _organisation(row) if row is not None else None
+
+    def organisation_by_siret(self, siret: str) -> Organisation | None:
+        row = _one(self.session, select(OrganisationRow).where(OrganisationRow.siret == siret))
+        return _organisation(row) if row is not None else None
+
+    def add_organisation(self, org: Organisation) -> Organisation:
+        row = OrganisationRow(
+            kind=org.kind.value,
+            name=org.name,
+            siren=org.siren,
+            siret=org.siret,
+            orias=org.orias,
+            broker_id=org.broker_id,
+            created_at=org.created_at,
+        )
+        self._add(row)
+        return _organisation(row)
+
+    def organisations(
+        self,
+        after_id: int,
+        limit: int,
+        *,
+        kind: OrgKind | None = None,
+        broker_id: int | None = None,
+    ) -> list[Organisation]:
+        query = select(OrganisationRow).where(OrganisationRow.id > after_id)
+        if kind is not None:
+            query = query.where(OrganisationRow.kind == kind.value)
+        if broker_id is not None:
+            query = query.where(OrganisationRow.broker_id == broker_id)
+        rows = self._many(query.order_by(OrganisationRow.id).limit(limit))
+        return [_organisation(r) for r in rows]
+
+    def user(self, user_id: int) -> User | None:
+        row = self.session.get(UserRow, user_id)
+        return _user(row) if row is not None else None
+
+    def user_by_email(self, email: str) -> User | None:
+        row = _one(self.session, select(UserRow).where(UserRow.email == email.lower()))
+        return _user(row) if row is not None else None
+
+    def add_user(self, user: User) -> User:
+        row = UserRow(
+            organisation_id=user.organisation_id,
+            email=user.email.lower(),
+            password_hash=user.password_hash,
+            roles=sorted(r.value for r in user.roles),
+            disabled=user.disabled,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+        self._add(row)
+        return _user(row)
+
+    def users(self, after_id: int, limit: int, *, organisation_id: int | None = None) -> list[User]:
+        query = select(UserRow).where(UserRow.id > after_id)
+        if organisation_id is not None:
+            query = query.where(UserRow.organisation_id == organisation_id)
+        return [_user(r) for r in self._many(query.order_by(UserRow.id).limit(limit))]
+
+    def update_user(self, user: User) -> None:
+        row = self.session.get(UserRow, user.id)
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"user {user.id}")
+        row.disabled, row.last_login_at = user.disabled, user.last_login_at
+        row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
+        self.session.flush()
+
+    def has_admin(self) -> bool:
+        return any(
+            Role.ADMIN.value in r.roles and not r.disabled for r in self._many(select(UserRow))
+        )
+
+    def client(self, client_id: str) -> ApiClient | None:
+        row = _one(self.session, select(ApiClientRow).where(ApiClientRow.client_id == client_id))
+        return _client(row) if row is not None else None
+
+    def add_client(self, client: ApiClient) -> ApiClient:
+        row = ApiClientRow(
+            client_id=client.client_id,
+            organisation_id=client.organisation_id,
+            roles=sorted(r.value for r in client.roles),
+            scopes=sorted(s.value for s in client.scopes),
+            secret_hash=client.secret_hash,
+            revoked=client.revoked,
+            created_at=client.created_at,
+            last_used_at=client.last_used_at,
+        )
+        self._add(row)
+        return _client(row)
+
+    def clients(
+        self, after_id: int, limit: int, *, organisation_id: int | None = None
+    ) -> list[ApiClient]:
+        query = select(ApiClientRow).where(ApiClientRow.id > after_id)
+        if organisation_id is not None:
+            query = query.where(ApiClientRow.organisation_id == organisation_id)
+        return [_client(r) for r in self._many(query.order_by(ApiClientRow.id).limit(limit))]
+
+    def update_client(self, client: ApiClient) -> None:
+        row = _one(
+            self.session, select(ApiClientRow).where(ApiClientRow.client_id == client.client_id)
+        )
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"client {client.client_id}")
+        row.revoked, row.last_used_at = client.revoked, client.last_used_at
+        self.session.flush()

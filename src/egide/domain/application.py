@@ -295,7 +295,8 @@ def parse_application(data: object, product: Product, source: str | None = None)
     )
     postcode = c.text(e, "establishment.postcode", "postcode", max_length=CODE_MAX)
     if postcode is not None and not (
-        len(postcode) == 5 and (postcode.isdigit() or postcode[:2] in ("2A", "2B"))
+        len(postcode) == 5
+        and ((postcode.isascii() and postcode.isdigit()) or postcode[:2] in ("2A", "2B"))
     ):
         c.add("establishment.postcode", "format", "must be a 5-character French postcode")
     city = c.text(e, "establishment.city", "city", max_length=CITY_MAX)

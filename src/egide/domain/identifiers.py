@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 
+def ascii_digits(value: str) -> bool:
+    """0-9 only: str.isdigit() also takes other scripts' digits (Arabic-Indic, superscripts)."""
+    return value.isascii() and value.isdigit()
+
+
 def luhn_valid(digits: str) -> bool:
     """Luhn (mod 10) check over a string of digits."""
-    if not digits.isdigit():
+    if not ascii_digits(digits):
         return False
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -23,7 +28,7 @@ def siret_problem(value: str) -> str | None:
 
     La Poste's establishments (SIREN 356000000) use a digit-sum rule instead of Luhn.
     """
-    if len(value) != 14 or not value.isdigit():
+    if len(value) != 14 or not ascii_digits(value):
         return "must be 14 digits"
     if value.startswith("356000000"):
         return None if sum(int(c) for c in value) % 5 == 0 else "check digit is wrong"
@@ -39,6 +44,21 @@ def finess_problem(value: str) -> str | None:
     digits = value
     if value[:2] in ("2A", "2B"):
         digits = "20" + value[2:]
-    if not digits.isdigit():
+    if not ascii_digits(digits):
         return "must be digits (2A/2B allowed for Corsica)"
     return None if luhn_valid(digits) else "check digit is wrong (Luhn)"
+
+
+def siren_problem(value: str) -> str | None:
+    """SIREN: 9 digits, Luhn (La Poste's 356000000 included: it passes Luhn)."""
+    if len(value) != 9 or not ascii_digits(value):
+        return "must be 9 digits"
+    return None if luhn_valid(value) else "check digit is wrong (Luhn)"
+
+
+def orias_problem(value: str) -> str | None:
+    """ORIAS registration number of an insurance intermediary: 8 digits (no check digit is
+    published by the ORIAS register)."""
+    if len(value) != 8 or not ascii_digits(value):
+        return "must be 8 digits"
+    return None

@@ -6,7 +6,9 @@ in a few dozen lines, so that most service tests run without a database (the SQL
 integration tests, concurrency and crash tests included).
 
 The records are the table rows of `egide.db` (plain mapped classes: they can be built and read
-without a session), so no conversion layer sits between the two. Rules every implementation keeps:
+without a session), so no conversion layer sits between the two — except the accounts, whose
+repository already speaks domain values (`egide.domain.accounts`), the direction the others will
+take. Rules every implementation keeps:
 
 - ``add`` makes the row visible to the reads of the same unit of work at once and gives it its
   ``id`` when it has one;
@@ -27,6 +29,8 @@ from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.access import OrgKind
+from egide.domain.accounts import ApiClient, Organisation, User
 
 
 class ProductVersions(Protocol):
@@ -103,6 +107,62 @@ class PortfolioRuns(Protocol):
     def add(self, row: PortfolioRunRow) -> None: ...
 
 
+class Accounts(Protocol):
+    """Organisations, users and API clients, as domain values; lists are keyset-paginated
+    (`after_id`: the last id of the previous page)."""
+
+    def insurer(self) -> Organisation: ...
+
+    def organisation(self, org_id: int) -> Organisation | None: ...
+
+    def organisation_by_siret(self, siret: str) -> Organisation | None: ...
+
+    def add_organisation(self, org: Organisation) -> Organisation:
+        """Stores it; returns it with its id."""
+        ...
+
+    def organisations(
+        self,
+        after_id: int,
+        limit: int,
+        *,
+        kind: OrgKind | None = None,
+        broker_id: int | None = None,
+    ) -> list[Organisation]: ...
+
+    def user(self, user_id: int) -> User | None: ...
+
+    def user_by_email(self, email: str) -> User | None:
+        """Without regard to case."""
+        ...
+
+    def add_user(self, user: User) -> User: ...
+
+    def users(
+        self, after_id: int, limit: int, *, organisation_id: int | None = None
+    ) -> list[User]: ...
+
+    def update_user(self, user: User) -> None:
+        """Disabled flag, last login, password hash and roles."""
+        ...
+
+    def has_admin(self) -> bool:
+        """An enabled user holds the admin role."""
+        ...
+
+    def client(self, client_id: str) -> ApiClient | None: ...
+
+    def add_client(self, client: ApiClient) -> ApiClient: ...
+
+    def clients(
+        self, after_id: int, limit: int, *, organisation_id: int | None = None
+    ) -> list[ApiClient]: ...
+
+    def update_client(self, client: ApiClient) -> None:
+        """Revoked flag and last use."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -123,6 +183,9 @@ class UnitOfWork(Protocol):
 
     @property
     def runs(self) -> PortfolioRuns: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
 
     def __enter__(self) -> Self: ...
 

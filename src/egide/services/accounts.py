@@ -1,0 +1,422 @@
+"""Accounts: the principal acting, organisations, users and API clients.
+
+Passwords are hashed with Argon2id (argon2-cffi's `PasswordHasher`, whose defaults are RFC 9106's
+second recommended option: t=3 passes, m=64 MiB, p=4 lanes, 16-byte salt, 32-byte tag); a hash
+made with older parameters is rehashed at the next login. API client secrets are 256-bit random
+tokens: they cannot be guessed, so a fast SHA-256 of the secret is enough at rest (the reason
+passwords need a slow hash is that people choose them); it is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from egide.clock import now
+from egide.domain.access import (
+    Action,
+    Kind,
+    OrgKind,
+    Principal,
+    Resource,
+    Role,
+    allowed,
+    local_operator,
+)
+from egide.domain.accounts import (
+    EMAIL_MAX,
+    ApiClient,
+    Organisation,
+    User,
+    organisation_problems,
+    password_problems,
+    role_problems,
+    scope_problems,
+)
+from egide.domain.errors import Conflict, FieldError, InvalidInput, NotAllowed, NotFound
+from egide.domain.text import check_text
+from egide.services.ports import UnitOfWork
+
+PAGE_DEFAULT, PAGE_MAX = 50, 100
+ACCOUNTS = Resource(Kind.ACCOUNTS)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the cursor of the next (None on the last page)."""
+
+    items: Sequence[Any]
+    next_cursor: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {"items": [i.public() for i in self.items], "next_cursor": self.next_cursor}
+
+
+def _cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> int:
+    """The id a cursor stands for; a cursor that is not one of ours is bad input."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind == "id" and value.isascii() and value.isdigit() and len(value) < 19:
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInput([FieldError("cursor", "format", "is not a cursor given by a list")])
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput([FieldError("limit", "range", f"must be from 1 to {PAGE_MAX}")])
+    return limit
+
+
+def _page(items: list[Any], limit: int) -> Page:
+    """`items` holds up to limit + 1 rows: the extra one only says there is a next page."""
+    shown = items[:limit]
+    return Page(shown, _cursor(shown[-1].id) if len(items) > limit else None)
+
+
+def require(principal: Principal, action: Action, resource: Resource, what: str) -> None:
+    """Raise NotFound (`what` does not exist) when the principal may not see the object, and
+    NotAllowed with the reason when its roles or scopes do not allow the action."""
+    decision = allowed(principal, action, resource)
+    if decision.code == "not_visible":
+        raise NotFound(f"{what} does not exist")
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+# ------------------------------------------------------------------ who is acting
+
+
+def acting_principal(uow: UnitOfWork, as_email: str | None) -> Principal:
+    """The local operator (the CLI on the server's own machine), or, with ``--as EMAIL``, the
+    local operator acting as that user: the user's organisation and roles, history recording
+    both. A disabled user cannot be acted as."""
+    with uow:
+        insurer = uow.accounts.insurer()
+        if as_email is None:
+            return local_operator(insurer.id)
+        user = uow.accounts.user_by_email(as_email.strip())
+        if user is None:
+            raise NotFound(f"user {as_email} does not exist")
+        if user.disabled:
+            raise NotAllowed(f"user {user.email} is disabled")
+        return _user_principal(uow, user, acting_as=user.email)
+
+
+def _user_principal(uow: UnitOfWork, user: User, acting_as: str | None = None) -> Principal:
+    org = uow.accounts.organisation(user.organisation_id)
+    assert org is not None  # a foreign key
+    return Principal(
+        kind="user",
+        id=str(user.id),
+        organisation_id=org.id,
+        organisation_kind=org.kind,
+        roles=user.roles,
+        label=user.email,
+        acting_as=acting_as,
+    )
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+# A hash to verify against when the user does not exist, so that timing does not tell whether
+# an address has an account (computed once, on first use).
+_DUMMY_HASH: list[str] = []
+
+
+def authenticate_user(uow: UnitOfWork, email: str, password: str) -> Principal:
+    """A user's principal from email and password (a login), recording the time; any failure is
+    the same NotAllowed, so it does not tell which part was wrong."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    refused = NotAllowed("invalid email or password")
+    hasher = _hasher()
+    with uow:
+        user = uow.accounts.user_by_email(email.strip())
+        if user is None:
+            if not _DUMMY_HASH:
+                _DUMMY_HASH.append(hasher.hash(secrets.token_hex(16)))
+            with contextlib.suppress(VerificationError):
+                hasher.verify(_DUMMY_HASH[0], password)
+            raise refused
+        try:
+            hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            raise refused from None
+        if user.disabled:
+            raise refused
+        changed = replace(user, last_login_at=now())
+        if hasher.check_needs_rehash(user.password_hash):
+            changed = replace(changed, password_hash=hasher.hash(password))
+        uow.accounts.update_user(changed)
+        principal = _user_principal(uow, changed)
+        uow.commit()
+        return principal
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> Principal:
+    """An API client's principal from its id and secret, recording the use; its roles are
+    limited by its scopes (`egide.domain.access.allowed`). A revoked client is refused."""
+    refused = NotAllowed("invalid client credentials")
+    with uow:
+        client = uow.accounts.client(client_id.strip())
+        if client is None or client.revoked:
+            raise refused
+        if not hmac.compare_digest(client.secret_hash, _secret_hash(secret)):
+            raise refused
+        uow.accounts.update_client(replace(client, last_used_at=now()))
+        org = uow.accounts.organisation(client.organisation_id)
+        assert org is not None
+        uow.commit()
+        return Principal(
+            kind="client",
+            id=client.client_id,
+            organisation_id=org.id,
+            organisation_kind=org.kind,
+            roles=client.roles,
+            scopes=client.scopes,
+            label=client.client_id,
+        )
+
+
+# ------------------------------------------------------------------ input
+
+
+def _email(value: str) -> str:
+    """The address in canonical form (lower case), or bad input naming the rule."""
+    from email_validator import EmailNotValidError, validate_email
+
+    errors = check_text("email", value, max_length=EMAIL_MAX, required=True)
+    if errors:
+        raise InvalidInput(errors)
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput([FieldError("email", "format", str(exc))]) from None
+    return str(checked.normalized).lower()
+
+
+def _password_hash(password: str) -> str:
+    if errors := password_problems(password):
+        raise InvalidInput(errors)
+    return str(_hasher().hash(password))
+
+
+def _organisation_of(uow: UnitOfWork, org_id: int) -> Organisation:
+    org = uow.accounts.organisation(org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    return org
+
+
+# ------------------------------------------------------------------ use cases
+
+
+def bootstrap_admin(uow: UnitOfWork, email: str, password: str) -> User:
+    """The first administrator of the insurer, on an installation that has none (afterwards an
+    administrator creates the others): a conflict once one exists."""
+    address, digest = _email(email), _password_hash(password)
+    with uow:
+        if uow.accounts.has_admin():
+            raise Conflict("an administrator exists already: ask one to create your account")
+        if uow.accounts.user_by_email(address) is not None:
+            raise Conflict(f"a user {address} exists already")
+        insurer = uow.accounts.insurer()
+        user = uow.accounts.add_user(
+            User(0, insurer.id, address, digest, frozenset({Role.ADMIN}), False, now(), None)
+        )
+        uow.commit()
+        return user
+
+
+def create_organisation(
+    uow: UnitOfWork,
+    principal: Principal,
+    kind: str,
+    name: str,
+    *,
+    siren: str | None = None,
+    siret: str | None = None,
+    orias: str | None = None,
+    broker_id: int | None = None,
+) -> Organisation:
+    """A brokerage (SIREN, ORIAS) or an establishment (SIRET; its broker of record optional)."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "organisation")
+    errors = organisation_problems(kind, name, siren, siret, orias)
+    if broker_id is not None and kind != OrgKind.ESTABLISHMENT.value:
+        errors.append(FieldError("broker", "kind", "only an establishment has a broker of record"))
+    if errors:
+        raise InvalidInput(errors)
+    with uow:
+        if broker_id is not None:
+            broker = uow.accounts.organisation(broker_id)
+            if broker is None or broker.kind is not OrgKind.BROKERAGE:
+                raise InvalidInput(
+                    [FieldError("broker", "kind", f"organisation {broker_id} is not a brokerage")]
+                )
+        if siret is not None and uow.accounts.organisation_by_siret(siret) is not None:
+            raise Conflict(f"an organisation holds SIRET {siret} already")
+        org = uow.accounts.add_organisation(
+            Organisation(0, OrgKind(kind), name.strip(), siren, siret, orias, broker_id, now())
+        )
+        uow.commit()
+        return org
+
+
+def list_organisations(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kind: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_DEFAULT,
+) -> Page:
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "organisation")
+    try:
+        chosen = OrgKind(kind) if kind is not None else None
+    except ValueError:
+        known = ", ".join(k.value for k in OrgKind)
+        raise InvalidInput(
+            [FieldError("kind", "enum", f"{kind!r} is not one of {known}")]
+        ) from None
+    after, size = _after(cursor), _limit(limit)
+    with uow:
+        return _page(uow.accounts.organisations(after, size + 1, kind=chosen), size)
+
+
+def create_user(
+    uow: UnitOfWork,
+    principal: Principal,
+    organisation_id: int,
+    email: str,
+    password: str,
+    roles: list[str],
+) -> User:
+    """A user of an organisation, with roles open to its kind; the email is unique whatever
+    its case."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
+    address = _email(email)
+    with uow:
+        org = _organisation_of(uow, organisation_id)
+        chosen, errors = role_problems(org.kind, roles)
+        errors += password_problems(password)
+        if errors:
+            raise InvalidInput(errors)
+        if uow.accounts.user_by_email(address) is not None:
+            raise Conflict(f"a user {address} exists already")
+        user = uow.accounts.add_user(
+            User(0, org.id, address, _password_hash(password), chosen, False, now(), None)
+        )
+        uow.commit()
+        return user
+
+
+def list_users(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    organisation_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_DEFAULT,
+) -> Page:
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
+    after, size = _after(cursor), _limit(limit)
+    with uow:
+        return _page(uow.accounts.users(after, size + 1, organisation_id=organisation_id), size)
+
+
+def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disabled: bool) -> User:
+    """Disable (or enable again) a user: a disabled user can neither log in nor be acted as."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
+    with uow:
+        user = uow.accounts.user_by_email(email.strip())
+        if user is None:
+            raise NotFound(f"user {email} does not exist")
+        changed = replace(user, disabled=disabled)
+        uow.accounts.update_user(changed)
+        uow.commit()
+        return changed
+
+
+def create_client(
+    uow: UnitOfWork,
+    principal: Principal,
+    organisation_id: int,
+    roles: list[str],
+    scopes: list[str],
+) -> tuple[ApiClient, str]:
+    """An API client of an organisation: its id and its secret, which is shown this once (only
+    its hash is kept)."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "API client")
+    with uow:
+        org = _organisation_of(uow, organisation_id)
+        chosen_roles, errors = role_problems(org.kind, roles)
+        chosen_scopes, scope_errors = scope_problems(scopes)
+        if errors + scope_errors:
+            raise InvalidInput(errors + scope_errors)
+        secret = "egs_" + secrets.token_urlsafe(32)
+        client = uow.accounts.add_client(
+            ApiClient(
+                0,
+                "egc_" + secrets.token_hex(10),
+                org.id,
+                chosen_roles,
+                chosen_scopes,
+                _secret_hash(secret),
+                False,
+                now(),
+                None,
+            )
+        )
+        uow.commit()
+        return client, secret
+
+
+def list_clients(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    organisation_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_DEFAULT,
+) -> Page:
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "API client")
+    after, size = _after(cursor), _limit(limit)
+    with uow:
+        return _page(uow.accounts.clients(after, size + 1, organisation_id=organisation_id), size)
+
+
+def revoke_client(uow: UnitOfWork, principal: Principal, client_id: str) -> ApiClient:
+    """Revoke an API client: its secret no longer authenticates."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "API client")
+    with uow:
+        client = uow.accounts.client(client_id.strip())
+        if client is None:
+            raise NotFound(f"API client {client_id} does not exist")
+        changed = replace(client, revoked=True)
+        uow.accounts.update_client(changed)
+        uow.commit()
+        return changed
