@@ -31,10 +31,14 @@ import sqlalchemy as sa
 from sqlalchemy import JSON
 
 from egide.db.base import AwareDateTime, Base
+from egide.db.repositories import client_value, organisation_value, user_value
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.access import OrgKind
+from egide.domain.accounts import ApiClient, Organisation, User
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
@@ -235,6 +239,122 @@ class FakePortfolioRuns(_Repository):
         self._store.add(row)
 
 
+class FakeAccounts(_Repository):
+    """Organisations, users and API clients kept as rows, returned as domain values through the
+    same conversions as the SQL repository."""
+
+    def insurer(self) -> Organisation:
+        return next(
+            organisation_value(r) for r in self._store.rows(OrganisationRow) if r.kind == "insurer"
+        )
+
+    def organisation(self, org_id: int) -> Organisation | None:
+        rows = self._store.rows(OrganisationRow)
+        return next((organisation_value(r) for r in rows if r.id == org_id), None)
+
+    def organisation_by_siret(self, siret: str) -> Organisation | None:
+        rows = self._store.rows(OrganisationRow)
+        return next((organisation_value(r) for r in rows if r.siret == siret), None)
+
+    def add_organisation(self, org: Organisation) -> Organisation:
+        row = OrganisationRow(
+            kind=org.kind.value,
+            name=org.name,
+            siren=org.siren,
+            siret=org.siret,
+            orias=org.orias,
+            broker_id=org.broker_id,
+            created_at=org.created_at,
+        )
+        self._store.add(row)
+        return organisation_value(row)
+
+    def organisations(
+        self,
+        after_id: int,
+        limit: int,
+        *,
+        kind: OrgKind | None = None,
+        broker_id: int | None = None,
+    ) -> list[Organisation]:
+        rows = [
+            r
+            for r in sorted(self._store.rows(OrganisationRow), key=lambda r: r.id)
+            if r.id > after_id
+            and (kind is None or r.kind == kind.value)
+            and (broker_id is None or r.broker_id == broker_id)
+        ]
+        return [organisation_value(r) for r in rows[:limit]]
+
+    def user(self, user_id: int) -> User | None:
+        return next((user_value(r) for r in self._store.rows(UserRow) if r.id == user_id), None)
+
+    def user_by_email(self, email: str) -> User | None:
+        rows = self._store.rows(UserRow)
+        return next((user_value(r) for r in rows if r.email == email.lower()), None)
+
+    def add_user(self, user: User) -> User:
+        row = UserRow(
+            organisation_id=user.organisation_id,
+            email=user.email.lower(),
+            password_hash=user.password_hash,
+            roles=sorted(r.value for r in user.roles),
+            disabled=user.disabled,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+        self._store.add(row)
+        return user_value(row)
+
+    def users(self, after_id: int, limit: int, *, organisation_id: int | None = None) -> list[User]:
+        rows = [
+            r
+            for r in sorted(self._store.rows(UserRow), key=lambda r: r.id)
+            if r.id > after_id and organisation_id in (None, r.organisation_id)
+        ]
+        return [user_value(r) for r in rows[:limit]]
+
+    def update_user(self, user: User) -> None:
+        row = next(r for r in self._store.rows(UserRow) if r.id == user.id)
+        row.disabled, row.last_login_at = user.disabled, user.last_login_at
+        row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
+
+    def has_admin(self) -> bool:
+        return any("admin" in r.roles and not r.disabled for r in self._store.rows(UserRow))
+
+    def client(self, client_id: str) -> ApiClient | None:
+        rows = self._store.rows(ApiClientRow)
+        return next((client_value(r) for r in rows if r.client_id == client_id), None)
+
+    def add_client(self, client: ApiClient) -> ApiClient:
+        row = ApiClientRow(
+            client_id=client.client_id,
+            organisation_id=client.organisation_id,
+            roles=sorted(r.value for r in client.roles),
+            scopes=sorted(s.value for s in client.scopes),
+            secret_hash=client.secret_hash,
+            revoked=client.revoked,
+            created_at=client.created_at,
+            last_used_at=client.last_used_at,
+        )
+        self._store.add(row)
+        return client_value(row)
+
+    def clients(
+        self, after_id: int, limit: int, *, organisation_id: int | None = None
+    ) -> list[ApiClient]:
+        rows = [
+            r
+            for r in sorted(self._store.rows(ApiClientRow), key=lambda r: r.id)
+            if r.id > after_id and organisation_id in (None, r.organisation_id)
+        ]
+        return [client_value(r) for r in rows[:limit]]
+
+    def update_client(self, client: ApiClient) -> None:
+        row = next(r for r in self._store.rows(ApiClientRow) if r.client_id == client.client_id)
+        row.revoked, row.last_used_at = client.revoked, client.last_used_at
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -248,6 +368,11 @@ class FakeUnitOfWork:
         self._claims = FakeClaims(self._store)
         self._idempotency = FakeIdempotencyKeys(self._store, self)
         self._runs = FakePortfolioRuns(self._store)
+        self._accounts = FakeAccounts(self._store)
+        # the installation's insurer, as the migrations create it
+        self._store.add(
+            OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
+        )
 
     def _open(self) -> None:
         if self._saved is None:
@@ -282,6 +407,11 @@ class FakeUnitOfWork:
     def runs(self) -> FakePortfolioRuns:
         self._open()
         return self._runs
+
+    @property
+    def accounts(self) -> FakeAccounts:
+        self._open()
+        return self._accounts
 
     def __enter__(self) -> Self:
         if self._saved is not None:

@@ -321,3 +321,34 @@ def test_the_acting_user_comes_from_egide_as(cli_env: str, monkeypatch: pytest.M
     cli("user", "disable", "admin@egide.example")
     # now the admin is disabled: acting as it is refused
     assert "disabled" in cli("user", "list", code=4).stderr
+
+
+def test_the_account_use_cases_run_on_the_in_memory_fakes_too() -> None:
+    from egide.db.tables_accounts import OrganisationRow, UserRow
+    from tests.fakes import FakeUnitOfWork
+
+    uow = FakeUnitOfWork()
+    accounts.bootstrap_admin(uow, "admin@egide.example", ADMIN_PASSWORD)
+    admin = accounts.acting_principal(uow, "admin@egide.example")
+    brokerage = accounts.create_organisation(
+        uow, admin, "brokerage", "Courtage", siren="732829320", orias="07012345"
+    )
+    accounts.create_user(uow, admin, brokerage.id, "claire@courtage.example", PASSWORD, ["broker"])
+    with pytest.raises(Conflict):  # refused inside the transaction: rolled back
+        accounts.create_user(
+            uow, admin, brokerage.id, "CLAIRE@courtage.example", PASSWORD, ["broker"]
+        )
+    assert [u.email for u in uow.stored(UserRow)] == [
+        "admin@egide.example",
+        "claire@courtage.example",
+    ]
+    first = accounts.list_organisations(uow, admin, limit=1)
+    second = accounts.list_organisations(uow, admin, cursor=first.next_cursor, limit=1)
+    assert [o.kind for o in first.items + list(second.items)] == [
+        OrgKind.INSURER,
+        OrgKind.BROKERAGE,
+    ]
+    assert second.next_cursor is None and len(uow.stored(OrganisationRow)) == 2
+    broker = accounts.authenticate_user(uow, "claire@courtage.example", PASSWORD)
+    with pytest.raises(NotAllowed):
+        accounts.list_organisations(uow, broker)

@@ -182,9 +182,10 @@ class SqlPortfolioRuns(_Repository):
 
 
 # ------------------------------------------------------------------ accounts (domain values out)
+# The row -> value conversions are public: the in-memory fakes of the tests use them too.
 
 
-def _organisation(row: OrganisationRow) -> Organisation:
+def organisation_value(row: OrganisationRow) -> Organisation:
     return Organisation(
         id=row.id,
         kind=OrgKind(row.kind),
@@ -197,7 +198,7 @@ def _organisation(row: OrganisationRow) -> Organisation:
     )
 
 
-def _user(row: UserRow) -> User:
+def user_value(row: UserRow) -> User:
     return User(
         id=row.id,
         organisation_id=row.organisation_id,
@@ -210,7 +211,7 @@ def _user(row: UserRow) -> User:
     )
 
 
-def _client(row: ApiClientRow) -> ApiClient:
+def client_value(row: ApiClientRow) -> ApiClient:
     return ApiClient(
         id=row.id,
         client_id=row.client_id,
@@ -231,15 +232,15 @@ class SqlAccounts(_Repository):
         row = _one(self.session, select(OrganisationRow).where(OrganisationRow.kind == "insurer"))
         if row is None:  # pragma: no cover - the migration creates it
             raise LookupError("the installation's insurer organisation is missing")
-        return _organisation(row)
+        return organisation_value(row)
 
     def organisation(self, org_id: int) -> Organisation | None:
         row = self.session.get(OrganisationRow, org_id)
-        return _organisation(row) if row is not None else None
+        return organisation_value(row) if row is not None else None
 
     def organisation_by_siret(self, siret: str) -> Organisation | None:
         row = _one(self.session, select(OrganisationRow).where(OrganisationRow.siret == siret))
-        return _organisation(row) if row is not None else None
+        return organisation_value(row) if row is not None else None
 
     def add_organisation(self, org: Organisation) -> Organisation:
         row = OrganisationRow(
@@ -252,7 +253,7 @@ class SqlAccounts(_Repository):
             created_at=org.created_at,
         )
         self._add(row)
-        return _organisation(row)
+        return organisation_value(row)
 
     def organisations(
         self,
@@ -268,15 +269,15 @@ class SqlAccounts(_Repository):
         if broker_id is not None:
             query = query.where(OrganisationRow.broker_id == broker_id)
         rows = self._many(query.order_by(OrganisationRow.id).limit(limit))
-        return [_organisation(r) for r in rows]
+        return [organisation_value(r) for r in rows]
 
     def user(self, user_id: int) -> User | None:
         row = self.session.get(UserRow, user_id)
-        return _user(row) if row is not None else None
+        return user_value(row) if row is not None else None
 
     def user_by_email(self, email: str) -> User | None:
         row = _one(self.session, select(UserRow).where(UserRow.email == email.lower()))
-        return _user(row) if row is not None else None
+        return user_value(row) if row is not None else None
 
     def add_user(self, user: User) -> User:
         row = UserRow(
@@ -289,13 +290,13 @@ class SqlAccounts(_Repository):
             last_login_at=user.last_login_at,
         )
         self._add(row)
-        return _user(row)
+        return user_value(row)
 
     def users(self, after_id: int, limit: int, *, organisation_id: int | None = None) -> list[User]:
         query = select(UserRow).where(UserRow.id > after_id)
         if organisation_id is not None:
             query = query.where(UserRow.organisation_id == organisation_id)
-        return [_user(r) for r in self._many(query.order_by(UserRow.id).limit(limit))]
+        return [user_value(r) for r in self._many(query.order_by(UserRow.id).limit(limit))]
 
     def update_user(self, user: User) -> None:
         row = self.session.get(UserRow, user.id)
@@ -312,7 +313,7 @@ class SqlAccounts(_Repository):
 
     def client(self, client_id: str) -> ApiClient | None:
         row = _one(self.session, select(ApiClientRow).where(ApiClientRow.client_id == client_id))
-        return _client(row) if row is not None else None
+        return client_value(row) if row is not None else None
 
     def add_client(self, client: ApiClient) -> ApiClient:
         row = ApiClientRow(
@@ -326,7 +327,7 @@ class SqlAccounts(_Repository):
             last_used_at=client.last_used_at,
         )
         self._add(row)
-        return _client(row)
+        return client_value(row)
 
     def clients(
         self, after_id: int, limit: int, *, organisation_id: int | None = None
@@ -334,7 +335,7 @@ class SqlAccounts(_Repository):
         query = select(ApiClientRow).where(ApiClientRow.id > after_id)
         if organisation_id is not None:
             query = query.where(ApiClientRow.organisation_id == organisation_id)
-        return [_client(r) for r in self._many(query.order_by(ApiClientRow.id).limit(limit))]
+        return [client_value(r) for r in self._many(query.order_by(ApiClientRow.id).limit(limit))]
 
     def update_client(self, client: ApiClient) -> None:
         row = _one(
