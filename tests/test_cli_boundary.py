@@ -55,6 +55,13 @@ def application(tmp_path: Path, name: str, suffix: str = ".yaml") -> Path:
     return path
 
 
+@pytest.fixture
+def db_env(any_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CLI on a fresh database of each backend (the rules hold the same on both)."""
+    monkeypatch.setenv("EGIDE_DATABASE_URL", any_url)
+    return any_url
+
+
 def count_rows(url: str, table: str) -> int:
     engine = make_engine(url)
     try:
@@ -69,7 +76,7 @@ def count_rows(url: str, table: str) -> int:
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_markup_in_a_name_is_printed_literally_when_saved_shown_and_bound(
-    name: str, cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, db_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     saved = invoke("quote", "price", str(application(tmp_path, name)), "--save")
@@ -154,7 +161,7 @@ def test_a_bad_parameter_raised_inside_a_command_is_a_usage_error_not_an_interna
 
 
 def test_a_duplicate_yaml_key_is_refused_naming_both_lines_and_nothing_is_stored(
-    cli_env: str, tmp_path: Path
+    db_env: str, tmp_path: Path
 ) -> None:
     text = PRACTICE.read_text(encoding="utf-8")
     assert "  edr: false\n" in text
@@ -163,7 +170,7 @@ def test_a_duplicate_yaml_key_is_refused_naming_both_lines_and_nothing_is_stored
     first = text.splitlines().index("  edr: false") + 1
     result = invoke("quote", "price", str(path), "--save")
     assert_clean_failure(result, 2, "duplicate key 'edr'", f"lines {first} and {first + 1}")
-    assert count_rows(cli_env, "quotes") == 0
+    assert count_rows(db_env, "quotes") == 0
 
 
 def test_a_duplicate_json_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
@@ -270,12 +277,12 @@ def test_an_unexpected_error_is_one_line_without_its_message_unless_debugging(
 
 @pytest.mark.parametrize("moment", ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+00:00"])
 def test_a_replay_clock_outside_the_supported_years_is_bad_input(
-    moment: str, cli_env: str, monkeypatch: pytest.MonkeyPatch
+    moment: str, db_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EGIDE_NOW", moment)
     result = invoke("quote", "price", str(PRACTICE), "--save")
     assert_clean_failure(result, 2, "EGIDE_NOW", "2000 to 2199")
-    assert count_rows(cli_env, "quotes") == 0
+    assert count_rows(db_env, "quotes") == 0
 
 
 # ---------------------------------------------------------------- outputs
@@ -333,14 +340,14 @@ def test_a_book_output_in_a_missing_folder_or_over_a_file_is_refused(tmp_path: P
 
 @pytest.mark.parametrize("option", ["--plot", "--ord"])
 def test_simulation_outputs_are_checked_before_the_simulation_runs(
-    option: str, cli_env: str, tmp_path: Path
+    option: str, db_env: str, tmp_path: Path
 ) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("x")
     book = str(EXAMPLES / "book-small.csv")
     result = invoke("portfolio", "simulate", book, "--years", "100", option, str(a_file / "sub"))
     assert_clean_failure(result, 5, option)
-    assert count_rows(cli_env, "portfolio_runs") == 0
+    assert count_rows(db_env, "portfolio_runs") == 0
 
 
 @pytest.mark.parametrize(
@@ -354,11 +361,11 @@ def test_simulation_outputs_are_checked_before_the_simulation_runs(
     ],
 )
 def test_simulation_sizes_are_bounded_before_any_work(
-    args: list[str], needle: str, cli_env: str
+    args: list[str], needle: str, db_env: str
 ) -> None:
     result = invoke("portfolio", "simulate", str(EXAMPLES / "book-small.csv"), *args)
     assert_clean_failure(result, 2, needle)
-    assert count_rows(cli_env, "portfolio_runs") == 0
+    assert count_rows(db_env, "portfolio_runs") == 0
 
 
 @pytest.mark.parametrize(
@@ -371,7 +378,7 @@ def test_simulation_sizes_are_bounded_before_any_work(
     ],
 )
 def test_free_text_options_refuse_controls_and_excess_length_before_any_work(
-    option: str, value: str, needle: str, cli_env: str
+    option: str, value: str, needle: str, db_env: str
 ) -> None:
     if option == "--idempotency-key":  # quote price takes no key; policy bind does
         result = invoke("policy", "bind", "DEV-1", option, value)
@@ -379,7 +386,7 @@ def test_free_text_options_refuse_controls_and_excess_length_before_any_work(
         result = invoke("quote", "price", str(PRACTICE), "--save", option, value)
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
-    assert count_rows(cli_env, "quotes") == 0
+    assert count_rows(db_env, "quotes") == 0
 
 
 @pytest.mark.parametrize("command", [["demo"], ["db", "upgrade"]])
