@@ -5,8 +5,9 @@ Department of Health and Human Services (see ``../shared/data/hhs-breach-portal/
 The number of individuals affected per breach is the exposure that drives notification, crisis
 management and liability costs; since the portal starts at 500, its distribution is fitted as a
 lognormal *left-truncated* at 500 by maximum likelihood, with two alternatives (a truncated
-log-logistic and a Pareto from 500) and goodness-of-fit figures. ``docs/breaches.md`` reports the
-results and how the risk model uses them.
+log-logistic and a Pareto from 500) and goodness-of-fit figures: the plain moments of log size,
+the Kolmogorov–Smirnov distance of each fitted law and a Hill estimate of the tail index.
+``docs/breaches.md`` reports the results and how the risk model uses them.
 
 >>> from egide.actuarial.breaches import TruncatedLognormal
 >>> d = TruncatedLognormal(mu=8.0, sigma=2.0, threshold=500.0)
@@ -45,6 +46,12 @@ PLACEHOLDER_COUNTS: frozenset[int] = frozenset({500, 501})
 UNDER_COUNTED_YEARS: frozenset[int] = frozenset({2023, 2024})
 PARTIAL_YEARS: frozenset[int] = frozenset({2009})
 QUANTILE_LEVELS: tuple[float, ...] = (0.5, 0.75, 0.9, 0.95, 0.99)
+#: Hill estimator: k (the number of upper order statistics) runs over 2 % to 10 % of the sample,
+#: and the estimate reported is the one at 5 % (docs/breaches.md § Tail index).
+HILL_K_RANGE: tuple[float, float] = (0.02, 0.10)
+HILL_K_CHOICE = 0.05
+#: Asymptotic 5 % critical value of sqrt(n) * D for the KS test with known parameters.
+KS_CRITICAL_5PCT = 1.358
 
 COL_NAME = "Name of Covered Entity"
 COL_STATE = "State"
@@ -568,6 +575,23 @@ class TruncatedLognormal:
     def rvs(self, size: int, rng: np.random.Generator) -> FloatArray:
         return self.ppf(rng.uniform(size=size))
 
+    def log_moments(self) -> tuple[float, float, float, float]:
+        """Mean, standard deviation, skewness and excess kurtosis of log X (a truncated normal)."""
+        law = stats.truncnorm(self.alpha, np.inf, loc=self.mu, scale=self.sigma)
+        mean, var, skew, kurt = (float(v) for v in law.stats(moments="mvsk"))
+        return mean, math.sqrt(var), skew, kurt
+
+    def hill_alpha(self, tail_fraction: float) -> float:
+        """The tail index the Hill estimator converges to on this law with k = tail_fraction * n.
+
+        1 / E[log X - log x_q | X > x_q], x_q the quantile of level 1 - tail_fraction: a lognormal
+        has every moment finite, yet shows this apparent alpha over its top `tail_fraction`.
+        """
+        p = tail_fraction * float(stats.norm.sf(self.alpha))  # share of the untruncated law
+        z = float(stats.norm.isf(p))
+        mills = math.exp(float(stats.norm.logpdf(z) - stats.norm.logsf(z)))
+        return 1.0 / (self.sigma * (mills - z))
+
 
 @dataclass(frozen=True)
 class TruncatedLogLogistic:
@@ -702,14 +726,270 @@ class ModelFit:
 
 
 @dataclass(frozen=True)
+class LogMoments:
+    """Plain moments of log(x) of a sample: mean, standard deviation (n - 1 in the denominator),
+    skewness g1 = m3 / m2^1.5 and excess kurtosis g2 = m4 / m2^2 - 3 (m_r the central moments).
+
+    The standard errors are the normal-theory ones (exact under normality of log x, too small for
+    a skewed sample): sd / sqrt(n), sd / sqrt(2 (n - 1)), sqrt(6 (n - 2) / ((n + 1)(n + 3))) and
+    sqrt(24 n (n - 2)(n - 3) / ((n + 1)^2 (n + 3)(n + 5))).
+    """
+
+    n: int
+    mean: float
+    sd: float
+    skewness: float
+    excess_kurtosis: float
+
+    @property
+    def se_mean(self) -> float:
+        return self.sd / math.sqrt(self.n)
+
+    @property
+    def se_sd(self) -> float:
+        return self.sd / math.sqrt(2.0 * (self.n - 1))
+
+    @property
+    def se_skewness(self) -> float:
+        n = self.n
+        return math.sqrt(6.0 * (n - 2) / ((n + 1) * (n + 3)))
+
+    @property
+    def se_excess_kurtosis(self) -> float:
+        n = self.n
+        return math.sqrt(24.0 * n * (n - 2) * (n - 3) / ((n + 1) ** 2 * (n + 3) * (n + 5)))
+
+
+def log_moments(x: ArrayLike) -> LogMoments:
+    """Plain moments of log(x) (see `LogMoments`); x > 0, at least 4 values."""
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    if xa.size < 4:
+        raise BreachFitError(f"need at least 4 values for the moments of log size, got {xa.size}")
+    if not np.all(np.isfinite(xa)) or np.any(xa <= 0):
+        raise BreachFitError("the moments of log size need finite positive values")
+    y = np.log(xa)
+    dev = y - y.mean()
+    m2 = float(np.mean(dev**2))
+    if m2 <= 0:
+        raise BreachFitError("all values are equal: skewness and kurtosis are undefined")
+    return LogMoments(
+        n=int(y.size),
+        mean=float(y.mean()),
+        sd=float(y.std(ddof=1)),
+        skewness=float(np.mean(dev**3)) / m2**1.5,
+        excess_kurtosis=float(np.mean(dev**4)) / m2**2 - 3.0,
+    )
+
+
+@dataclass(frozen=True)
+class KSDistance:
+    """Kolmogorov–Smirnov distance D = sup |F(x) - F_n(x)| between a fitted CDF F and the
+    empirical CDF F_n, its two sides (D+ = sup F_n - F: the fit lags the data; D- = sup F - F_n:
+    the fit runs ahead), and where it is reached: at size `at`, F is `fitted_cdf` and F_n (or its
+    left limit, for D-) is `empirical_cdf`."""
+
+    model: str
+    n: int
+    d: float
+    d_plus: float
+    d_minus: float
+    at: float
+    fitted_cdf: float
+    empirical_cdf: float
+
+    @property
+    def sqrt_n_d(self) -> float:
+        return math.sqrt(self.n) * self.d
+
+    @property
+    def critical_5pct(self) -> float:
+        """D above this rejects at 5 % if the parameters were known (they were fitted: lenient)."""
+        return KS_CRITICAL_5PCT / math.sqrt(self.n)
+
+
+def ks_distance(model: TruncatedModel, x: ArrayLike) -> KSDistance:
+    """The KS distance of `model` on the sample `x` (ties are handled: F_n jumps once per value)."""
+    xs = np.sort(np.asarray(x, dtype=np.float64).ravel())
+    n = xs.size
+    if n == 0:
+        raise BreachFitError("the KS distance needs at least one value")
+    f = model.cdf(xs)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    plus, minus = i / n - f, f - (i - 1) / n
+    j_plus, j_minus = int(np.argmax(plus)), int(np.argmax(minus))
+    d_plus, d_minus = float(plus[j_plus]), float(minus[j_minus])
+    if d_plus >= d_minus:
+        j, empirical = j_plus, float(i[j_plus] / n)
+    else:
+        j, empirical = j_minus, float((i[j_minus] - 1) / n)
+    return KSDistance(
+        model=model.name,
+        n=int(n),
+        d=max(d_plus, d_minus),
+        d_plus=d_plus,
+        d_minus=d_minus,
+        at=float(xs[j]),
+        fitted_cdf=float(f[j]),
+        empirical_cdf=empirical,
+    )
+
+
+def hill_alphas(x: ArrayLike, ks: ArrayLike) -> FloatArray:
+    """Hill estimates of the tail index, one per k: 1 / H_k with
+    H_k = (1/k) sum_{i<=k} log x_(i) - log x_(k+1), x_(1) >= x_(2) >= ... the sample sorted down."""
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    k = np.asarray(ks, dtype=np.int64).ravel()
+    if k.size == 0 or k.min() < 1 or k.max() >= xa.size:
+        raise BreachFitError(f"k must run from 1 to n - 1 = {xa.size - 1}")
+    if np.any(xa <= 0):
+        raise BreachFitError("the Hill estimator needs positive values")
+    y = np.sort(np.log(xa))[::-1]
+    h = np.cumsum(y)[k - 1] / k - y[k]
+    if np.any(h <= 0):
+        raise BreachFitError("the largest values are all equal: the Hill estimator is undefined")
+    return np.asarray(1.0 / h, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class HillEstimate:
+    """Hill estimate of the tail index alpha (P(X > x) ~ x^-alpha) at `k` upper order statistics,
+    its asymptotic standard error alpha / sqrt(k), and its range over k = k_low..k_high.
+
+    `lognormal_alpha` (and its range over the same k) is what the estimator converges to on the
+    fitted truncated lognormal: the benchmark that says whether the data's tail is heavier than
+    the lognormal's (NaN when no lognormal was given).
+    """
+
+    n: int
+    k: int
+    alpha: float
+    threshold: float  # x_(k+1): the estimate uses the breaches above it
+    k_low: int
+    k_high: int
+    alpha_min: float
+    alpha_max: float
+    k_rule: str
+    lognormal_alpha: float = math.nan
+    lognormal_alpha_min: float = math.nan
+    lognormal_alpha_max: float = math.nan
+
+    @property
+    def se(self) -> float:
+        return self.alpha / math.sqrt(self.k)
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return self.alpha - 1.96 * self.se, self.alpha + 1.96 * self.se
+
+    @property
+    def interpretation(self) -> str:
+        """What the estimate would mean for a power-law tail, how the range reads, and the
+        lognormal benchmark when there is one."""
+        line = hill_reading(self.alpha, self.alpha_min, self.alpha_max)
+        if not math.isfinite(self.lognormal_alpha):
+            return line
+        if abs(self.alpha - self.lognormal_alpha) <= 2 * self.se:
+            verdict = (
+                "the data's tail is as heavy as the lognormal's within two standard errors, so "
+                "this alpha alone does not point to an infinite moment"
+            )
+        else:
+            heavier = "heavier" if self.alpha < self.lognormal_alpha else "lighter"
+            verdict = f"the data's tail is {heavier} than the lognormal's by over two std. errors"
+        return (
+            f"{line}. The fitted lognormal, every moment finite, shows alpha = "
+            f"{self.lognormal_alpha:.2f} ({self.lognormal_alpha_min:.2f}–"
+            f"{self.lognormal_alpha_max:.2f}) at the same k: {verdict}"
+        )
+
+
+def hill_reading(alpha: float, low: float, high: float) -> str:
+    """One line: the moment a power law of index `alpha` lacks, and whether [low, high] crosses
+    1 or 2 (alpha < 1: infinite mean; 1 <= alpha < 2: finite mean, infinite variance)."""
+
+    def reading(a: float) -> str:
+        if a < 1.0:
+            return "alpha < 1: a power-law tail this heavy has an infinite mean"
+        if a < 2.0:
+            return "1 <= alpha < 2: finite mean, infinite variance for a power-law tail"
+        return "alpha >= 2: finite mean and variance"
+
+    crosses = [b for b in (1.0, 2.0) if low < b <= high]
+    spread = (
+        f"; over the range alpha crosses {' and '.join(f'{b:g}' for b in crosses)}"
+        if crosses
+        else "; the whole range reads the same"
+    )
+    return reading(alpha) + spread
+
+
+def _hill_k_range(n: int, k_range: tuple[float, float], k_choice: float) -> tuple[int, int, int]:
+    low, high = k_range
+    if not 0.0 < low <= k_choice <= high < 1.0:
+        raise BreachFitError(f"need 0 < {low} <= {k_choice} <= {high} < 1 for the Hill range")
+    k_low = max(2, math.ceil(low * n))
+    k_high = min(n - 1, max(k_low, math.floor(high * n)))
+    if k_low > k_high:
+        raise BreachFitError(f"too few values ({n}) for the Hill estimator")
+    k = min(k_high, max(k_low, round(k_choice * n)))
+    return k_low, k, k_high
+
+
+def hill_estimate(
+    x: ArrayLike,
+    *,
+    k_range: tuple[float, float] = HILL_K_RANGE,
+    k_choice: float = HILL_K_CHOICE,
+    lognormal: TruncatedLognormal | None = None,
+) -> HillEstimate:
+    """Hill tail index at k = round(k_choice * n), with its min and max over
+    k = ceil(k_range[0] * n) .. floor(k_range[1] * n) (k at least 2, at most n - 1).
+
+    The estimator assumes a power-law (regularly varying) tail above x_(k+1). On a lognormal it
+    drifts up as k shrinks; `lognormal` (the fitted law) gives that drift as a benchmark.
+    """
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    k_low, k, k_high = _hill_k_range(int(xa.size), k_range, k_choice)
+    ks = np.arange(k_low, k_high + 1)
+    alphas = hill_alphas(xa, ks)
+    threshold = float(np.sort(xa)[::-1][k])
+    rule = f"k = {k_choice:.0%} of n; range k = {k_range[0]:.0%} to {k_range[1]:.0%} of n"
+    lognormal_fields: dict[str, float] = {}
+    if lognormal is not None:
+        n = xa.size
+        at_k, at_low, at_high = (lognormal.hill_alpha(j / n) for j in (k, k_low, k_high))
+        lognormal_fields = {
+            "lognormal_alpha": at_k,
+            "lognormal_alpha_min": min(at_low, at_high),
+            "lognormal_alpha_max": max(at_low, at_high),
+        }
+    return HillEstimate(
+        n=int(xa.size),
+        k=k,
+        alpha=float(alphas[k - k_low]),
+        threshold=threshold,
+        k_low=k_low,
+        k_high=k_high,
+        alpha_min=float(alphas.min()),
+        alpha_max=float(alphas.max()),
+        k_rule=rule,
+        **lognormal_fields,
+    )
+
+
+@dataclass(frozen=True)
 class BreachSizeFit:
-    """The lognormal fit, its alternatives, the quantile table and the comparison by AIC."""
+    """The lognormal fit, its alternatives, the quantile table and the comparison by AIC, with
+    the plain moments of log size, the KS distance of every law and the Hill tail index."""
 
     threshold: float
     n: int
     lognormal: ModelFit
     alternatives: tuple[ModelFit, ...]
     quantiles: tuple[QuantileRow, ...]
+    log_moments: LogMoments
+    ks: tuple[KSDistance, ...]
+    hill: HillEstimate
 
     @property
     def models(self) -> tuple[ModelFit, ...]:
@@ -912,7 +1192,8 @@ def fit_breach_sizes(
     n_boot_quantiles: int = 500,
     seed: int = 0,
 ) -> BreachSizeFit:
-    """Truncated lognormal, truncated log-logistic and Pareto fits with a quantile table.
+    """Truncated lognormal, truncated log-logistic and Pareto fits with a quantile table, the
+    plain moments of log size, the KS distance of each law and the Hill tail index.
 
     The empirical quantiles carry a 90 % interval from `n_boot_quantiles` resamples of the
     breaches (seeded): a fitted quantile inside it is as close as the sample can tell.
@@ -938,12 +1219,17 @@ def fit_breach_sizes(
         )
         for i in range(ps.size)
     )
+    lognormal_model = lognormal.model
+    assert isinstance(lognormal_model, TruncatedLognormal)
     return BreachSizeFit(
         threshold=float(threshold),
         n=int(xa.size),
         lognormal=lognormal,
         alternatives=alternatives,
         quantiles=rows,
+        log_moments=log_moments(xa),
+        ks=tuple(ks_distance(m.model, xa) for m in (lognormal, *alternatives)),
+        hill=hill_estimate(xa, lognormal=lognormal_model),
     )
 
 

@@ -73,6 +73,71 @@ def _model_json(m: ModelFit, best: str) -> dict[str, Any]:
     }
 
 
+def _moments_json(fit: BreachSizeFit) -> dict[str, Any]:
+    mom = fit.log_moments
+    lognormal = fit.lognormal.model
+    assert isinstance(lognormal, TruncatedLognormal)
+    f_mean, f_sd, f_skew, f_kurt = lognormal.log_moments()
+    return {
+        "n": mom.n,
+        "mean": mom.mean,
+        "sd": mom.sd,
+        "skewness": mom.skewness,
+        "excess_kurtosis": mom.excess_kurtosis,
+        "normal_theory_se": {
+            "mean": mom.se_mean,
+            "sd": mom.se_sd,
+            "skewness": mom.se_skewness,
+            "excess_kurtosis": mom.se_excess_kurtosis,
+        },
+        "fitted_lognormal": {
+            "mean": f_mean,
+            "sd": f_sd,
+            "skewness": f_skew,
+            "excess_kurtosis": f_kurt,
+        },
+    }
+
+
+def _ks_json(fit: BreachSizeFit, ks_boot: float | None) -> dict[str, Any]:
+    pvalues = {m.name: m.ks_pvalue for m in fit.models}
+    return {
+        "critical_5pct_known_parameters": fit.ks[0].critical_5pct,
+        "laws": [
+            {
+                "model": k.model,
+                "d": k.d,
+                "d_plus": k.d_plus,
+                "d_minus": k.d_minus,
+                "sqrt_n_d": k.sqrt_n_d,
+                "at_individuals": k.at,
+                "fitted_cdf": k.fitted_cdf,
+                "empirical_cdf": k.empirical_cdf,
+                "pvalue_nominal": pvalues[k.model],
+                "pvalue_bootstrap": ks_boot if k.model == fit.lognormal.name else None,
+            }
+            for k in fit.ks
+        ],
+    }
+
+
+def _hill_json(fit: BreachSizeFit) -> dict[str, Any]:
+    h = fit.hill
+    return {
+        "k": h.k,
+        "k_rule": h.k_rule,
+        "alpha": h.alpha,
+        "se": h.se,
+        "ci95": list(h.ci95),
+        "threshold": h.threshold,
+        "k_range": [h.k_low, h.k_high],
+        "alpha_range": [h.alpha_min, h.alpha_max],
+        "lognormal_alpha": _num(h.lognormal_alpha),
+        "lognormal_alpha_range": [_num(h.lognormal_alpha_min), _num(h.lognormal_alpha_max)],
+        "interpretation": h.interpretation,
+    }
+
+
 def _as_json(
     data: BreachData,
     entity_filter: EntityFilter,
@@ -145,6 +210,9 @@ def _as_json(
         "yearly_counts": {str(y): c for y, c in yearly_counts(data.records, entity_filter).items()},
         "under_counted_years": sorted(UNDER_COUNTED_YEARS),
         "partial_years": sorted(PARTIAL_YEARS),
+        "log_moments": _moments_json(fit),
+        "ks_distances": _ks_json(fit, ks_boot),
+        "hill": _hill_json(fit),
     }
 
 
@@ -205,6 +273,7 @@ def _print_human(
         "",
     )
     console.print(params)
+    _print_moments(console, fit)
 
     gof = Table(
         title=f"Models of individuals affected, all left-truncated at {fit.threshold:g} "
@@ -227,6 +296,7 @@ def _print_human(
     console.print(gof)
     if ks_boot is not None:
         console.print(f"Lognormal KS p-value, parametric bootstrap: {ks_boot:.3f}")
+    _print_ks(console, fit, ks_boot)
 
     quant = Table(title="Quantiles of individuals affected: empirical vs fitted")
     quant.add_column("level", justify="right")
@@ -242,6 +312,7 @@ def _print_human(
             *(f"{q.fitted[m.name]:,.0f}" for m in fit.models),
         )
     console.print(quant)
+    _print_hill(console, fit)
 
     if within is None:
         console.print("Within-entity sd of log(individuals): no repeat reporter in the selection")
@@ -260,6 +331,100 @@ def _print_human(
     for year, count in yearly_counts(data.records, entity_filter).items():
         years.add_row(str(year), str(count), _year_note(year))
     console.print(years)
+
+
+def _print_moments(console: Console, fit: BreachSizeFit) -> None:
+    mom = fit.log_moments
+    lognormal = fit.lognormal.model
+    assert isinstance(lognormal, TruncatedLognormal)
+    fitted = lognormal.log_moments()
+    table = Table(
+        title=f"Plain moments of log(individuals affected), n = {mom.n} "
+        "(the sample, truncated at the threshold, vs the fitted truncated lognormal)"
+    )
+    for col in ("statistic", "sample", "se (normal theory)", "fitted lognormal"):
+        table.add_column(col, justify="left" if col == "statistic" else "right")
+    rows = (
+        ("mean", mom.mean, mom.se_mean),
+        ("standard deviation", mom.sd, mom.se_sd),
+        ("skewness", mom.skewness, mom.se_skewness),
+        ("excess kurtosis", mom.excess_kurtosis, mom.se_excess_kurtosis),
+    )
+    for (label, value, se), model_value in zip(rows, fitted, strict=True):
+        table.add_row(label, f"{value:.3f}", f"{se:.3f}", f"{model_value:.3f}")
+    console.print(table)
+
+
+def _print_ks(console: Console, fit: BreachSizeFit, ks_boot: float | None) -> None:
+    critical = fit.ks[0].critical_5pct
+    table = Table(
+        title=f"Kolmogorov–Smirnov distance D of each fitted law to the empirical CDF "
+        f"(n = {fit.n}; D > {critical:.4f} rejects at 5 % if the parameters were known)"
+    )
+    cols = (
+        "model",
+        "D",
+        "√n·D",
+        "largest gap at",
+        "fitted CDF",
+        "empirical CDF",
+        "p nominal",
+        "p bootstrap",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col == "model" else "right")
+    pvalues = {m.name: m.ks_pvalue for m in fit.models}
+    for k in fit.ks:
+        boot = ks_boot if k.model == fit.lognormal.name else None
+        table.add_row(
+            k.model,
+            f"{k.d:.4f}",
+            f"{k.sqrt_n_d:.3f}",
+            f"{k.at:,.0f}",
+            f"{k.fitted_cdf:.4f}",
+            f"{k.empirical_cdf:.4f}",
+            f"{pvalues[k.model]:.3g}",
+            "-" if boot is None else f"{boot:.3f}",
+        )
+    console.print(table)
+
+
+def _print_hill(console: Console, fit: BreachSizeFit) -> None:
+    h = fit.hill
+    table = Table(
+        title=f"Hill tail index alpha, P(X > x) ~ x^-alpha, on the k largest breaches ({h.k_rule})"
+    )
+    for col in ("", "k", "alpha", "se", "95 % interval", "above (individuals)"):
+        table.add_column(col, justify="left" if col == "" else "right")
+    low, high = h.ci95
+    table.add_row(
+        "estimate",
+        str(h.k),
+        f"{h.alpha:.3f}",
+        f"{h.se:.3f}",
+        f"{low:.3f} – {high:.3f}",
+        f"{h.threshold:,.0f}",
+    )
+    table.add_row(
+        "range over k",
+        f"{h.k_low}–{h.k_high}",
+        f"{h.alpha_min:.3f} – {h.alpha_max:.3f}",
+        "",
+        "",
+        "",
+    )
+    if math.isfinite(h.lognormal_alpha):
+        table.add_row("fitted lognormal", str(h.k), f"{h.lognormal_alpha:.3f}", "", "", "")
+        table.add_row(
+            "fitted lognormal, range over k",
+            f"{h.k_low}–{h.k_high}",
+            f"{h.lognormal_alpha_min:.3f} – {h.lognormal_alpha_max:.3f}",
+            "",
+            "",
+            "",
+        )
+    console.print(table)
+    console.print(f"Tail index: {h.interpretation}.")
 
 
 @app.command("fit-breaches")
