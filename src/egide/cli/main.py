@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,6 @@ from egide.cli import (
 )
 from egide.cli.common import console, guarded, open_uow, print_json, product_option, styled
 from egide.cli.render import render_quote
-from egide.domain.product import load_product
 
 app = typer.Typer(
     help="Égide: cyber insurance for French healthcare establishments.",
@@ -45,6 +43,8 @@ app.add_typer(db_app, name="db")
 @guarded
 def product_check(file: Path) -> None:
     """Validate a product file (and the risk model it names)."""
+    from egide.domain.product import load_product
+
     product = load_product(file)
     console.print(
         styled(
@@ -80,6 +80,8 @@ def demo(
     ] = False,
 ) -> None:
     """Price and save the example application of a medical practice (a first look at Égide)."""
+    from importlib import resources
+
     import yaml
 
     from egide.db.engine import display_url

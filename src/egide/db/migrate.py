@@ -43,10 +43,14 @@ def shipped_heads() -> set[str] | None:
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        if path.name.startswith("__"):
+        if path.name.startswith(("__init__", ".#")):  # the files Alembic skips
             continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            return None  # Alembic reports it as it always did
         values: dict[str, object] = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0], node.value
             elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -56,7 +60,7 @@ def shipped_heads() -> set[str] | None:
             if isinstance(target, ast.Name):
                 try:
                     values[target.id] = ast.literal_eval(value)
-                except ValueError:
+                except (ValueError, TypeError, SyntaxError, RecursionError):
                     values[target.id] = ...  # computed: not understood
         revision, down = values.get("revision"), values.get("down_revision")
         if not isinstance(revision, str) or values.get("branch_labels") is not None:
@@ -70,7 +74,9 @@ def shipped_heads() -> set[str] | None:
         elif down is not None:
             return None
         revisions.add(revision)
-    return revisions - parents if revisions else None
+    if not revisions or not parents <= revisions:  # none, or one that names a missing parent
+        return None
+    return revisions - parents
 
 
 def _alembic_heads(url: str) -> set[str]:
