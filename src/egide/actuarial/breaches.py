@@ -34,6 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special, stats
 
+from egide.actuarial.breach_filter import HACKING, PROVIDER, EntityFilter
+
 FloatArray = NDArray[np.float64]
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -70,9 +72,6 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     COL_BUSINESS_ASSOCIATE,
     COL_DESCRIPTION,
 )
-
-PROVIDER = "Healthcare Provider"
-HACKING = "Hacking/IT Incident"
 
 
 class BreachDataError(Exception):
@@ -127,22 +126,6 @@ class Note(StrEnum):
     MULTI_VALUED_TYPE = "multi_valued_breach_type"
     MULTI_VALUED_LOCATION = "multi_valued_location"
     PLACEHOLDER_COUNT = "placeholder_count_500_or_501"
-
-
-class EntityFilter(StrEnum):
-    """Which breaches a fit uses."""
-
-    ALL = "all"
-    PROVIDER = "provider"
-    PROVIDER_HACKING = "provider-hacking"
-
-    @property
-    def description(self) -> str:
-        return {
-            EntityFilter.ALL: "all covered entities",
-            EntityFilter.PROVIDER: f"Covered Entity Type = {PROVIDER}",
-            EntityFilter.PROVIDER_HACKING: f"{PROVIDER} with Type of Breach containing {HACKING}",
-        }[self]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from egide.actuarial import sim_kernel as K
+from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.actuarial.book import BookEntry
 from egide.actuarial.sim_params import book_parameters
 from egide.actuarial.systemic import (
@@ -50,7 +51,6 @@ I64 = npt.NDArray[np.int64]
 ProgressFn = Callable[[int, int], None]
 
 RETURN_PERIODS: tuple[int, ...] = (2, 5, 10, 20, 50, 100, 200, 250, 500, 1000)
-DEFAULT_BLOCK_YEARS = 1000
 N_COV = len(COVERAGES)
 
 

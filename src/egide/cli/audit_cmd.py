@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from egide.cli.common import console, err_console, guarded, open_uow, print_json, styled
-from egide.services.audit import verify_chain
 
 app = typer.Typer(help="Tamper evidence of the history.", no_args_is_help=True)
 
@@ -22,6 +21,8 @@ EXIT_BROKEN = 1
 @guarded
 def verify_cmd(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recompute every transaction's hash; name the first broken link (exit 1) or say clean."""
+    from egide.services.audit import verify_chain
+
     report = verify_chain(open_uow())
     if json_out:
         print_json(report.to_data())

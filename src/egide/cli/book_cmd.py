@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from egide.actuarial.book import BookEntry
-from egide.actuarial.generate import generate_book
-from egide.actuarial.oed import OedError, check_oed, read_book, write_book
 from egide.cli.common import (
     EXIT_BAD_INPUT,
     ForceOpt,
@@ -29,7 +26,10 @@ from egide.cli.common import (
     product_option,
     styled,
 )
-from egide.domain.product import Product
+
+if TYPE_CHECKING:
+    from egide.actuarial.book import BookEntry
+    from egide.domain.product import Product
 
 app = typer.Typer(help="Books of policies as OED v4 cyber account files.", no_args_is_help=True)
 
@@ -56,6 +56,8 @@ def input_book_path(path: Path, what: str) -> Path:
 
 def read_book_file(path: Path, product: Product) -> list[BookEntry]:
     """Read and validate a book; every invalid row is printed (row, AccNumber, PolNumber, field)."""
+    from egide.actuarial.oed import OedError, read_book
+
     try:
         return read_book(path, product)
     except OedError as exc:
@@ -95,6 +97,9 @@ def generate(
     force: ForceOpt = False,
 ) -> None:
     """Write a synthetic book of French healthcare establishments as an OED account file."""
+    from egide.actuarial.generate import generate_book
+    from egide.actuarial.oed import write_book
+
     if policies < 1 or policies > MAX_POLICIES:
         fail(f"--policies {policies}: must be between 1 and {MAX_POLICIES:,}")
     check_seed(seed)
@@ -116,6 +121,8 @@ def import_oed(
     force: ForceOpt = False,
 ) -> None:
     """Validate every row of an OED account file against the product and write it as a book."""
+    from egide.actuarial.oed import write_book
+
     source = input_book_path(file, "FILE")
     out = _output(output, force)
     product = product_option(product_file)
@@ -138,6 +145,8 @@ def export_oed(
     force: ForceOpt = False,
 ) -> None:
     """Write a book as an OED v4 cyber account file, checked with ods-tools."""
+    from egide.actuarial.oed import check_oed, write_book
+
     source = input_book_path(book_file, "BOOK")
     out = _output(output, force)
     product = product_option(product_file)

@@ -32,7 +32,6 @@ from egide.cli.common import (
     write_file,
 )
 from egide.domain.errors import FieldError, InvalidInput
-from egide.services import claims
 
 app = typer.Typer(help="Declare and settle claims; the incident clock.", no_args_is_help=True)
 
@@ -122,6 +121,8 @@ def declare_cmd(
     ] = False,
 ) -> None:
     """Declare an incident: cover, settlement line by line, and the incident clock."""
+    from egide.services import claims
+
     data = read_data_file(file)
     result = claims.declare_claim(open_uow(), policy_number, data, actor(who), key, str(file))
     if quiet:
@@ -137,6 +138,8 @@ def declare_cmd(
 @guarded
 def show_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
     """The claim today: lines, payments, reserve, aggregate left, deadlines."""
+    from egide.services import claims
+
     result = claims.get_claim(open_uow(), claim_id)
     if json_out:
         print_json(result)
@@ -154,6 +157,8 @@ def add_costs_cmd(
     key: KeyOpt = None,
 ) -> None:
     """Add costs, or update a reserve: a cost with the `id` of an existing one replaces it."""
+    from egide.services import claims
+
     data = read_data_file(file)
     patch = {"costs": data} if isinstance(data, list) else data
     if not isinstance(patch, dict) or set(patch) - {"costs"}:
@@ -179,6 +184,8 @@ def amend_cmd(
     key: KeyOpt = None,
 ) -> None:
     """The handler changes the facts: exclusion flags, complaint date, notifications, BI block."""
+    from egide.services import claims
+
     patch: dict[str, Any] = {}
     if file is not None:
         data = read_data_file(file)
@@ -211,6 +218,8 @@ def settle_cmd(
     key: KeyOpt = None,
 ) -> None:
     """Pay what is payable now (incurred costs after the policy terms, less what was paid)."""
+    from egide.services import claims
+
     result = claims.settle_claim(open_uow(), claim_id, actor(who), amount, final, key)
     if json_out:
         print_json(result)
@@ -239,6 +248,8 @@ def reopen_cmd(
     key: KeyOpt = None,
 ) -> None:
     """Reopen a closed claim."""
+    from egide.services import claims
+
     result = claims.reopen_claim(open_uow(), claim_id, note, actor(who), key)
     print_json(result) if json_out else console.print(f"Claim {claim_id} reopened.")
 
@@ -247,6 +258,8 @@ def reopen_cmd(
 @guarded
 def clock_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
     """Each deadline of the incident: due time (Europe/Paris) and status at now (EGIDE_NOW)."""
+    from egide.services import claims
+
     result = claims.claim_clock(open_uow(), claim_id)
     if json_out:
         print_json(result)
@@ -263,6 +276,8 @@ def statement_cmd(
     force: ForceOpt = False,
 ) -> None:
     """The settlement statement (décompte de sinistre), in French, as PDF."""
+    from egide.services import claims
+
     output_file(output, "--output", force)
     pdf = claims.statement_pdf(open_uow(), claim_id)
     write_file(output, pdf, "--output", force)

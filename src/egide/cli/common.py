@@ -220,8 +220,6 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        import sqlalchemy.exc as sa_exc
-
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):
@@ -246,6 +244,8 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if os.environ.get("EGIDE_DEBUG") == "1":
                 raise
+            import sqlalchemy.exc as sa_exc  # here, not above: a command may never load SQLAlchemy
+
             if isinstance(exc, sa_exc.NoSuchModuleError | sa_exc.ArgumentError):
                 fail(f"{_database_problem(exc)} (check EGIDE_DATABASE_URL)", EXIT_ENVIRONMENT)
             if isinstance(exc, sa_exc.DBAPIError | sa_exc.OperationalError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -20,11 +19,6 @@ from egide.cli import (
 )
 from egide.cli.common import console, guarded, open_uow, print_json, product_option, styled
 from egide.cli.render import render_quote
-from egide.db.engine import display_url
-from egide.db.migrate import upgrade
-from egide.domain.product import load_product
-from egide.services import quotes
-from egide.settings import get_settings
 
 app = typer.Typer(
     help="Égide: cyber insurance for French healthcare establishments.",
@@ -54,6 +48,8 @@ app.add_typer(db_app, name="db")
 @guarded
 def product_check(file: Path) -> None:
     """Validate a product file (and the risk model it names)."""
+    from egide.domain.product import load_product
+
     product = load_product(file)
     console.print(
         styled(
@@ -71,6 +67,10 @@ def product_check(file: Path) -> None:
 @guarded
 def db_upgrade() -> None:
     """Bring the database (EGIDE_DATABASE_URL) to the latest schema."""
+    from egide.db.engine import display_url
+    from egide.db.migrate import upgrade
+    from egide.settings import get_settings
+
     url = get_settings().database_url
     upgrade(url)
     console.print(styled("[green]ok[/] database {} at the latest schema", display_url(url)))
@@ -85,8 +85,15 @@ def demo(
     ] = False,
 ) -> None:
     """Price and save the example application of a medical practice (a first look at Égide)."""
-    text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
+    from importlib import resources
+
     import yaml
+
+    from egide.db.engine import display_url
+    from egide.services import quotes
+    from egide.settings import get_settings
+
+    text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
 
     result = quotes.save_quote(
         open_uow(), yaml.safe_load(text), product_option(None), "demo", source="demo-cabinet.yaml"

@@ -8,32 +8,22 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from egide.actuarial.breaches import (
-    PARTIAL_YEARS,
-    REPORTING_THRESHOLD,
-    UNDER_COUNTED_YEARS,
-    BreachData,
-    BreachDataError,
-    BreachFitError,
-    BreachSizeFit,
-    EntityFilter,
-    ModelFit,
-    TruncatedLognormal,
-    WithinEntityDispersion,
-    fit_breach_sizes,
-    ks_bootstrap_pvalue,
-    load_breaches,
-    size_sample,
-    within_entity_dispersion,
-    yearly_counts,
-)
+from egide.actuarial.breach_filter import EntityFilter
 from egide.cli.common import console, fail, guarded
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from egide.actuarial.breaches import (
+        BreachData,
+        BreachSizeFit,
+        ModelFit,
+        WithinEntityDispersion,
+    )
 
 app = typer.Typer(
     name="model",
@@ -48,6 +38,8 @@ def model() -> None:
 
 
 def _year_note(year: int) -> str:
+    from egide.actuarial.breaches import PARTIAL_YEARS, UNDER_COUNTED_YEARS
+
     if year in UNDER_COUNTED_YEARS:
         return "under-counted (cases closed mid-2023 to Nov 2024 missing)"
     if year in PARTIAL_YEARS:
@@ -74,6 +66,8 @@ def _model_json(m: ModelFit, best: str) -> dict[str, Any]:
 
 
 def _moments_json(fit: BreachSizeFit) -> dict[str, Any]:
+    from egide.actuarial.breaches import TruncatedLognormal
+
     mom = fit.log_moments
     lognormal = fit.lognormal.model
     assert isinstance(lognormal, TruncatedLognormal)
@@ -146,6 +140,13 @@ def _as_json(
     ks_boot: float | None,
     within: WithinEntityDispersion | None,
 ) -> dict[str, Any]:
+    from egide.actuarial.breaches import (
+        PARTIAL_YEARS,
+        UNDER_COUNTED_YEARS,
+        TruncatedLognormal,
+        yearly_counts,
+    )
+
     lognormal = fit.lognormal.model
     assert isinstance(lognormal, TruncatedLognormal)
     best = fit.best_by_aic.name
@@ -225,6 +226,10 @@ def _print_human(
     ks_boot: float | None,
     within: WithinEntityDispersion | None,
 ) -> None:
+    from rich.table import Table
+
+    from egide.actuarial.breaches import REPORTING_THRESHOLD, TruncatedLognormal, yearly_counts
+
     files = Table(title="What was read")
     for col in ("file", "records read", "kept", "latest submission"):
         files.add_column(col, justify="left" if col == "file" else "right")
@@ -334,6 +339,10 @@ def _print_human(
 
 
 def _print_moments(console: Console, fit: BreachSizeFit) -> None:
+    from rich.table import Table
+
+    from egide.actuarial.breaches import TruncatedLognormal
+
     mom = fit.log_moments
     lognormal = fit.lognormal.model
     assert isinstance(lognormal, TruncatedLognormal)
@@ -356,6 +365,8 @@ def _print_moments(console: Console, fit: BreachSizeFit) -> None:
 
 
 def _print_ks(console: Console, fit: BreachSizeFit, ks_boot: float | None) -> None:
+    from rich.table import Table
+
     critical = fit.ks[0].critical_5pct
     table = Table(
         title=f"Kolmogorov–Smirnov distance D of each fitted law to the empirical CDF "
@@ -390,6 +401,8 @@ def _print_ks(console: Console, fit: BreachSizeFit, ks_boot: float | None) -> No
 
 
 def _print_hill(console: Console, fit: BreachSizeFit) -> None:
+    from rich.table import Table
+
     h = fit.hill
     table = Table(
         title=f"Hill tail index alpha, P(X > x) ~ x^-alpha, on the k largest breaches ({h.k_rule})"
@@ -460,6 +473,16 @@ def fit_breaches(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstraps.")] = 0,
 ) -> None:
     """Load HHS breach files, fit the number of individuals affected per breach and report."""
+    from egide.actuarial.breaches import (
+        BreachDataError,
+        BreachFitError,
+        fit_breach_sizes,
+        ks_bootstrap_pvalue,
+        load_breaches,
+        size_sample,
+        within_entity_dispersion,
+    )
+
     try:
         data = load_breaches(files)
         x, left_out = size_sample(data, entity_type, keep_placeholders=keep_placeholders)

@@ -33,7 +33,6 @@ from egide.cli.common import (
     text_option,
     write_files,
 )
-from egide.services import policies
 
 app = typer.Typer(help="Bind quotes into policies and change them.", no_args_is_help=True)
 
@@ -94,6 +93,8 @@ def bind_cmd(
     ] = False,
 ) -> None:
     """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
+    from egide.services import policies
+
     result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
     if result.already_bound:
         note(
@@ -135,6 +136,8 @@ def endorse_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Change cover or answers from a date inside the period, re-rated pro rata temporis."""
+    from egide.services import policies
+
     changes = parse_sets(sets)
     result = policies.endorse_policy(
         open_uow(), number, effective, changes, actor(who), key, expected_version, note
@@ -156,6 +159,8 @@ def cancel_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Cancel from a date: refund or not as the product file says for the reason."""
+    from egide.services import policies
+
     result = policies.cancel_policy(
         open_uow(), number, effective, actor(who), reason, key, expected_version
     )
@@ -173,6 +178,8 @@ def reinstate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Put a cancelled policy back in force from a date."""
+    from egide.services import policies
+
     result = policies.reinstate_policy(
         open_uow(), number, effective, actor(who), key, expected_version
     )
@@ -197,6 +204,8 @@ def renew_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Renew for a year, re-underwritten and re-priced with the current product."""
+    from egide.services import policies
+
     data = read_data_file(application) if application is not None else None
     result = policies.renew_policy(
         open_uow(),
@@ -222,6 +231,8 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The cover in force on a date and the whole history."""
+    from egide.services import policies
+
     result = policies.get_policy(open_uow(), number, policies.parse_as_of(as_of))
     if json_out:
         print_json(result)
@@ -274,6 +285,8 @@ def documents_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Write the French PDFs: proposition, conditions particulières, avenants, attestation."""
+    from egide.services import policies
+
     output_folder(out, "--output")
     files = policies.policy_documents(open_uow(), number)
     written = write_files(out, files, "--output", force)

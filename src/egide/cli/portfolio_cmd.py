@@ -16,20 +16,11 @@ import json
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from egide.actuarial.book import BookEntry
-from egide.actuarial.engine import (
-    DEFAULT_BLOCK_YEARS,
-    PortfolioResult,
-    SimulationError,
-    simulate_book,
-)
-from egide.actuarial.systemic import SystemicModel, load_systemic_model
+from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.cli.book_cmd import input_book_path, read_book_file
 from egide.cli.common import (
     EXIT_CONFLICT,
@@ -51,7 +42,11 @@ from egide.cli.common import (
     styled,
 )
 from egide.domain.money import fmt_eur
-from egide.domain.product import Product
+
+if TYPE_CHECKING:
+    from egide.actuarial.book import BookEntry
+    from egide.actuarial.engine import PortfolioResult
+    from egide.domain.product import Product
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
 
@@ -91,6 +86,8 @@ def _eur(value: float) -> str:
 
 
 def _render(result: PortfolioResult) -> None:
+    from rich.table import Table
+
     console.print(
         styled(
             "[bold]{} policies x {} years[/] (seed {}, blocks of {} years)",
@@ -194,6 +191,11 @@ def simulate_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from egide.actuarial.engine import SimulationError, simulate_book
+    from egide.actuarial.systemic import SystemicModel, load_systemic_model
+
     _check_options(years, block_years, seed, workers, scheduler)
     if no_systemic and systemic_file is not None:
         fail("--systemic and --no-systemic: give one or the other, not both")

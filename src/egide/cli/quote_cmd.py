@@ -25,7 +25,6 @@ from egide.cli.common import (
     write_files,
 )
 from egide.cli.render import render_quote
-from egide.services import quotes
 
 app = typer.Typer(help="Price, save and review quotes.", no_args_is_help=True)
 
@@ -50,6 +49,8 @@ def price_cmd(
     ] = False,
 ) -> None:
     """Underwrite and price an application: decision, score, premium per coverage, advice."""
+    from egide.services import quotes
+
     data = read_data_file(file)
     product = product_option(product_file)
     if save:
@@ -71,6 +72,8 @@ def price_cmd(
 @guarded
 def show_cmd(number: str, json_out: JsonOpt = False) -> None:
     """Show a saved quote exactly as it was priced."""
+    from egide.services import quotes
+
     result = quotes.get_quote(open_uow(), number)
     if json_out:
         print_json(result)
@@ -87,6 +90,8 @@ def approve_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Approve a referred quote so that it can be bound."""
+    from egide.services import quotes
+
     result = quotes.review_quote(open_uow(), number, True, note, actor(who))
     print_json(result) if json_out else console.print(f"Quote {number} approved.")
 
@@ -100,6 +105,8 @@ def decline_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Decline a referred quote."""
+    from egide.services import quotes
+
     result = quotes.review_quote(open_uow(), number, False, note, actor(who))
     print_json(result) if json_out else console.print(f"Quote {number} declined.")
 

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
-from egide.db.tables import ProductVersionRow, QuoteRow
-from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
-from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
-from egide.db.tables_portfolio import PortfolioRunRow
-from egide.domain.access import OrgKind
-from egide.domain.accounts import ApiClient, Organisation, User
+if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that store need it
+    from egide.db.tables import ProductVersionRow, QuoteRow
+    from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+    from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+    from egide.db.tables_portfolio import PortfolioRunRow
+    from egide.domain.access import OrgKind
+    from egide.domain.accounts import ApiClient, Organisation, User
 
 
 class ProductVersions(Protocol):

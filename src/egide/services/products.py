@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from egide.clock import now
-from egide.db.tables import ProductVersionRow
 from egide.domain.errors import Conflict, NotFound
 from egide.domain.product import Product, parse_product
 from egide.services.ports import UnitOfWork
@@ -17,6 +16,8 @@ def record_product_version(uow: UnitOfWork, product: Product) -> None:
     Safe under concurrency: two transactions recording the same new version at once both
     succeed (the insert runs in a savepoint; the loser of the race reads the winner's row).
     """
+    from egide.db.tables import ProductVersionRow  # the ORM: only when something is stored
+
     row = uow.products.add_once(
         ProductVersionRow(
             ref=product.ref,

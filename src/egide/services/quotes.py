@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
-from egide.db.tables import QuoteRow
 from egide.domain.application import KIND_LABELS_FR, parse_application
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.money import cents
@@ -19,6 +18,9 @@ from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
+
+if TYPE_CHECKING:
+    from egide.db.tables import QuoteRow
 
 
 def money(value: Decimal) -> str:
@@ -112,6 +114,8 @@ def save_quote(
     uow: UnitOfWork, data: object, product: Product, actor: str, source: str | None = None
 ) -> dict[str, Any]:
     """Price and store a quote (inputs, product version, breakdown); returns it with its number."""
+    from egide.db.tables import QuoteRow  # the ORM: only when a quote is stored
+
     require_parameters(actor=actor)
     app = parse_application(data, product, source)
     result = assessment_to_dict(assess(app, product), product)
