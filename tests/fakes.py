@@ -32,6 +32,7 @@ from sqlalchemy import JSON
 
 from egide.db.base import AwareDateTime, Base
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
@@ -235,6 +236,27 @@ class FakePortfolioRuns(_Repository):
         self._store.add(row)
 
 
+class FakeAuditLog(_Repository):
+    def head(self, chain: str) -> AuditChainRow:
+        row = next((r for r in self._store.rows(AuditChainRow) if r.chain == chain), None)
+        if row is None:
+            row = AuditChainRow(chain=chain, length=0, head_mac="", key_id="", mac="")
+            self._store.add(row)
+        return row
+
+    def add(self, row: AuditEntryRow) -> None:
+        self._store.add(row)
+
+    def entries(self) -> list[AuditEntryRow]:
+        return sorted(self._store.rows(AuditEntryRow), key=lambda r: (r.chain, r.seq))
+
+    def chains(self) -> list[AuditChainRow]:
+        return sorted(self._store.rows(AuditChainRow), key=lambda r: r.chain)
+
+    def rows(self, model: type[R]) -> list[R]:
+        return sorted(self._store.rows(model), key=lambda r: r.id)  # type: ignore[attr-defined]
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -248,6 +270,7 @@ class FakeUnitOfWork:
         self._claims = FakeClaims(self._store)
         self._idempotency = FakeIdempotencyKeys(self._store, self)
         self._runs = FakePortfolioRuns(self._store)
+        self._audit = FakeAuditLog(self._store)
 
     def _open(self) -> None:
         if self._saved is None:
@@ -282,6 +305,11 @@ class FakeUnitOfWork:
     def runs(self) -> FakePortfolioRuns:
         self._open()
         return self._runs
+
+    @property
+    def audit(self) -> FakeAuditLog:
+        self._open()
+        return self._audit
 
     def __enter__(self) -> Self:
         if self._saved is not None:

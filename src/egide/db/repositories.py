@@ -15,13 +15,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from egide.db.base import Base
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import UnreadableRows
 
 _Row = TypeVar("_Row")
+_Base = TypeVar("_Base", bound=Base)
 
 
 def _one(session: Session, query: Select[_Row], lock: bool = False) -> _Row | None:
@@ -40,6 +43,20 @@ class _Repository:
 
     def _many(self, query: Select[_Row]) -> list[_Row]:
         return list(self.session.scalars(query))
+
+    def _readable(self, model: type[_Row], query: Select[_Row]) -> list[_Row]:
+        """All rows of `query`; when a stored value cannot be converted back (a date or a JSON
+        text altered outside Égide), `UnreadableRows` names every such row instead."""
+        try:
+            return self._many(query)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            bad = []
+            for (row_id,) in self.session.execute(select(model.id).order_by(model.id)):  # type: ignore[attr-defined]
+                try:
+                    self.session.get(model, row_id, populate_existing=True)
+                except (ValueError, TypeError, ArithmeticError):
+                    bad.append(int(row_id))
+            raise UnreadableRows(model.__tablename__, bad) from exc  # type: ignore[attr-defined]
 
 
 class SqlProductVersions(_Repository):
@@ -102,20 +119,6 @@ class SqlPolicies(_Repository):
             ),
         )
 
-    def _readable(self, model: type[_Row], query: Select[_Row]) -> list[_Row]:
-        """All rows of `query`; when a stored value cannot be converted back (a date or a JSON
-        text altered outside Égide), `UnreadableRows` names every such row instead."""
-        try:
-            return self._many(query)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            bad = []
-            for (row_id,) in self.session.execute(select(model.id).order_by(model.id)):  # type: ignore[attr-defined]
-                try:
-                    self.session.get(model, row_id, populate_existing=True)
-                except (ValueError, TypeError, ArithmeticError):
-                    bad.append(int(row_id))
-            raise UnreadableRows(model.__tablename__, bad) from exc  # type: ignore[attr-defined]
-
 
 class SqlClaims(_Repository):
     def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
@@ -176,3 +179,39 @@ class SqlPortfolioRuns(_Repository):
 
     def add(self, row: PortfolioRunRow) -> None:
         self._add(row)
+
+
+class SqlAuditLog(_Repository):
+    def head(self, chain: str) -> AuditChainRow:
+        query = select(AuditChainRow).where(AuditChainRow.chain == chain)
+        row = _one(self.session, query, lock=True)
+        if row is None:
+            # A new chain: insert its empty head unless a concurrent transaction did (that one
+            # then wins and this one waits for it at the lock below).
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            values = {"chain": chain, "length": 0, "head_mac": "", "key_id": "", "mac": ""}
+            if self.session.get_bind().dialect.name == "postgresql":
+                pg = postgresql.insert(AuditChainRow).values(values)
+                self.session.execute(pg.on_conflict_do_nothing(index_elements=["chain"]))
+            else:
+                lite = sqlite.insert(AuditChainRow).values(values)
+                self.session.execute(lite.on_conflict_do_nothing(index_elements=["chain"]))
+            row = _one(self.session, query, lock=True)
+            if row is None:  # pragma: no cover - inserted or found just above
+                raise RuntimeError(f"audit chain {chain} could not be created")
+        return row
+
+    def add(self, row: AuditEntryRow) -> None:
+        self._add(row)
+
+    def entries(self) -> list[AuditEntryRow]:
+        return self._readable(
+            AuditEntryRow, select(AuditEntryRow).order_by(AuditEntryRow.chain, AuditEntryRow.seq)
+        )
+
+    def chains(self) -> list[AuditChainRow]:
+        return self._many(select(AuditChainRow).order_by(AuditChainRow.chain))
+
+    def rows(self, model: type[_Base]) -> list[_Base]:
+        return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from egide.db.engine import make_engine, make_session_factory
 from egide.db.repositories import (
+    SqlAuditLog,
     SqlClaims,
     SqlIdempotencyKeys,
     SqlPolicies,
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
     claims: SqlClaims
     idempotency: SqlIdempotencyKeys
     runs: SqlPortfolioRuns
+    audit: SqlAuditLog
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
         self.claims = SqlClaims(session)
         self.idempotency = SqlIdempotencyKeys(session)
         self.runs = SqlPortfolioRuns(session)
+        self.audit = SqlAuditLog(session)
         return self
 
     def __exit__(

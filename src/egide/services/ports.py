@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
+from egide.db.base import Base
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+
+_R = TypeVar("_R", bound=Base)
 
 
 class ProductVersions(Protocol):
@@ -103,6 +107,31 @@ class PortfolioRuns(Protocol):
     def add(self, row: PortfolioRunRow) -> None: ...
 
 
+class AuditLog(Protocol):
+    """The audit trail (`egide.services.audit` writes and verifies it)."""
+
+    def head(self, chain: str) -> AuditChainRow:
+        """The chain's head, held against concurrent writers until the unit of work ends;
+        created empty (length 0, no MAC yet) when the chain is new, even if a concurrent
+        transaction creates it at the same moment."""
+        ...
+
+    def add(self, row: AuditEntryRow) -> None: ...
+
+    def entries(self) -> list[AuditEntryRow]:
+        """Every entry, by chain then sequence."""
+        ...
+
+    def chains(self) -> list[AuditChainRow]:
+        """Every chain head, by name."""
+        ...
+
+    def rows(self, model: type[_R]) -> list[_R]:
+        """Every row of an audited table, by id. `UnreadableRows` names every row whose stored
+        values cannot be read back (altered outside Égide)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -123,6 +152,9 @@ class UnitOfWork(Protocol):
 
     @property
     def runs(self) -> PortfolioRuns: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
 

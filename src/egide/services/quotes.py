@@ -17,6 +17,7 @@ from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
 from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
+from egide.services import audit
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
 
@@ -128,7 +129,7 @@ def save_quote(
             **result,
         }
         uow.quotes.add(
-            QuoteRow(
+            row := QuoteRow(
                 number=number,
                 status=result["status"],
                 decision=result["decision"],
@@ -142,6 +143,7 @@ def save_quote(
                 created_at=moment,
             )
         )
+        audit.record(uow, row, "saved", actor)
         uow.commit()
     return result
 
@@ -184,6 +186,7 @@ def review_quote(
         row.review_note = note.strip()
         row.reviewed_by = actor
         row.reviewed_at = clock_now()
+        audit.record(uow, row, row.status, actor)
         uow.commit()
     return get_quote(uow, number)
 
