@@ -111,12 +111,11 @@ def parse_key(text: str, variable: str) -> bytes:
     if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", value):
         key = bytes.fromhex(value)
     else:
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                key = decode(value + "=" * (-len(value) % 4))
-                break
-            except (binascii.Error, ValueError):
-                continue
+        padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
+        try:  # standard or URL-safe alphabet, padding optional, nothing else
+            key = base64.b64decode(padded, validate=True)
+        except (binascii.Error, ValueError):
+            key = None
     if key is None:
         raise UnsafeEnvironment(f"{variable} is neither hex nor base64 [key_format]")
     if len(key) < MIN_KEY_BYTES:

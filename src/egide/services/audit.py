@@ -345,6 +345,8 @@ class Finding:
 
     @property
     def where(self) -> str:
+        if not self.number:  # a row that cannot be read: only its table and id are known
+            return f"{self.table} row id {self.row_id if self.row_id is not None else '?'}"
         template = _WHAT.get(self.table, self.table + " {number} {item}")
         where = template.format(number=self.number, item=self.item)
         if self.row_id is not None and self.table in ("policy_transactions", "claim_events"):
@@ -421,13 +423,13 @@ class _Verifier:
         try:
             return self.uow.audit.rows(model)
         except UnreadableRows as exc:
-            for row_id in exc.ids or [0]:
+            for row_id in exc.ids or [None]:
                 self.report(
                     exc.table,
-                    f"(row id {row_id})",
+                    "",
                     None,
                     "cannot be read: a stored value is malformed (altered outside Égide)",
-                    row_id=row_id or None,
+                    row_id=row_id,
                 )
             return None
 
@@ -511,7 +513,11 @@ class _Verifier:
         key = self.keys.keys.get(h.key_id)
         if key is None:
             self.report(
-                CHAIN_TABLE, chain, None, f"head signed with the unknown key id {h.key_id!r}"
+                CHAIN_TABLE,
+                chain,
+                None,
+                f"its head is signed with the key id {h.key_id!r}, which is not among the known "
+                "keys (EGIDE_AUDIT_KEY, EGIDE_AUDIT_OLD_KEYS)",
             )
         elif not hmac.compare_digest(head_mac(key, h), h.mac):
             self.report(
@@ -520,13 +526,20 @@ class _Verifier:
                 None,
                 "its head's MAC does not match: altered, or written without the key",
             )
-        if h.length != stored or (last is not None and h.head_mac != last):
+        if h.length != stored:
             self.report(
                 CHAIN_TABLE,
                 chain,
                 None,
-                f"its head counts {h.length} entries but {stored} are stored, or ends on another "
-                "entry: its last entries were deleted or altered",
+                f"its head counts {h.length} entries but {stored} are stored: "
+                + ("its last entries were deleted" if h.length > stored else "entries were added"),
+            )
+        elif last is not None and h.head_mac != last:
+            self.report(
+                CHAIN_TABLE,
+                chain,
+                None,
+                "its head ends on another entry than the last stored: that entry was replaced",
             )
 
     # ---- the records
@@ -666,8 +679,14 @@ def verify_chain(uow: UnitOfWork) -> AuditReport:
             entries: list[AuditEntryRow] | None = uow.audit.entries()
         except UnreadableRows as exc:
             entries = None
-            for row_id in exc.ids:
-                v.report("audit_entries", "", row_id, "cannot be read (altered outside Égide)")
+            for row_id in exc.ids or [None]:
+                v.report(
+                    "audit_entries",
+                    "",
+                    None,
+                    "cannot be read: a stored value is malformed (altered outside Égide)",
+                    row_id=row_id,
+                )
         heads = uow.audit.chains()
         if entries is not None:
             v.chains(entries, heads)
