@@ -253,8 +253,8 @@ class FakeAuditLog(_Repository):
     def chains(self) -> list[AuditChainRow]:
         return sorted(self._store.rows(AuditChainRow), key=lambda r: r.chain)
 
-    def rows(self, model: type[R]) -> list[R]:
-        return sorted(self._store.rows(model), key=lambda r: r.id)  # type: ignore[attr-defined]
+    def rows(self, model: type[Any]) -> list[Any]:
+        return sorted(self._store.rows(model), key=lambda r: r.id)
 
 
 class FakeUnitOfWork:

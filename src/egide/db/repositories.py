@@ -15,7 +15,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from egide.db.base import Base
 from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
@@ -24,7 +23,6 @@ from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import UnreadableRows
 
 _Row = TypeVar("_Row")
-_Base = TypeVar("_Base", bound=Base)
 
 
 def _one(session: Session, query: Select[_Row], lock: bool = False) -> _Row | None:
@@ -213,5 +211,5 @@ class SqlAuditLog(_Repository):
     def chains(self) -> list[AuditChainRow]:
         return self._many(select(AuditChainRow).order_by(AuditChainRow.chain))
 
-    def rows(self, model: type[_Base]) -> list[_Base]:
+    def rows(self, model: type[_Row]) -> list[_Row]:
         return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from egide.clock import now as clock_now
-from egide.db.base import Base
 from egide.db.tables import QuoteRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
@@ -54,7 +53,16 @@ GENESIS_MAC = "0" * 64
 INDEX_CHAIN = "index"
 CHAIN_TABLE = "audit_chains"  # the record an index entry is about: a chain, by name
 
-R = TypeVar("R", bound=Base)
+R = TypeVar("R")
+Audited = (
+    QuoteRow
+    | PolicyRow
+    | PolicyTransactionRow
+    | ClaimRow
+    | ClaimEventRow
+    | ClaimPaymentRow
+    | PortfolioRunRow
+)
 
 
 # --------------------------------------------------------------------------- what is covered
@@ -183,7 +191,7 @@ class Ref:
     chain: str
 
 
-def describe(row: Base, number: str | None = None) -> tuple[Ref, dict[str, Any]]:
+def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, Any]]:
     """The record and content of an audited row; `number` is the policy's (transaction) or the
     claim's (event, payment) number, which those rows do not carry."""
     if isinstance(row, QuoteRow):
@@ -278,7 +286,7 @@ def _keys_for(_environment: tuple[str | None, ...]) -> AuditKeys:
 
 
 def record(
-    uow: UnitOfWork, row: Base, action: str, actor: str, *, number: str | None = None
+    uow: UnitOfWork, row: Audited, action: str, actor: str, *, number: str | None = None
 ) -> AuditEntryRow:
     """Append the entry of `row`'s current state (call it once the row holds the change, inside
     the unit of work that writes it; the caller commits both together)."""
@@ -423,7 +431,8 @@ class _Verifier:
         try:
             return self.uow.audit.rows(model)
         except UnreadableRows as exc:
-            for row_id in exc.ids or [None]:
+            ids: list[int | None] = [*exc.ids] or [None]
+            for row_id in ids:
                 self.report(
                     exc.table,
                     "",
@@ -549,7 +558,7 @@ class _Verifier:
         transaction counts."""
         current: dict[_Key, tuple[str, int | None]] = {}
 
-        def add(row: Base, owner: str | None = None) -> None:
+        def add(row: Audited, owner: str | None = None) -> None:
             ref, content = describe(row, owner)
             current[(ref.table, ref.number, ref.item)] = (digest(content), getattr(row, "id", None))
 
@@ -558,7 +567,7 @@ class _Verifier:
         def rows(model: type[R]) -> list[R]:
             found = self.read(model)
             if found is None:
-                unreadable.add(model.__tablename__)
+                unreadable.add(str(getattr(model, "__tablename__", model)))
             return found or []
 
         def orphan(table: str, parent: str, parent_id: int, item: int | None, row_id: int) -> None:
@@ -679,7 +688,8 @@ def verify_chain(uow: UnitOfWork) -> AuditReport:
             entries: list[AuditEntryRow] | None = uow.audit.entries()
         except UnreadableRows as exc:
             entries = None
-            for row_id in exc.ids or [None]:
+            ids: list[int | None] = [*exc.ids] or [None]
+            for row_id in ids:
                 v.report(
                     "audit_entries",
                     "",

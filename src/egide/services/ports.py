@@ -23,14 +23,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
-from egide.db.base import Base
 from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 
-_R = TypeVar("_R", bound=Base)
+_R = TypeVar("_R")
 
 
 class ProductVersions(Protocol):

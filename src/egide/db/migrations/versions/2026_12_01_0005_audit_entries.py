@@ -55,7 +55,24 @@ _TYPES: dict[str, Any] = {
     "at": _T,
     **{
         name: sa.BigInteger
-        for name in ["id", "policy_id", "claim_id", "seq", "term", "change_net_cents", "change_tax_cents", "term_net_cents", "term_tax_cents", "amount_cents", "policies", "years", "seed", "block_years", "length", "record_item"]
+        for name in [
+            "id",
+            "policy_id",
+            "claim_id",
+            "seq",
+            "term",
+            "change_net_cents",
+            "change_tax_cents",
+            "term_net_cents",
+            "term_tax_cents",
+            "amount_cents",
+            "policies",
+            "years",
+            "seed",
+            "block_years",
+            "length",
+            "record_item",
+        ]
     },
 }
 
