@@ -352,3 +352,34 @@ def test_an_unreadable_row_is_reported_without_a_traceback(
     assert result.exit_code == 1
     assert "policy_transactions row id 2: cannot be read" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.postgres
+def test_objects_created_at_the_same_moment_all_enter_the_index(
+    pg_url: str, product: Product, frozen_now: str
+) -> None:
+    """New chains queue on the index head: none is lost, none fails, the trail verifies."""
+    import threading
+
+    data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
+    quotes.save_quote(make_uow(pg_url), data, product, "warm-up")  # the product version row
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            uow = make_uow(pg_url)
+            barrier.wait(timeout=30)
+            quotes.save_quote(uow, data, product, f"broker-{i}")
+        except BaseException as exc:  # reported to the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    report = verify_chain(make_uow(pg_url))
+    assert report.clean, report.problems
+    assert report.chains == 9 + 1 and report.entries == 9 * 2

@@ -30,12 +30,12 @@ def verify_cmd(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
     elif report.clean:
         console.print(
             styled(
-                "[green]ok[/] audit trail clean: {} entries in {} chains; {} policies, "
-                "{} transactions; keys {}; head {}",
-                report.entries,
-                report.chains,
+                "[green]ok[/] audit chain clean: {} policies, {} transactions; {} entries in "
+                "{} chains; keys {}; head {}",
                 report.policies,
                 report.transactions,
+                report.entries,
+                report.chains,
                 ", ".join(report.key_ids) or "none",
                 report.head or "none",
             )

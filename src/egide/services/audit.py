@@ -457,9 +457,9 @@ class _Verifier:
         by_chain: dict[str, list[AuditEntryRow]] = {}
         for e in entries:
             by_chain.setdefault(e.chain, []).append(e)
+        head_of = {h.chain: h for h in heads}
         for chain, rows in by_chain.items():
-            last = self.links(rows)
-            self.head(chain, next((h for h in heads if h.chain == chain), None), len(rows), last)
+            self.head(chain, head_of.get(chain), len(rows), self.links(rows))
         for h in heads:
             if h.chain not in by_chain:
                 self.head(h.chain, h, 0, None)
