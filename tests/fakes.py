@@ -34,6 +34,7 @@ from egide.db.base import AwareDateTime, Base
 from egide.db.repositories import client_value, organisation_value, user_value
 from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
+from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
@@ -355,6 +356,27 @@ class FakeAccounts(_Repository):
         row.revoked, row.last_used_at = client.revoked, client.last_used_at
 
 
+class FakeAuditLog(_Repository):
+    def head(self, chain: str) -> AuditChainRow:
+        row = next((r for r in self._store.rows(AuditChainRow) if r.chain == chain), None)
+        if row is None:
+            row = AuditChainRow(chain=chain, length=0, head_mac="", key_id="", mac="")
+            self._store.add(row)
+        return row
+
+    def add(self, row: AuditEntryRow) -> None:
+        self._store.add(row)
+
+    def entries(self) -> list[AuditEntryRow]:
+        return sorted(self._store.rows(AuditEntryRow), key=lambda r: (r.chain, r.seq))
+
+    def chains(self) -> list[AuditChainRow]:
+        return sorted(self._store.rows(AuditChainRow), key=lambda r: r.chain)
+
+    def rows(self, model: type[Any]) -> list[Any]:
+        return sorted(self._store.rows(model), key=lambda r: r.id)
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -373,6 +395,7 @@ class FakeUnitOfWork:
         self._store.add(
             OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
         )
+        self._audit = FakeAuditLog(self._store)
 
     def _open(self) -> None:
         if self._saved is None:
@@ -412,6 +435,11 @@ class FakeUnitOfWork:
     def accounts(self) -> FakeAccounts:
         self._open()
         return self._accounts
+
+    @property
+    def audit(self) -> FakeAuditLog:
+        self._open()
+        return self._audit
 
     def __enter__(self) -> Self:
         if self._saved is not None:

@@ -24,14 +24,15 @@ from hypothesis import strategies as st
 from egide.actuarial.engine import simulate_book
 from egide.actuarial.systemic import SystemicModel
 from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.money import cents
-from egide.domain.policy import GENESIS_HASH, PARIS, link_hash
+from egide.domain.policy import PARIS
 from egide.domain.product import Product
 from egide.services import claims, policies, quotes
-from egide.services.audit import transaction_content, verify_chain
+from egide.services.audit import digest, transaction_content, verify_chain
 from egide.services.portfolio import book_fingerprint, book_in_force, get_run, save_run
 from egide.services.products import record_product_version
 from tests.appdata import base_application, mutate
@@ -310,7 +311,7 @@ def test_binding_an_accepted_quote_issues_a_policy_at_the_quoted_premium(
     assert quotes.get_quote(uow, q["quote_number"])["status"] == "bound"
     (policy,) = uow.stored(PolicyRow)
     (issue,) = transactions(uow)
-    assert (policy.number, policy.version, policy.head_hash) == (p["policy_number"], 1, issue.hash)
+    assert (policy.number, policy.version) == (p["policy_number"], 1)
     assert (issue.kind, issue.seq, issue.policy_id) == ("issue", 1, policy.id)
 
 
@@ -537,20 +538,30 @@ def test_a_tampered_snapshot_is_caught_at_its_link(
     row.snapshot = {**row.snapshot, "annual_premium": {"net": "1.00", "tax": "0.09"}}
     broken = verify_chain(uow).broken
     assert broken is not None
-    assert (broken.policy_number, broken.seq, broken.transaction_id) == (number, 2, row.id)
-    assert "content does not match its hash" in broken.problem
+    assert (broken.table, broken.number, broken.item, broken.row_id) == (
+        "policy_transactions",
+        number,
+        2,
+        row.id,
+    )
+    assert "differs from what its last audit entry recorded" in broken.problem
 
 
-def test_a_row_rehashed_after_tampering_breaks_the_next_link(
+def test_a_row_whose_audit_digest_is_recomputed_without_the_key_fails_its_mac(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = history(uow, product, monkeypatch)
     first = next(r for r in transactions(uow) if r.seq == 1)
     first.actor = "mallory"
-    first.hash = link_hash(GENESIS_HASH, transaction_content(number, first))
-    broken = verify_chain(uow).broken
-    assert broken is not None and (broken.policy_number, broken.seq) == (number, 2)
-    assert "prev_hash" in broken.problem
+    entry = next(
+        e
+        for e in uow.stored(AuditEntryRow)
+        if (e.record_table, e.record_item) == ("policy_transactions", 1)
+    )
+    entry.digest = digest(transaction_content(number, first))
+    (broken,) = verify_chain(uow).problems
+    assert (broken.table, broken.number, broken.item) == ("policy_transactions", number, 1)
+    assert "MAC does not match" in broken.problem
 
 
 # --------------------------------------------------------------------------- claims

@@ -1,4 +1,5 @@
-"""The one clock. ``EGIDE_NOW`` (ISO 8601 with an offset) freezes it, for tests and replays."""
+"""The one clock. ``EGIDE_NOW`` (ISO 8601 with an offset) freezes it, for tests and replays; with
+``EGIDE_ENV=production`` it is refused (`egide.settings.UnsafeEnvironment`, exit 5 at the CLI)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def now() -> datetime:
     """Time-zone aware current time, in Europe/Paris."""
     override = os.environ.get("EGIDE_NOW")
     if override:
+        from egide.settings import check_environment, is_production
+
+        if is_production():
+            check_environment()  # raises: no replay clock in production
         return parse_now(override).astimezone(PARIS)
     return datetime.now(PARIS)
 

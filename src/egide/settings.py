@@ -1,20 +1,51 @@
-"""Settings from the environment (prefix ``EGIDE_``), in one pydantic-settings class."""
+"""Settings from the environment (prefix ``EGIDE_``), in one pydantic-settings class.
+
+The audit key (`audit_keys`): ``EGIDE_AUDIT_KEY`` (hex or base64, at least 32 bytes) signs new
+audit entries, under the identifier ``EGIDE_AUDIT_KEY_ID`` or, by default, one derived from the
+key's own HMAC fingerprint (never the key); ``EGIDE_AUDIT_OLD_KEYS`` (``id:key`` pairs separated
+by commas or spaces) verifies entries signed before a rotation. In development, without
+``EGIDE_AUDIT_KEY``, a random key is created once at ``$XDG_DATA_HOME/egide/audit.key`` (folder
+0700, file 0600) and reused. ``EGIDE_ENV=production`` refuses to run without a real key (a
+placeholder, a short or a low-entropy key is refused everywhere) and refuses ``EGIDE_NOW`` (a
+replay clock is for tests and demos): `UnsafeEnvironment`, an environment error (exit 5 at the
+CLI). A key is never printed, logged or shown in an error message.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_KEY_BYTES = 32
+KEY_FILE_NAME = "audit.key"
+_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example")
+
+
+class UnsafeEnvironment(EnvironmentError):  # an environment error: exit 5 at the CLI
+    """The environment is unfit to run in: a missing or weak audit key, a replay clock in
+    production. The message names the variable and the rule, never a key."""
+
+
+def data_folder() -> Path:
+    """The user's data folder: ``$XDG_DATA_HOME/egide`` (by default ``~/.local/share/egide``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "egide"
 
 
 def default_database_url() -> str:
     """SQLite file in the user's data folder: ``$XDG_DATA_HOME/egide/egide.db`` (by default
     ``~/.local/share/egide/egide.db``)."""
-    import os
-
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'egide' / 'egide.db'}"
+    return f"sqlite:///{data_folder() / 'egide.db'}"
 
 
 class Settings(BaseSettings):
@@ -23,13 +54,168 @@ class Settings(BaseSettings):
     database_url: str = ""
     now: str | None = None  # ISO 8601 with offset; overrides the clock (tests, replays)
     product_file: str | None = None  # a product TOML; None: the packaged default
-    environment: str = "development"
+    environment: str = Field(
+        "development", validation_alias=AliasChoices("EGIDE_ENV", "EGIDE_ENVIRONMENT")
+    )
+    audit_key: SecretStr | None = None
+    audit_key_id: str | None = None
+    audit_old_keys: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
     def _default_url(cls, value: str) -> str:
         return value or default_database_url()
 
+    @property
+    def production(self) -> bool:
+        return self.environment.strip().lower() in ("production", "prod")
+
 
 def get_settings() -> Settings:
     return Settings()
+
+
+def is_production() -> bool:
+    return get_settings().production
+
+
+# --------------------------------------------------------------------------- the audit key
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The key that signs new entries (`current_id`) and every key that verifies, by id."""
+
+    current_id: str
+    keys: dict[str, bytes] = field(repr=False)
+
+    @property
+    def current(self) -> bytes:
+        return self.keys[self.current_id]
+
+    def __repr__(self) -> str:  # never the keys
+        return f"AuditKeys(current_id={self.current_id!r}, ids={sorted(self.keys)!r})"
+
+
+def key_id_of(key: bytes) -> str:
+    """The identifier derived from a key: its HMAC fingerprint, which reveals nothing of it."""
+    return "k-" + hmac.new(key, b"egide audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def parse_key(text: str, variable: str) -> bytes:
+    """A key given as hex or base64 (standard or URL-safe), at least 32 bytes of real entropy."""
+    value = text.strip()
+    if any(word in value.lower() for word in _PLACEHOLDERS):
+        raise UnsafeEnvironment(f"{variable} is a placeholder, not a key [placeholder]")
+    key: bytes | None = None
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", value):
+        key = bytes.fromhex(value)
+    else:
+        padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
+        try:  # standard or URL-safe alphabet, padding optional, nothing else
+            key = base64.b64decode(padded, validate=True)
+        except (binascii.Error, ValueError):
+            key = None
+    if key is None:
+        raise UnsafeEnvironment(f"{variable} is neither hex nor base64 [key_format]")
+    if len(key) < MIN_KEY_BYTES:
+        raise UnsafeEnvironment(
+            f"{variable} must hold at least {MIN_KEY_BYTES} bytes, it holds {len(key)} "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) [key_length]"
+        )
+    if len(set(key)) < 16:  # a random 32-byte key has about 28 distinct bytes
+        raise UnsafeEnvironment(f"{variable} is not random enough (repeated bytes) [key_entropy]")
+    return key
+
+
+def _checked_id(value: str, variable: str) -> str:
+    if not _KEY_ID.fullmatch(value):
+        raise UnsafeEnvironment(
+            f"{variable}: a key id is 1 to 40 letters, digits, '.', '_' or '-' [key_id]"
+        )
+    return value
+
+
+def _old_keys(text: str) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for item in re.split(r"[\s,]+", text.strip()):
+        if not item:
+            continue
+        key_id, sep, value = item.partition(":")
+        if not sep:
+            raise UnsafeEnvironment("EGIDE_AUDIT_OLD_KEYS: each item is id:key [old_key_format]")
+        keys[_checked_id(key_id, "EGIDE_AUDIT_OLD_KEYS")] = parse_key(
+            value, f"EGIDE_AUDIT_OLD_KEYS ({key_id})"
+        )
+    return keys
+
+
+def _dev_key_file(path: Path) -> bytes:
+    """The development key at `path`, created once (random, 0600 in a 0700 folder): written to
+    a private temporary file then linked into place, so concurrent first uses agree on one key
+    and no reader ever sees half a key."""
+    if not path.exists():
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            os.chmod(folder, 0o700)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, (secrets.token_hex(MIN_KEY_BYTES) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # fails if another process linked its key first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return parse_key(path.read_text(encoding="ascii"), str(path))
+
+
+def check_environment(settings: Settings | None = None) -> None:
+    """Refuse what production must not run with: no real EGIDE_AUDIT_KEY, or EGIDE_NOW set."""
+    settings = settings or get_settings()
+    if not settings.production:
+        return
+    if settings.now or os.environ.get("EGIDE_NOW"):
+        raise UnsafeEnvironment(
+            "EGIDE_NOW is set but EGIDE_ENV=production: a replay clock is for tests and demos, "
+            "unset it [replay_clock_in_production]"
+        )
+    if settings.audit_key is None or not settings.audit_key.get_secret_value().strip():
+        raise UnsafeEnvironment(
+            "EGIDE_ENV=production needs EGIDE_AUDIT_KEY (hex or base64, at least "
+            f"{MIN_KEY_BYTES} random bytes) to sign the audit trail [audit_key_required]"
+        )
+    audit_keys(settings)  # a placeholder, short or malformed key is refused here
+
+
+def audit_keys(settings: Settings | None = None) -> AuditKeys:
+    """The keys of the audit trail (see the module doc); UnsafeEnvironment when unfit."""
+    settings = settings or get_settings()
+    old = _old_keys(settings.audit_old_keys.get_secret_value()) if settings.audit_old_keys else {}
+    given = settings.audit_key.get_secret_value().strip() if settings.audit_key else ""
+    if given:
+        key = parse_key(given, "EGIDE_AUDIT_KEY")
+    elif settings.production:
+        check_environment(settings)
+        raise AssertionError("unreachable: check_environment refuses a missing key")
+    else:
+        key = _dev_key_file(data_folder() / KEY_FILE_NAME)
+    key_id = (
+        _checked_id(settings.audit_key_id, "EGIDE_AUDIT_KEY_ID")
+        if settings.audit_key_id
+        else key_id_of(key)
+    )
+    if key_id in old and not hmac.compare_digest(old[key_id], key):
+        raise UnsafeEnvironment(
+            f"EGIDE_AUDIT_OLD_KEYS holds another key under the current id {key_id} [key_id_reused]"
+        )
+    return AuditKeys(key_id, {**old, key_id: key})

@@ -1,7 +1,8 @@
-"""`egide audit verify`: recompute the hash chain of every policy's history.
+"""`egide audit verify`: check the keyed audit trail and every audited record.
 
-Exit 0 when clean; exit 1 when a link is broken (the first broken link is named), distinct from
-2 (bad input) and 3 (conflict).
+Exit 0 when clean; exit 1 when anything is wrong (every problem is listed, each naming its
+record), distinct from 2 (bad input), 3 (conflict) and 5 (no usable audit key). Keys are never
+printed: only their ids.
 """
 
 from __future__ import annotations
@@ -20,23 +21,33 @@ EXIT_BROKEN = 1
 @app.command("verify")
 @guarded
 def verify_cmd(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Recompute every transaction's hash; name the first broken link (exit 1) or say clean."""
+    """Check every audit entry's MAC, every chain and that each audited record still matches
+    its last entry; list every problem (exit 1) or say clean."""
     from egide.services.audit import verify_chain
 
     report = verify_chain(open_uow())
     if json_out:
         print_json(report.to_data())
-    elif report.broken is None:
+    elif report.clean:
         console.print(
             styled(
-                "[green]ok[/] audit chain clean: {} policies, {} transactions",
+                "[green]ok[/] audit chain clean: {} policies, {} transactions; {} entries in "
+                "{} chains; keys {}; head {}",
                 report.policies,
                 report.transactions,
+                report.entries,
+                report.chains,
+                ", ".join(report.key_ids) or "none",
+                report.head or "none",
             )
         )
     else:
-        err_console.print(styled("[bold red]broken:[/] {}", report.broken), soft_wrap=True)
-    if report.broken is not None:
+        for problem in report.problems:
+            err_console.print(styled("[bold red]broken:[/] {}", problem), soft_wrap=True)
+        err_console.print(
+            styled("[bold red]{} problem(s)[/] in the audit trail", len(report.problems))
+        )
+    if not report.clean:
         raise typer.Exit(EXIT_BROKEN)
 
 

@@ -76,6 +76,15 @@ def db_upgrade() -> None:
     console.print(styled("[green]ok[/] database {} at the latest schema", display_url(url)))
 
 
+@app.callback()
+@guarded
+def _refuse_unsafe_production() -> None:
+    # EGIDE_ENV=production refuses to start without a real audit key, or with EGIDE_NOW (exit 5)
+    from egide.settings import check_environment
+
+    check_environment()
+
+
 @app.command("demo")
 @guarded
 def demo(

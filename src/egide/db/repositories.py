@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
+from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
@@ -43,6 +44,20 @@ class _Repository:
 
     def _many(self, query: Select[_Row]) -> list[_Row]:
         return list(self.session.scalars(query))
+
+    def _readable(self, model: type[_Row], query: Select[_Row]) -> list[_Row]:
+        """All rows of `query`; when a stored value cannot be converted back (a date or a JSON
+        text altered outside Égide), `UnreadableRows` names every such row instead."""
+        try:
+            return self._many(query)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            bad = []
+            for (row_id,) in self.session.execute(select(model.id).order_by(model.id)):  # type: ignore[attr-defined]
+                try:
+                    self.session.get(model, row_id, populate_existing=True)
+                except (ValueError, TypeError, ArithmeticError):
+                    bad.append(int(row_id))
+            raise UnreadableRows(model.__tablename__, bad) from exc  # type: ignore[attr-defined]
 
 
 class SqlProductVersions(_Repository):
@@ -104,20 +119,6 @@ class SqlPolicies(_Repository):
                 PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
             ),
         )
-
-    def _readable(self, model: type[_Row], query: Select[_Row]) -> list[_Row]:
-        """All rows of `query`; when a stored value cannot be converted back (a date or a JSON
-        text altered outside Égide), `UnreadableRows` names every such row instead."""
-        try:
-            return self._many(query)
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            bad = []
-            for (row_id,) in self.session.execute(select(model.id).order_by(model.id)):  # type: ignore[attr-defined]
-                try:
-                    self.session.get(model, row_id, populate_existing=True)
-                except (ValueError, TypeError, ArithmeticError):
-                    bad.append(int(row_id))
-            raise UnreadableRows(model.__tablename__, bad) from exc  # type: ignore[attr-defined]
 
 
 class SqlClaims(_Repository):
@@ -345,3 +346,39 @@ class SqlAccounts(_Repository):
             raise LookupError(f"client {client.client_id}")
         row.revoked, row.last_used_at = client.revoked, client.last_used_at
         self.session.flush()
+
+
+class SqlAuditLog(_Repository):
+    def head(self, chain: str) -> AuditChainRow:
+        query = select(AuditChainRow).where(AuditChainRow.chain == chain)
+        row = _one(self.session, query, lock=True)
+        if row is None:
+            # A new chain: insert its empty head unless a concurrent transaction did (that one
+            # then wins and this one waits for it at the lock below).
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            values = {"chain": chain, "length": 0, "head_mac": "", "key_id": "", "mac": ""}
+            if self.session.get_bind().dialect.name == "postgresql":
+                pg = postgresql.insert(AuditChainRow).values(values)
+                self.session.execute(pg.on_conflict_do_nothing(index_elements=["chain"]))
+            else:
+                lite = sqlite.insert(AuditChainRow).values(values)
+                self.session.execute(lite.on_conflict_do_nothing(index_elements=["chain"]))
+            row = _one(self.session, query, lock=True)
+            if row is None:  # pragma: no cover - inserted or found just above
+                raise RuntimeError(f"audit chain {chain} could not be created")
+        return row
+
+    def add(self, row: AuditEntryRow) -> None:
+        self._add(row)
+
+    def entries(self) -> list[AuditEntryRow]:
+        return self._readable(
+            AuditEntryRow, select(AuditEntryRow).order_by(AuditEntryRow.chain, AuditEntryRow.seq)
+        )
+
+    def chains(self) -> list[AuditChainRow]:
+        return self._many(select(AuditChainRow).order_by(AuditChainRow.chain))
+
+    def rows(self, model: type[_Row]) -> list[_Row]:
+        return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """Tables of the policy side: policies, their append-only transactions, idempotency keys.
 
 Money is stored as whole cents (BigInteger): exact on SQLite and PostgreSQL alike. A policy row
-holds identity and the concurrency guard only (`version` = number of transactions, `head_hash` =
-the hash of the last one); status and cover are derived from the transactions.
+holds identity and the concurrency guard only (`version` = number of transactions); status and
+cover are derived from the transactions. Tamper evidence is the audit trail's
+(`egide.db.tables_audit`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class PolicyRow(Base, Timestamped):
     siret: Mapped[str] = mapped_column(String(14), index=True)
     establishment_name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
-    head_hash: Mapped[str] = mapped_column(String(64))
 
 
 class PolicyTransactionRow(Base):
@@ -56,8 +56,6 @@ class PolicyTransactionRow(Base):
     term_net_cents: Mapped[int] = mapped_column(BigInteger)  # the term's premium after it
     term_tax_cents: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
 
 
 class IdempotencyRow(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from egide.db.engine import make_engine, make_session_factory
 from egide.db.repositories import (
     SqlAccounts,
+    SqlAuditLog,
     SqlClaims,
     SqlIdempotencyKeys,
     SqlPolicies,
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyKeys
     runs: SqlPortfolioRuns
     accounts: SqlAccounts
+    audit: SqlAuditLog
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyKeys(session)
         self.runs = SqlPortfolioRuns(session)
         self.accounts = SqlAccounts(session)
+        self.audit = SqlAuditLog(session)
         return self
 
     def __exit__(

@@ -16,14 +16,13 @@ remaining days at the annual premium in force; ``no_refund`` refunds nothing (th
 stays due). A reinstatement charges back what the cancellation refunded, for the days from the
 reinstatement to the end of the term (the lapse between the two is not covered and not charged).
 
-The audit chain: each row's hash is ``sha256(prev_hash + "\\n" + canonical_json(content))``, where
-the canonical JSON sorts keys, has no spaces, writes Decimals and datetimes as strings (datetimes
-in UTC), and keeps non-ASCII text as UTF-8.
+Canonical JSON (`canonical_json`, what the audit trail and the idempotency fingerprints digest):
+sorted keys, no spaces, Decimals and datetimes as strings (datetimes in UTC), non-ASCII text kept
+as UTF-8. The audit trail itself (keyed, chained) is `egide.services.audit`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from egide.domain.errors import FieldError, InvalidInput
 from egide.domain.money import ZERO, cents
 
 PARIS = ZoneInfo("Europe/Paris")
-GENESIS_HASH = "0" * 64
 
 
 class Kind(StrEnum):
@@ -284,10 +282,10 @@ def check_effective(txs: Sequence[TxView], effective: date, field: str = "effect
     return period
 
 
-# --------------------------------------------------------------------------- the audit chain
+# --------------------------------------------------------------------------- canonical JSON
 
 
-def _canonical(value: Any) -> Any:
+def _canonical(value: Any, floats: bool = False) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -297,27 +295,31 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {str(k): _canonical(v, floats) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
+        return [_canonical(v, floats) for v in value]
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, float) and floats:
+        return value  # written as its shortest round-trip repr; NaN and infinities refused
     if isinstance(value, float):
         raise ValueError("floats are not allowed in audited content: use Decimal or str")
     raise TypeError(f"cannot canonicalise {type(value).__name__}")
 
 
-def canonical_json(content: Mapping[str, Any]) -> str:
+def canonical_json(content: Mapping[str, Any], *, floats: bool = False) -> str:
     """One text per content: sorted keys, no spaces, Decimals and dates as strings.
+
+    Floats are refused unless `floats` is set (stored JSON results hold floats: their text is
+    their shortest round-trip form, the same before and after a round trip through the database).
 
     >>> canonical_json({"b": Decimal("1.50"), "a": [date(2027, 1, 1)]})
     '{"a":["2027-01-01"],"b":"1.50"}'
     """
     return json.dumps(
-        _canonical(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        _canonical(content, floats),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
     )
-
-
-def link_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
-    """The hash of one link of the chain: sha256 of the previous hash and the canonical content."""
-    return hashlib.sha256((prev_hash + "\n" + canonical_json(content)).encode("utf-8")).hexdigest()

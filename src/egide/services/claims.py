@@ -42,7 +42,7 @@ from egide.domain.money import CENT, ZERO, cents
 from egide.domain.money import parse_amount as parse_money
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
-from egide.services import idempotency
+from egide.services import audit, idempotency
 from egide.services.policies import cover_in_force, policy_row_for_update
 from egide.services.ports import UnitOfWork
 from egide.services.products import stored_product
@@ -207,7 +207,7 @@ def _event(
 ) -> None:
     row.version += 1
     uow.claims.add_event(
-        ClaimEventRow(
+        event := ClaimEventRow(
             claim_id=row.id,
             seq=row.version,
             kind=kind,
@@ -217,6 +217,8 @@ def _event(
             data=data,
         )
     )
+    audit.record(uow, row, kind, actor)  # the claim row as the event leaves it
+    audit.record(uow, event, kind, actor, number=row.number)
 
 
 def _new_claim_number(moment: datetime) -> str:
@@ -366,7 +368,7 @@ def settle_claim(
             )
         if pay > 0:
             uow.claims.add_payment(
-                ClaimPaymentRow(
+                payment := ClaimPaymentRow(
                     claim_id=row.id,
                     policy_number=row.policy_number,
                     term_start=row.term_start,
@@ -376,6 +378,7 @@ def settle_claim(
                     actor=actor,
                 )
             )
+            audit.record(uow, payment, "paid", actor, number=row.number)
             _event(uow, row, "paid", actor, moment, {"amount": money(pay), "final": final})
         if final:
             row.status = "closed"

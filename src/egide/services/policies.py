@@ -40,7 +40,6 @@ from egide.domain.fields import year_problem
 from egide.domain.money import cents
 from egide.domain.policy import (
     CANCEL_REASONS,
-    GENESIS_HASH,
     Kind,
     Period,
     Premium,
@@ -51,7 +50,6 @@ from egide.domain.policy import (
     endorsement_change,
     is_cancelled,
     latest_term,
-    link_hash,
     midnight,
     paris_date,
     reinstatement_change,
@@ -64,8 +62,7 @@ from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 from egide.domain.text import require_parameters, shown
 from egide.domain.underwriting import Decision
-from egide.services import idempotency
-from egide.services.audit import transaction_content
+from egide.services import audit, idempotency
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version, stored_product
 from egide.services.quotes import is_bindable
@@ -217,9 +214,8 @@ def _append(
     term_premium: Premium,
     key: str | None,
 ) -> PolicyTransactionRow:
-    """Append one transaction and move the policy's guard and chain head (caller commits)."""
+    """Append one transaction, its audit entry, and move the policy's guard (caller commits)."""
     seq = 1 if kind == Kind.ISSUE else policy.version + 1
-    prev_hash = GENESIS_HASH if kind == Kind.ISSUE else policy.head_hash
     row = PolicyTransactionRow(
         policy_id=policy.id,
         seq=seq,
@@ -239,13 +235,10 @@ def _append(
         term_net_cents=_cents(term_premium.net),
         term_tax_cents=_cents(term_premium.tax),
         idempotency_key=key,
-        prev_hash=prev_hash,
-        hash="",
     )
-    row.hash = link_hash(prev_hash, transaction_content(policy.number, row))
     uow.policies.add_transaction(row)
+    audit.record(uow, row, kind.value, actor, number=policy.number)
     policy.version = seq
-    policy.head_hash = row.hash
     uow.flush()
     return row
 
@@ -459,11 +452,12 @@ def bind_quote(
                 siret=quote.siret,
                 establishment_name=quote.establishment_name,
                 version=0,
-                head_hash=GENESIS_HASH,
                 created_at=moment,
             )
             uow.policies.add(policy)
             quote.status = "bound"
+            audit.record(uow, quote, "bound", actor)
+            audit.record(uow, policy, "created", actor)
             uow.flush()
             if split:  # the deliberate bug: the policy is committed without its issue row
                 uow.commit()
@@ -959,7 +953,6 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
         "term_premium": _term_premium(r).to_data(),
         "annual_premium": r.snapshot["annual_premium"],
         "idempotency_key": r.idempotency_key,
-        "hash": r.hash,
     }
     if i > 0 and r.kind in (Kind.ENDORSE, Kind.RENEW):
         item["changes"] = [

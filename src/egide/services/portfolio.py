@@ -18,6 +18,7 @@ from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import NotFound
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
+from egide.services import audit
 from egide.services.policies import cover_in_force
 from egide.services.ports import UnitOfWork
 
@@ -69,7 +70,7 @@ def save_run(
     run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
     with uow:
         uow.runs.add(
-            PortfolioRunRow(
+            run := PortfolioRunRow(
                 run_id=run_id,
                 actor=actor,
                 book_source=book_source[:500],
@@ -85,6 +86,7 @@ def save_run(
                 created_at=clock_now(),
             )
         )
+        audit.record(uow, run, "saved", actor)
         uow.commit()
     return run_id
 

@@ -23,15 +23,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that store need it
     from egide.db.tables import ProductVersionRow, QuoteRow
+    from egide.db.tables_audit import AuditChainRow, AuditEntryRow
     from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
     from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, User
+
+_R = TypeVar("_R")
 
 
 class ProductVersions(Protocol):
@@ -161,6 +164,30 @@ class Accounts(Protocol):
 
     def update_client(self, client: ApiClient) -> None:
         """Revoked flag and last use."""
+
+
+class AuditLog(Protocol):
+    """The audit trail (`egide.services.audit` writes and verifies it)."""
+
+    def head(self, chain: str) -> AuditChainRow:
+        """The chain's head, held against concurrent writers until the unit of work ends;
+        created empty (length 0, no MAC yet) when the chain is new, even if a concurrent
+        transaction creates it at the same moment."""
+        ...
+
+    def add(self, row: AuditEntryRow) -> None: ...
+
+    def entries(self) -> list[AuditEntryRow]:
+        """Every entry, by chain then sequence."""
+        ...
+
+    def chains(self) -> list[AuditChainRow]:
+        """Every chain head, by name."""
+        ...
+
+    def rows(self, model: type[_R]) -> list[_R]:
+        """Every row of an audited table, by id. `UnreadableRows` names every row whose stored
+        values cannot be read back (altered outside Égide)."""
         ...
 
 
@@ -187,6 +214,9 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> Accounts: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
 

@@ -132,7 +132,7 @@ def save_quote(
             **result,
         }
         uow.quotes.add(
-            QuoteRow(
+            row := QuoteRow(
                 number=number,
                 status=result["status"],
                 decision=result["decision"],
@@ -146,6 +146,9 @@ def save_quote(
                 created_at=moment,
             )
         )
+        from egide.services import audit  # storage only: pricing alone loads no database
+
+        audit.record(uow, row, "saved", actor)
         uow.commit()
     return result
 
@@ -188,6 +191,9 @@ def review_quote(
         row.review_note = note.strip()
         row.reviewed_by = actor
         row.reviewed_at = clock_now()
+        from egide.services import audit
+
+        audit.record(uow, row, row.status, actor)
         uow.commit()
     return get_quote(uow, number)
 

@@ -1,7 +1,7 @@
 """Organisations, users and API clients; the installation's insurer.
 
 Revision ID: 0006_accounts
-Revises: 0004_portfolio_runs
+Revises: 0005_audit_entries
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from egide.db.base import AwareDateTime
 
 revision = "0006_accounts"
-down_revision = "0004_portfolio_runs"
+down_revision = "0005_audit_entries"
 branch_labels = None
 depends_on = None
 
