@@ -31,7 +31,16 @@ import sqlalchemy as sa
 from sqlalchemy import JSON
 
 from egide.db.base import AwareDateTime, Base
-from egide.db.repositories import client_value, organisation_value, user_value
+from egide.db.repositories import (
+    client_row,
+    client_value,
+    organisation_row,
+    organisation_value,
+    update_client_row,
+    update_user_row,
+    user_row,
+    user_value,
+)
 from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
@@ -258,15 +267,7 @@ class FakeAccounts(_Repository):
         return next((organisation_value(r) for r in rows if r.siret == siret), None)
 
     def add_organisation(self, org: Organisation) -> Organisation:
-        row = OrganisationRow(
-            kind=org.kind.value,
-            name=org.name,
-            siren=org.siren,
-            siret=org.siret,
-            orias=org.orias,
-            broker_id=org.broker_id,
-            created_at=org.created_at,
-        )
+        row = organisation_row(org)
         self._store.add(row)
         return organisation_value(row)
 
@@ -295,15 +296,7 @@ class FakeAccounts(_Repository):
         return next((user_value(r) for r in rows if r.email == email.lower()), None)
 
     def add_user(self, user: User) -> User:
-        row = UserRow(
-            organisation_id=user.organisation_id,
-            email=user.email.lower(),
-            password_hash=user.password_hash,
-            roles=sorted(r.value for r in user.roles),
-            disabled=user.disabled,
-            created_at=user.created_at,
-            last_login_at=user.last_login_at,
-        )
+        row = user_row(user)
         self._store.add(row)
         return user_value(row)
 
@@ -316,9 +309,7 @@ class FakeAccounts(_Repository):
         return [user_value(r) for r in rows[:limit]]
 
     def update_user(self, user: User) -> None:
-        row = next(r for r in self._store.rows(UserRow) if r.id == user.id)
-        row.disabled, row.last_login_at = user.disabled, user.last_login_at
-        row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
+        update_user_row(next(r for r in self._store.rows(UserRow) if r.id == user.id), user)
 
     def has_admin(self) -> bool:
         return any("admin" in r.roles and not r.disabled for r in self._store.rows(UserRow))
@@ -328,16 +319,7 @@ class FakeAccounts(_Repository):
         return next((client_value(r) for r in rows if r.client_id == client_id), None)
 
     def add_client(self, client: ApiClient) -> ApiClient:
-        row = ApiClientRow(
-            client_id=client.client_id,
-            organisation_id=client.organisation_id,
-            roles=sorted(r.value for r in client.roles),
-            scopes=sorted(s.value for s in client.scopes),
-            secret_hash=client.secret_hash,
-            revoked=client.revoked,
-            created_at=client.created_at,
-            last_used_at=client.last_used_at,
-        )
+        row = client_row(client)
         self._store.add(row)
         return client_value(row)
 
@@ -352,8 +334,8 @@ class FakeAccounts(_Repository):
         return [client_value(r) for r in rows[:limit]]
 
     def update_client(self, client: ApiClient) -> None:
-        row = next(r for r in self._store.rows(ApiClientRow) if r.client_id == client.client_id)
-        row.revoked, row.last_used_at = client.revoked, client.last_used_at
+        rows = self._store.rows(ApiClientRow)
+        update_client_row(next(r for r in rows if r.client_id == client.client_id), client)
 
 
 class FakeAuditLog(_Repository):

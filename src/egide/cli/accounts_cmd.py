@@ -9,10 +9,10 @@ managing accounts needs the admin role. Lists print ``{items: [...], next_cursor
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from egide.cli.common import (
     JsonOpt,
@@ -26,6 +26,7 @@ from egide.cli.common import (
 
 if TYPE_CHECKING:
     from egide.domain.access import Principal
+    from egide.services.accounts import Page
 
 AsOpt = Annotated[
     str | None,
@@ -58,6 +59,23 @@ def _password(from_stdin: bool) -> str:
         fail("--password-stdin: give the password on standard input (it is never an option)")
     text = sys.stdin.readline()
     return text.removesuffix("\n").removesuffix("\r")
+
+
+def _print_page(
+    page: Page, json_out: bool, columns: list[str], cells: Callable[[Any], list[str]]
+) -> None:
+    """A list as JSON ({items, next_cursor}) or as a table, with the next page's option."""
+    if json_out:
+        print_json(page.public())
+        return
+    from rich.table import Table
+
+    table = Table(*columns)
+    for item in page.items:
+        table.add_row(*cells(item))
+    console.print(table)
+    if page.next_cursor:
+        console.print(styled("More: --cursor {}", page.next_cursor))
 
 
 @org_app.command("create")
@@ -110,22 +128,19 @@ def org_list(
     page = accounts.list_organisations(
         open_uow(), _principal(as_email), kind=kind, cursor=cursor, limit=limit
     )
-    if json_out:
-        print_json(page.public())
-        return
-    table = Table("Id", "Kind", "Name", "SIREN / SIRET", "ORIAS", "Broker")
-    for o in page.items:
-        table.add_row(
+    _print_page(
+        page,
+        json_out,
+        ["Id", "Kind", "Name", "SIREN / SIRET", "ORIAS", "Broker"],
+        lambda o: [
             str(o.id),
             o.kind.value,
             o.name,
             o.siret or o.siren or "",
             o.orias or "",
             str(o.broker_id or ""),
-        )
-    console.print(table)
-    if page.next_cursor:
-        console.print(styled("More: --cursor {}", page.next_cursor))
+        ],
+    )
 
 
 @user_app.command("create")
@@ -168,22 +183,18 @@ def user_list(
     page = accounts.list_users(
         open_uow(), _principal(as_email), organisation_id=org, cursor=cursor, limit=limit
     )
-    if json_out:
-        print_json(page.public())
-        return
-    table = Table("Email", "Organisation", "Roles", "Disabled", "Last login")
-    for u in page.items:
-        data = u.public()
-        table.add_row(
+    _print_page(
+        page,
+        json_out,
+        ["Email", "Organisation", "Roles", "Disabled", "Last login"],
+        lambda u: [
             u.email,
             str(u.organisation_id),
-            ", ".join(data["roles"]),
+            ", ".join(u.public()["roles"]),
             "yes" if u.disabled else "",
-            (data["last_login_at"] or "")[:16],
-        )
-    console.print(table)
-    if page.next_cursor:
-        console.print(styled("More: --cursor {}", page.next_cursor))
+            (u.public()["last_login_at"] or "")[:16],
+        ],
+    )
 
 
 def _set_disabled(email: str, disabled: bool, as_email: str | None, json_out: bool) -> None:
@@ -245,22 +256,18 @@ def client_list(
     page = accounts.list_clients(
         open_uow(), _principal(as_email), organisation_id=org, cursor=cursor, limit=limit
     )
-    if json_out:
-        print_json(page.public())
-        return
-    table = Table("Client id", "Organisation", "Roles", "Scopes", "Revoked")
-    for c in page.items:
-        data = c.public()
-        table.add_row(
+    _print_page(
+        page,
+        json_out,
+        ["Client id", "Organisation", "Roles", "Scopes", "Revoked"],
+        lambda c: [
             c.client_id,
             str(c.organisation_id),
-            ", ".join(data["roles"]),
-            ", ".join(data["scopes"]),
+            ", ".join(c.public()["roles"]),
+            ", ".join(c.public()["scopes"]),
             "yes" if c.revoked else "",
-        )
-    console.print(table)
-    if page.next_cursor:
-        console.print(styled("More: --cursor {}", page.next_cursor))
+        ],
+    )
 
 
 @client_app.command("revoke")

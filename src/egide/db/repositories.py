@@ -183,7 +183,7 @@ class SqlPortfolioRuns(_Repository):
 
 
 # ------------------------------------------------------------------ accounts (domain values out)
-# The row -> value conversions are public: the in-memory fakes of the tests use them too.
+# The conversions between rows and values are public: the tests' in-memory fakes use them too.
 
 
 def organisation_value(row: OrganisationRow) -> Organisation:
@@ -226,6 +226,52 @@ def client_value(row: ApiClientRow) -> ApiClient:
     )
 
 
+def organisation_row(org: Organisation) -> OrganisationRow:
+    return OrganisationRow(
+        kind=org.kind.value,
+        name=org.name,
+        siren=org.siren,
+        siret=org.siret,
+        orias=org.orias,
+        broker_id=org.broker_id,
+        created_at=org.created_at,
+    )
+
+
+def user_row(user: User) -> UserRow:
+    return UserRow(
+        organisation_id=user.organisation_id,
+        email=user.email.lower(),
+        password_hash=user.password_hash,
+        roles=sorted(r.value for r in user.roles),
+        disabled=user.disabled,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def client_row(client: ApiClient) -> ApiClientRow:
+    return ApiClientRow(
+        client_id=client.client_id,
+        organisation_id=client.organisation_id,
+        roles=sorted(r.value for r in client.roles),
+        scopes=sorted(s.value for s in client.scopes),
+        secret_hash=client.secret_hash,
+        revoked=client.revoked,
+        created_at=client.created_at,
+        last_used_at=client.last_used_at,
+    )
+
+
+def update_user_row(row: UserRow, user: User) -> None:
+    row.disabled, row.last_login_at = user.disabled, user.last_login_at
+    row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
+
+
+def update_client_row(row: ApiClientRow, client: ApiClient) -> None:
+    row.revoked, row.last_used_at = client.revoked, client.last_used_at
+
+
 class SqlAccounts(_Repository):
     """Organisations, users and API clients; lists are keyset-paginated by id."""
 
@@ -244,15 +290,7 @@ class SqlAccounts(_Repository):
         return organisation_value(row) if row is not None else None
 
     def add_organisation(self, org: Organisation) -> Organisation:
-        row = OrganisationRow(
-            kind=org.kind.value,
-            name=org.name,
-            siren=org.siren,
-            siret=org.siret,
-            orias=org.orias,
-            broker_id=org.broker_id,
-            created_at=org.created_at,
-        )
+        row = organisation_row(org)
         self._add(row)
         return organisation_value(row)
 
@@ -281,15 +319,7 @@ class SqlAccounts(_Repository):
         return user_value(row) if row is not None else None
 
     def add_user(self, user: User) -> User:
-        row = UserRow(
-            organisation_id=user.organisation_id,
-            email=user.email.lower(),
-            password_hash=user.password_hash,
-            roles=sorted(r.value for r in user.roles),
-            disabled=user.disabled,
-            created_at=user.created_at,
-            last_login_at=user.last_login_at,
-        )
+        row = user_row(user)
         self._add(row)
         return user_value(row)
 
@@ -303,8 +333,7 @@ class SqlAccounts(_Repository):
         row = self.session.get(UserRow, user.id)
         if row is None:  # pragma: no cover - the caller read it in this transaction
             raise LookupError(f"user {user.id}")
-        row.disabled, row.last_login_at = user.disabled, user.last_login_at
-        row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
+        update_user_row(row, user)
         self.session.flush()
 
     def has_admin(self) -> bool:
@@ -317,16 +346,7 @@ class SqlAccounts(_Repository):
         return client_value(row) if row is not None else None
 
     def add_client(self, client: ApiClient) -> ApiClient:
-        row = ApiClientRow(
-            client_id=client.client_id,
-            organisation_id=client.organisation_id,
-            roles=sorted(r.value for r in client.roles),
-            scopes=sorted(s.value for s in client.scopes),
-            secret_hash=client.secret_hash,
-            revoked=client.revoked,
-            created_at=client.created_at,
-            last_used_at=client.last_used_at,
-        )
+        row = client_row(client)
         self._add(row)
         return client_value(row)
 
@@ -344,7 +364,7 @@ class SqlAccounts(_Repository):
         )
         if row is None:  # pragma: no cover - the caller read it in this transaction
             raise LookupError(f"client {client.client_id}")
-        row.revoked, row.last_used_at = client.revoked, client.last_used_at
+        update_client_row(row, client)
         self.session.flush()
 
 

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,6 +87,21 @@ def _page(items: list[Any], limit: int) -> Page:
     """`items` holds up to limit + 1 rows: the extra one only says there is a next page."""
     shown = items[:limit]
     return Page(shown, _cursor(shown[-1].id) if len(items) > limit else None)
+
+
+def _admin_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    what: str,
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[int, int], list[Any]],
+) -> Page:
+    """One page of an account list (admin only): `fetch(after_id, how_many)` reads the rows."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, what)
+    after, size = _after(cursor), _limit(limit)
+    with uow:
+        return _page(fetch(after, size + 1), size)
 
 
 def require(principal: Principal, action: Action, resource: Resource, what: str) -> None:
@@ -342,10 +357,14 @@ def list_users(
     cursor: str | None = None,
     limit: int = PAGE_DEFAULT,
 ) -> Page:
-    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
-    after, size = _after(cursor), _limit(limit)
-    with uow:
-        return _page(uow.accounts.users(after, size + 1, organisation_id=organisation_id), size)
+    return _admin_page(
+        uow,
+        principal,
+        "user",
+        cursor,
+        limit,
+        lambda after, n: uow.accounts.users(after, n, organisation_id=organisation_id),
+    )
 
 
 def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disabled: bool) -> User:
@@ -403,10 +422,14 @@ def list_clients(
     cursor: str | None = None,
     limit: int = PAGE_DEFAULT,
 ) -> Page:
-    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "API client")
-    after, size = _after(cursor), _limit(limit)
-    with uow:
-        return _page(uow.accounts.clients(after, size + 1, organisation_id=organisation_id), size)
+    return _admin_page(
+        uow,
+        principal,
+        "API client",
+        cursor,
+        limit,
+        lambda after, n: uow.accounts.clients(after, n, organisation_id=organisation_id),
+    )
 
 
 def revoke_client(uow: UnitOfWork, principal: Principal, client_id: str) -> ApiClient:
