@@ -309,7 +309,6 @@ def list_organisations(
     cursor: str | None = None,
     limit: int = PAGE_DEFAULT,
 ) -> Page:
-    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "organisation")
     try:
         chosen = OrgKind(kind) if kind is not None else None
     except ValueError:
@@ -317,9 +316,14 @@ def list_organisations(
         raise InvalidInput(
             [FieldError("kind", "enum", f"{kind!r} is not one of {known}")]
         ) from None
-    after, size = _after(cursor), _limit(limit)
-    with uow:
-        return _page(uow.accounts.organisations(after, size + 1, kind=chosen), size)
+    return _admin_page(
+        uow,
+        principal,
+        "organisation",
+        cursor,
+        limit,
+        lambda after, n: uow.accounts.organisations(after, n, kind=chosen),
+    )
 
 
 def create_user(
