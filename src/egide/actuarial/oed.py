@@ -30,9 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from egide.actuarial.book import BookEntry
 from egide.domain.application import (
@@ -45,6 +43,9 @@ from egide.domain.money import ZERO
 from egide.domain.product import COVERAGES, Product
 from egide.domain.rating import HOURS_PER_DAY, policy_terms
 from egide.domain.terms import ClaimLosses, CoverageTermsInForce, PolicyTerms, apply_terms
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a frame is made or read: a book read by columns needs none
 
 OED_VERSION = "4.0.0"
 PERIL_ALL_CYBER = "CC1"  # OED PerilValues: "All Cyber perils"
@@ -311,6 +312,8 @@ def book_to_frame(
         row[FLEXI_HISTORY["known_circumstances"]] = _flag(h.known_circumstances)
         for c in ACCOUNT_COLUMNS:
             cols[c].append(row[c])
+    import pandas as pd
+
     frame = pd.DataFrame(cols, columns=list(ACCOUNT_COLUMNS))
     for c in ACCOUNT_COLUMNS:
         if frame[c].dtype == object:
@@ -360,7 +363,9 @@ def check_oed(path: str | Path) -> list[dict[str, Any]]:
 
 def _cell(value: object) -> str | None:
     """A cell as text, None when blank (CSV read as text; Parquet floats through repr)."""
-    if value is None or value is pd.NA:
+    if value is None:
+        return None
+    if not isinstance(value, str) and type(value).__name__ == "NAType":  # pandas' NA
         return None
     if isinstance(value, float):
         if math.isnan(value):
@@ -373,6 +378,8 @@ def _cell(value: object) -> str | None:
 def _column_texts(frame: pd.DataFrame) -> dict[str, list[str | None]]:
     """Every cell as text (None when blank), column by column: CSV is read as text, Parquet's
     numbers go through ``repr`` (exact for the float64 OED stores)."""
+    import pandas as pd
+
     out: dict[str, list[str | None]] = {}
     for name in frame.columns:
         column = frame[name]
@@ -390,6 +397,8 @@ def _column_texts(frame: pd.DataFrame) -> dict[str, list[str | None]]:
 def _read_frame(path: Path) -> pd.DataFrame:
     """The file as pandas reads it (CSV as text): the fallback of `read_columns` for a CSV file
     that Arrow's reader refuses (a short row, a duplicate header, invalid UTF-8...)."""
+    import pandas as pd
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
@@ -680,9 +689,7 @@ def _stated_limits(row: _Row, product: Product) -> dict[str, Decimal]:
     return stated
 
 
-def _chosen_sublimits(
-    row: _Row, product: Product, stated: Mapping[str, Decimal]
-) -> dict[str, Any]:
+def _chosen_sublimits(row: _Row, product: Product, stated: Mapping[str, Decimal]) -> dict[str, Any]:
     """The sub-limits chosen (as application data): those ``FlexiPolSublimitsChosen`` names, or,
     in a file without that column, each stated one that is not the default."""
     oed_to_code = {product.coverages[c].oed_code: c for c in COVERAGES}

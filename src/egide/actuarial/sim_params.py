@@ -160,9 +160,7 @@ def book_parameters(
     return parameters(policy_inputs(entries, product), product)
 
 
-def parameters(
-    inputs: PolicyInputs, product: Product
-) -> tuple[F64, F64, F64, TermsArrays, F64]:
+def parameters(inputs: PolicyInputs, product: Product) -> tuple[F64, F64, F64, TermsArrays, F64]:
     """`book_parameters` from the rating inputs of the policies."""
     model = product.risk_model
     n = inputs.n_policies

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -59,25 +59,30 @@ def read_book_file(path: Path, product: Product) -> list[BookEntry]:
     try:
         return read_book(path, product)
     except OedError as exc:
-        shown = exc.problems[:50]
-        for row, acc, pol, err in shown:
-            where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
-            err_console.print(
-                styled(
-                    "[bold red]error:[/] {}: {}{}: {} \\[{}]",
-                    exc.path,
-                    where,
-                    err.field,
-                    err.message,
-                    err.rule,
-                ),
-                soft_wrap=True,
-            )
-        if len(exc.problems) > len(shown):
-            err_console.print(
-                styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
-            )
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        refuse_book(exc)
+
+
+def refuse_book(exc: OedError) -> NoReturn:
+    """Print every invalid row of a book (row, AccNumber, PolNumber, field) and exit 2."""
+    shown = exc.problems[:50]
+    for row, acc, pol, err in shown:
+        where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
+        err_console.print(
+            styled(
+                "[bold red]error:[/] {}: {}{}: {} \\[{}]",
+                exc.path,
+                where,
+                err.field,
+                err.message,
+                err.rule,
+            ),
+            soft_wrap=True,
+        )
+    if len(exc.problems) > len(shown):
+        err_console.print(
+            styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
+        )
+    raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _summary(book: list[BookEntry]) -> str:
