@@ -284,7 +284,8 @@ class _Columns:
             elif name not in _PER_ROW and pa.types.is_floating(array.type):
                 found = self._floats(array)
             else:
-                encoded = pc.dictionary_encode(self.text(name), null_encoding="encode")
+                text = self.text(name) if name in _PER_ROW else self._canonical(name)
+                encoded = pc.dictionary_encode(text, null_encoding="encode")
                 codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
                 found = (encoded.dictionary.to_pylist(), codes)
             self._distinct[name] = found
@@ -773,8 +774,7 @@ def validate_columns(
     accepted, beds = cols.per_value(FLEXI_BEDS, _count(MAX_BEDS, False), np.int64)
     accept(accepted)
     bedded = np.isin(np.arange(len(KINDS)), [KINDS.index(k) for k in BEDDED])[kind]
-    beds_given = _mask(pc.is_valid(cols.text(FLEXI_BEDS)))
-    accept(~bedded | (beds_given & (beds >= 1)))
+    accept(~bedded | (beds >= 1))  # a blank reads 0: a bedded kind needs its beds
     advance()
 
     # the security answers
