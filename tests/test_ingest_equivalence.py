@@ -339,9 +339,15 @@ def test_the_safe_text_pattern_admits_only_characters_free_text_accepts() -> Non
     chars = single_characters(range(0x30000))
     safe = pc.match_substring_regex(chars, _SAFE_TEXT).to_pylist()
     admitted = [c for c, ok in zip(chars.to_pylist(), safe, strict=True) if ok]
-    assert admitted and all(not is_forbidden(c) for c in admitted)
-    assert {"é", "’", "Œ", " ", "\u00a0"} <= set(admitted)
+    assert admitted and all(not is_forbidden(c) and c.strip() == c for c in admitted)
+    assert {"é", "’", "Œ", "€"} <= set(admitted)
     assert "\u00ad" not in admitted and "\u200b" not in admitted
+    inside = pa.array([f"a{c}b" for c in chars.to_pylist()], pa.string())
+    between = pc.match_substring_regex(inside, _SAFE_TEXT).to_pylist()
+    spaces = [c for c, ok in zip(chars.to_pylist(), between, strict=True) if ok]
+    assert set(spaces) == set(admitted) | {" ", "\u00a0"}
+    edges = pa.array([" a", "a ", "\u00a0a", "a\u00a0", ""], pa.string())
+    assert not any(pc.match_substring_regex(edges, _SAFE_TEXT).to_pylist())
 
 
 def test_the_edge_pattern_admits_no_character_python_strips() -> None:

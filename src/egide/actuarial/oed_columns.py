@@ -98,11 +98,10 @@ _BAD: Any = object()  # a value the row reader refuses
 _NO_EDGE_BLANK = r"(?s)^[!-~\x{a1}-\x{167f}](?:.*[!-~\x{a1}-\x{167f}])?$"
 # Characters of free text that `egide.domain.text` accepts anywhere (printable ASCII, Latin-1 and
 # Latin Extended-A letters and signs but the soft hyphen, typographic quotes and dashes, the euro
-# sign): a text made of these alone needs no character-by-character check.
-_SAFE_TEXT = (
-    r"^[ -~\x{a0}-\x{ac}\x{ae}-\x{17f}\x{2013}\x{2014}\x{2018}\x{2019}\x{201c}\x{201d}"
-    r"\x{20ac}]+$"
-)
+# sign), and those of them that are no blank: a text of these alone, with no blank at either
+# end, is its own stripped text and needs no character-by-character check.
+_SAFE_SIGNS = r"\x{a1}-\x{ac}\x{ae}-\x{17f}\x{2013}\x{2014}\x{2018}\x{2019}\x{201c}\x{201d}\x{20ac}"
+_SAFE_TEXT = rf"^[!-~{_SAFE_SIGNS}](?:[ -~\x{{a0}}{_SAFE_SIGNS}]*[!-~{_SAFE_SIGNS}])?$"
 _PLAIN_AMOUNT = r"^[0-9]{1,15}(?:\.[0-9]{1,20})?$"
 _PLAIN_COUNT = r"^[0-9]{1,15}(?:\.0)?$"
 
@@ -195,7 +194,6 @@ def _index(texts: Any) -> tuple[I64, tuple[str, ...]]:
 # column is read once per distinct cell.
 _PER_ROW: frozenset[str] = frozenset(
     {
-        "AccNumber",
         "PolNumber",
         "InsuredName",
         "CompanyIDCode1",
@@ -250,44 +248,23 @@ class _Columns:
             cells = array.filter(pa.array(odd)).to_pylist()
             fixed = pa.array([cell_text(x) for x in cells], pa.string())
             return pc.replace_with_mask(array, pa.array(odd), fixed)
-        if pa.types.is_floating(kind):
-            uniques, codes = self._floats(array)
-            return pa.array(uniques, pa.string()).take(pa.array(codes))
         if pa.types.is_integer(kind):
             return array.cast(pa.string())
-        return pa.array(arrow_texts(array), pa.string())
-
-    @staticmethod
-    def _floats(array: Any) -> tuple[list[str | None], I64]:
-        values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        values = np.ascontiguousarray(values, dtype=np.float64)
-        bits, inverse = np.unique(values.view(np.int64), return_inverse=True)
-        texts = [None if x != x else repr(x) for x in bits.view(np.float64).tolist()]
-        return texts, inverse.reshape(-1).astype(np.int64)
+        uniques, codes = distinct_texts(array)
+        return pa.array(uniques, pa.string()).take(pa.array(codes))
 
     def distinct(self, name: str) -> tuple[list[str | None], I64]:
         """The column's distinct texts and, per row, the index of its text among them (two
         indices may hold the same text: cells that differ only by surrounding blanks)."""
         if name not in self._distinct:
             array = self.raw.get(name)
-            if array is not None and pa.types.is_dictionary(array.type):
-                array = array.dictionary_decode()
             if array is None:
                 found: tuple[list[str | None], I64] = ([None], np.zeros(self.n, np.int64))
-            elif name not in _PER_ROW and (
-                pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-            ):
-                encoded = pc.dictionary_encode(array, null_encoding="encode")
-                uniques = [cell_text(x) for x in encoded.dictionary.to_pylist()]
-                codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-                found = (uniques, codes)
-            elif name not in _PER_ROW and pa.types.is_floating(array.type):
-                found = self._floats(array)
+            elif name in self._text:
+                values, codes = _encoded(self._text[name])
+                found = (values.to_pylist(), codes)
             else:
-                text = self.text(name) if name in _PER_ROW else self._canonical(name)
-                encoded = pc.dictionary_encode(text, null_encoding="encode")
-                codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-                found = (encoded.dictionary.to_pylist(), codes)
+                found = distinct_texts(array)
             self._distinct[name] = found
         return self._distinct[name]
 
@@ -302,7 +279,7 @@ class _Columns:
         return accepted[codes], numbers[codes]
 
     def combinations(self, names: Sequence[str]) -> tuple[I64, I64]:
-        """Rows grouped by their texts in `names`: (group per row, a row of each group)."""
+        """Rows grouped by their texts in `names`: (group per row, the first row of each)."""
         key = np.zeros(self.n, dtype=np.int64)
         for name in names:
             uniques, codes = self.distinct(name)
@@ -310,10 +287,10 @@ class _Columns:
             if k <= 1:
                 continue
             if key.max(initial=0) >= (2**62) // k:
-                key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+                key = _encoded(pa.array(key))[1]
             key = key * k + codes
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        return inverse.reshape(-1).astype(np.int64), first.astype(np.int64)
+        group = _encoded(pa.array(key))[1]
+        return group, _first_rows(group)
 
     def per_group(
         self, names: Sequence[str], check: Callable[[_Row], Any]
@@ -333,6 +310,44 @@ class _Columns:
                 uniques, codes = self.distinct(name)
                 texts[name] = [uniques[codes[row]]]
         return _Row(texts, 0)
+
+
+def _encoded(array: Any) -> tuple[list[Any], I64]:
+    """Arrow's dictionary encoding of an array (nulls as a value): (distinct values, index of
+    each row's value), the values in order of first appearance."""
+    encoded = pc.dictionary_encode(array, null_encoding="encode")
+    codes = _indices(encoded.indices)
+    return encoded.dictionary, codes
+
+
+def _indices(array: Any) -> I64:
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def distinct_texts(array: Any) -> tuple[list[str | None], I64]:
+    """The distinct texts of a column as the row reader reads its cells (`oed.arrow_texts`),
+    and the index of each row's text among them; cells are compared as stored (floats bit for
+    bit: -0.0 is not 0.0), so two indices may hold one text (cells that differ by blanks)."""
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_floating(array.type):
+        bits, codes = _encoded(array.cast(pa.float64()).view(pa.int64()))
+        texts = arrow_texts(bits.view(pa.float64()))
+        return texts, codes
+    try:
+        values, codes = _encoded(array)
+    except pa.ArrowNotImplementedError:  # a type Arrow cannot hash: compare the texts
+        seen: dict[str | None, int] = {}
+        rows = [seen.setdefault(t, len(seen)) for t in arrow_texts(array)]
+        return list(seen), np.array(rows, dtype=np.int64)
+    return arrow_texts(values), codes
+
+
+def _first_rows(codes: I64) -> I64:
+    """The first row of each code, for codes numbered in order of first appearance."""
+    running = np.maximum.accumulate(codes) if len(codes) else codes
+    first: I64 = np.flatnonzero(np.diff(running, prepend=-1) > 0).astype(np.int64)
+    return first
 
 
 def _matches(array: Any, pattern: str) -> Any:
@@ -608,7 +623,7 @@ def _fast_siret(text: Any) -> tuple[BOOL, Any]:
     return accepted, padded
 
 
-def _fast_finess(text: Any) -> BOOL:
+def _fast_finess(text: Any) -> tuple[BOOL, Any]:
     """FINESS numbers of 9 ASCII digits, or 2A/2B and 7 digits, whose Luhn key is right."""
     plain = _mask(_matches(text, r"^(?:[0-9]{9}|2[AB][0-9]{7})$"))
     accepted = np.zeros(len(plain), dtype=np.bool_)
@@ -616,19 +631,19 @@ def _fast_finess(text: Any) -> BOOL:
     if len(rows):
         numbers = pc.replace_substring_regex(text.take(pa.array(rows)), r"^2[AB]", "20")
         accepted[rows] = _luhn(_digits(numbers, 9))
-    return accepted
+    return accepted, text
 
 
-def _fast_text(max_length: int) -> Callable[[Any], BOOL]:
-    def fast(text: Any) -> BOOL:
+def _fast_text(max_length: int) -> Callable[[Any], tuple[BOOL, Any]]:
+    def fast(text: Any) -> tuple[BOOL, Any]:
         short = pc.fill_null(pc.less_equal(pc.utf8_length(text), max_length), False)
-        return _mask(pc.and_(_matches(text, _SAFE_TEXT), short))
+        return _mask(pc.and_(_matches(text, _SAFE_TEXT), short)), text
 
     return fast
 
 
-def _fast_postcode(text: Any) -> BOOL:
-    return _mask(_matches(text, r"^[0-9]{5}$"))
+def _fast_postcode(text: Any) -> tuple[BOOL, Any]:
+    return _mask(_matches(text, r"^[0-9]{5}$")), text
 
 
 def _fast_numbers(
@@ -653,32 +668,56 @@ def _fast_numbers(
     return accepted, values
 
 
+def _numpy(array: Any, fill: Any) -> tuple[npt.NDArray[Any], BOOL]:
+    """An Arrow numeric column as NumPy (`fill` where null), and where it is not null."""
+    valid = _mask(pc.is_valid(array))
+    return array.fill_null(fill).to_numpy(zero_copy_only=False), valid
+
+
 class _Checked:
-    """A column checked for every row: Arrow and NumPy first (`fast`), then the row reader's
-    rule (`check`) once per distinct text that `fast` did not accept."""
+    """A column with about a value per row, checked for every row: by an Arrow pattern or a NumPy
+    test on the cells as stored (a cell the test accepts has no blank to strip), then by the row
+    reader's rule (`check`) on the text of each distinct cell the test did not accept."""
 
     def __init__(self, columns: _Columns, name: str, check: Callable[[str | None], Any]) -> None:
         self.columns, self.name, self.check = columns, name, check
+        self.raw = columns.raw.get(name)
+        if self.raw is not None and pa.types.is_dictionary(self.raw.type):
+            self.raw = self.raw.dictionary_decode()
+
+    def stored_text(self) -> Any:
+        """The cells as Arrow text when they are text or whole numbers (``str``), else None."""
+        raw = self.raw
+        if raw is None:
+            return None
+        kind = raw.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind):
+            return raw.cast(pa.string())
+        return None
 
     def rest(self, accepted: BOOL) -> tuple[I64, list[Any]]:
+        """The rows not accepted, and `check` of their text (once per distinct text)."""
         rows = np.flatnonzero(~accepted)
         if not len(rows):
             return rows, []
-        cells = self.columns.text(self.name).take(pa.array(rows))
-        encoded = pc.dictionary_encode(cells, null_encoding="encode")
-        values = [self.check(u) for u in encoded.dictionary.to_pylist()]
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        return rows, [values[c] for c in codes.tolist()]
+        if self.raw is None:
+            return rows, [self.check(None)] * len(rows)
+        texts, codes = distinct_texts(self.raw.take(pa.array(rows)))
+        checked = [self.check(t) for t in texts]
+        return rows, [checked[c] for c in codes.tolist()]
 
-    def texts(self, fast: Callable[[Any], BOOL], base: Any = None) -> tuple[BOOL, Any]:
+    def texts(self, fast: Callable[[Any], tuple[BOOL, Any]]) -> tuple[BOOL, Any]:
         """(accepted per row, the value per row as an Arrow string array, null when absent)."""
-        text = self.columns.text(self.name)
-        accepted = fast(text).copy()
-        out = text if base is None else base
+        text = self.stored_text()
+        if text is None:
+            accepted = np.zeros(self.columns.n, dtype=np.bool_)
+            out = pa.nulls(self.columns.n, pa.string())
+        else:
+            accepted, out = fast(text)
+            accepted = accepted.copy()
         rows, values = self.rest(accepted)
         if len(rows):
-            ok = np.array([v is not _BAD for v in values], dtype=np.bool_)
-            accepted[rows] = ok
+            accepted[rows] = np.array([v is not _BAD for v in values], dtype=np.bool_)
             mask = np.zeros(len(accepted), dtype=np.bool_)
             mask[rows] = True
             fixed = pa.array([None if v is _BAD else v for v in values], pa.string())
@@ -688,7 +727,26 @@ class _Checked:
     def numbers(
         self, pattern: str, dtype: Any, accept: Callable[[npt.NDArray[Any]], BOOL]
     ) -> tuple[BOOL, npt.NDArray[Any]]:
-        accepted, values = _fast_numbers(self.columns.text(self.name), pattern, dtype, accept)
+        """(accepted per row, the number per row): stored numbers tested by NumPy, text in a
+        plain decimal spelling converted by Arrow (correctly rounded, as Python's float of the
+        Decimal), the rest by `check`."""
+        n, raw = self.columns.n, self.raw
+        whole = np.dtype(dtype).kind == "i"
+        accepted = np.zeros(n, dtype=np.bool_)
+        values = np.zeros(n, dtype=dtype)
+        if raw is not None and pa.types.is_floating(raw.type):
+            x, valid = _numpy(raw.cast(pa.float64()), np.nan)
+            ok = valid & np.isfinite(x)
+            if whole:
+                ok &= np.floor(np.where(ok, x, 0.0)) == x
+            accepted = ok & accept(np.where(ok, x, 0.0))
+            values = np.where(accepted, x, 0.0).astype(dtype)
+        elif raw is not None and pa.types.is_integer(raw.type) and raw.type != pa.uint64():
+            x, valid = _numpy(raw.cast(pa.int64()), 0)
+            values = x.astype(dtype)
+            accepted = valid & accept(values)
+        elif (text := self.stored_text()) is not None:
+            accepted, values = _fast_numbers(text, pattern, dtype, accept)
         rows, rest = self.rest(accepted)
         if len(rows):
             accepted[rows] = np.array([v is not _BAD for v in rest], dtype=np.bool_)
@@ -706,7 +764,7 @@ def validate_columns(
     `OedError` with the problems of every refused row, as `oed.read_book` does."""
     n = len(next(iter(raw.values()))) if raw else 0
     cols = _Columns(raw, n)
-    steps = 10
+    steps = 9  # the advance() calls below
     step = 0
 
     def advance() -> None:
@@ -741,9 +799,7 @@ def validate_columns(
     )
     accept(accepted)
     accept(cols.per_value("CompanyIDScheme1", _scheme, np.int8)[0])
-    siret = _Checked(cols, "CompanyIDCode1", _siret)
-    fast_siret, padded = _fast_siret(cols.text("CompanyIDCode1"))
-    accepted, texts["siret"] = siret.texts(lambda _: fast_siret, padded)
+    accepted, texts["siret"] = _Checked(cols, "CompanyIDCode1", _siret).texts(_fast_siret)
     accept(accepted)
     advance()
     accepted, texts["finess"] = _Checked(cols, FLEXI_FINESS, _finess).texts(_fast_finess)
@@ -908,8 +964,10 @@ def _repeats(
     repeats = np.flatnonzero(valid & (first_row[codes] != np.arange(cols.n)))
     if not len(repeats):
         return
-    acc = cols.text("AccNumber").take(pa.array(repeats)).to_pylist()
-    pol = cols.text("PolNumber").take(pa.array(repeats)).to_pylist()
+    accounts = cols.raw.get("AccNumber")
+    index = pa.array(repeats)
+    acc = [None] * len(repeats) if accounts is None else arrow_texts(accounts.take(index))
+    pol = cols.text("PolNumber").take(index).to_pylist()
     for r, a, p in zip(repeats.tolist(), acc, pol, strict=True):
         first = int(first_row[codes[r]]) + 1
         problems[r] = [FieldError("PolNumber", "unique", f"repeats row {first}")]

@@ -11,23 +11,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from egide.actuarial.book import BookColumns, BookEntry, entry_from_application
 from egide.actuarial.engine import PortfolioArrays, PortfolioResult
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
-from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.errors import NotFound
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
-from egide.services.policies import cover_in_force
-from egide.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # the database's modules, imported by the use cases that touch it
+    from egide.services.ports import UnitOfWork
 
 
 def book_in_force(uow: UnitOfWork, moment: datetime) -> tuple[list[BookEntry], list[str]]:
     """The bound policies in force on `moment`, as book entries (answers and terms in force), and
     the product versions they were priced with."""
+    from egide.services.policies import cover_in_force
+
     entries: list[BookEntry] = []
     refs: set[str] = set()
     with uow:
@@ -102,6 +104,8 @@ def save_run(
 ) -> str:
     """Store a finished simulation; returns its run id. The book is identified by its
     `fingerprint` (`LoadedBook.fingerprint`), or by its `entries`, fingerprinted here."""
+    from egide.db.tables_portfolio import PortfolioRunRow
+
     require_parameters(actor=actor)
     if (entries is None) == (fingerprint is None):
         raise ValueError("save_run: give the book's entries or its fingerprint, not both")
