@@ -11,7 +11,8 @@ software vendor, the HDS host) goes to OED's flexible fields ``FlexiAcc<Name>`` 
 
 `read_book` rebuilds each application through `parse_application`, so every row is validated
 against the product; an invalid row raises `OedError` naming the row, its AccNumber and PolNumber,
-the OED column and the rule.
+the OED column and the rule. `egide.actuarial.oed_columns` reads the same file by columns into the
+engine's arrays (for `portfolio simulate`), by the same rules; both start from `read_columns`.
 
 `oasis_account_insured_loss` applies an OED cyber account's terms to ground-up losses per
 coverage the way the Oasis financial module does, through our terms engine
