@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from standard_workload import numpy_reference  # noqa: E402
+from standard_workload import numpy_reference
 
 CACHE = Path(tempfile.gettempdir()) / "egide-ingest-bench"
 SEED = 2026
@@ -45,9 +45,9 @@ def book(policies: int, fmt: str, python: str) -> Path:
     if not path.exists():
         partial = path.with_suffix(f".partial{path.suffix}")
         start = time.perf_counter()
+        command = ["portfolio", "generate", "-n", str(policies), "-o", str(partial)]
         subprocess.run(
-            [python, "-m", "egide.cli.main", "portfolio", "generate", "-n", str(policies)]
-            + ["-o", str(partial), "--seed", str(SEED), "--force"],
+            [python, "-m", "egide.cli.main", *command, "--seed", str(SEED), "--force"],
             check=True,
             stdout=subprocess.DEVNULL,
             env=child_env(),

@@ -323,9 +323,14 @@ def test_a_malformed_file_is_refused_by_both_readers_with_the_same_problem(
     binary.write_bytes(b"\xff\xfe\x00garbage\n\x00\x01")
     twice = tmp_path / "twice.csv"
     twice.write_text("PolNumber, PolNumber\nA,B\n", encoding="utf-8")
-    for path in (short, binary, twice, tmp_path / "missing.csv", tmp_path / "book.xlsx"):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for path in (short, binary, twice, empty, tmp_path / "missing.csv", tmp_path / "book.xlsx"):
         rows, columns = both(path, product)
         assert isinstance(rows, list) and rows and columns == rows, path
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(HEADER) + "\n", encoding="utf-8")
+    assert assert_same_reading(header_only, product).n_policies == 0
 
 
 # ---------------------------------------------------------------- the column reader's own rules

@@ -312,7 +312,7 @@ class _Columns:
         return _Row(texts, 0)
 
 
-def _encoded(array: Any) -> tuple[list[Any], I64]:
+def _encoded(array: Any) -> tuple[Any, I64]:
     """Arrow's dictionary encoding of an array (nulls as a value): (distinct values, index of
     each row's value), the values in order of first appearance."""
     encoded = pc.dictionary_encode(array, null_encoding="encode")
