@@ -32,7 +32,7 @@ import numpy.typing as npt
 from egide.actuarial import sim_kernel as K
 from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.actuarial.book import BookEntry
-from egide.actuarial.sim_params import book_parameters
+from egide.actuarial.sim_params import PolicyInputs, parameters, policy_inputs
 from egide.actuarial.systemic import (
     KINDS_OF_EVENT,
     SystemicDraw,
@@ -111,26 +111,50 @@ def portfolio_arrays(
 
     `vectorised` (default): the same formulas on arrays (`egide.actuarial.sim_params`, tested
     equal); False: the rating engine's own functions, one application at a time (slower)."""
-    kind_lookup = {k: i for i, k in enumerate(KINDS)}
-    vendor, vendor_names = _index([e.software_vendor for e in entries])
-    host, host_names = _index([e.cloud_host for e in entries])
+    vendor = _index([e.software_vendor for e in entries])
+    host = _index([e.cloud_host for e in entries])
     if vectorised:
-        freq, mu, sigma, terms_arrays, expected = book_parameters(entries, product)
-        expected_loss = float(expected.sum())
-    else:
-        freq, mu, sigma, terms_arrays, expected_loss = _rating_parameters(entries, product)
+        return arrays_from_inputs(policy_inputs(entries, product), product, vendor, host)
+    freq, mu, sigma, terms_arrays, expected_loss = _rating_parameters(entries, product)
+    kind_lookup = {k: i for i, k in enumerate(KINDS)}
+    kind = np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64)
     return PortfolioArrays(
         frequency=freq,
         mu=mu,
         sigma=sigma,
         terms=terms_arrays,
-        kind=np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64),
+        kind=kind,
         kind_names=KINDS,
-        vendor=vendor,
-        vendor_names=vendor_names,
-        host=host,
-        host_names=host_names,
+        vendor=vendor[0],
+        vendor_names=vendor[1],
+        host=host[0],
+        host_names=host[1],
         expected_loss=expected_loss,
+    )
+
+
+def arrays_from_inputs(
+    inputs: PolicyInputs,
+    product: Product,
+    vendor: tuple[I64, tuple[str, ...]],
+    host: tuple[I64, tuple[str, ...]],
+) -> PortfolioArrays:
+    """The arrays of a book from its rating inputs (`sim_params.PolicyInputs`, from entries or
+    straight from an OED file's columns) and its software vendors and hosts, each as (index per
+    policy, sorted names)."""
+    freq, mu, sigma, terms_arrays, expected = parameters(inputs, product)
+    return PortfolioArrays(
+        frequency=freq,
+        mu=mu,
+        sigma=sigma,
+        terms=terms_arrays,
+        kind=inputs.kind,
+        kind_names=KINDS,
+        vendor=vendor[0],
+        vendor_names=vendor[1],
+        host=host[0],
+        host_names=host[1],
+        expected_loss=float(expected.sum()),
     )
 
 

@@ -11,7 +11,8 @@ software vendor, the HDS host) goes to OED's flexible fields ``FlexiAcc<Name>`` 
 
 `read_book` rebuilds each application through `parse_application`, so every row is validated
 against the product; an invalid row raises `OedError` naming the row, its AccNumber and PolNumber,
-the OED column and the rule.
+the OED column and the rule. `egide.actuarial.oed_columns` reads the same file by columns into the
+engine's arrays (for `portfolio simulate`), by the same rules; both start from `read_columns`.
 
 `oasis_account_insured_loss` applies an OED cyber account's terms to ground-up losses per
 coverage the way the Oasis financial module does, through our terms engine
@@ -25,14 +26,12 @@ import contextlib
 import gc
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from egide.actuarial.book import BookEntry
 from egide.domain.application import (
@@ -45,6 +44,9 @@ from egide.domain.money import ZERO
 from egide.domain.product import COVERAGES, Product
 from egide.domain.rating import HOURS_PER_DAY, policy_terms
 from egide.domain.terms import ClaimLosses, CoverageTermsInForce, PolicyTerms, apply_terms
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a frame is made or read: a book read by columns needs none
 
 OED_VERSION = "4.0.0"
 PERIL_ALL_CYBER = "CC1"  # OED PerilValues: "All Cyber perils"
@@ -311,6 +313,8 @@ def book_to_frame(
         row[FLEXI_HISTORY["known_circumstances"]] = _flag(h.known_circumstances)
         for c in ACCOUNT_COLUMNS:
             cols[c].append(row[c])
+    import pandas as pd
+
     frame = pd.DataFrame(cols, columns=list(ACCOUNT_COLUMNS))
     for c in ACCOUNT_COLUMNS:
         if frame[c].dtype == object:
@@ -360,7 +364,9 @@ def check_oed(path: str | Path) -> list[dict[str, Any]]:
 
 def _cell(value: object) -> str | None:
     """A cell as text, None when blank (CSV read as text; Parquet floats through repr)."""
-    if value is None or value is pd.NA:
+    if value is None:
+        return None
+    if not isinstance(value, str) and type(value).__name__ == "NAType":  # pandas' NA
         return None
     if isinstance(value, float):
         if math.isnan(value):
@@ -373,6 +379,8 @@ def _cell(value: object) -> str | None:
 def _column_texts(frame: pd.DataFrame) -> dict[str, list[str | None]]:
     """Every cell as text (None when blank), column by column: CSV is read as text, Parquet's
     numbers go through ``repr`` (exact for the float64 OED stores)."""
+    import pandas as pd
+
     out: dict[str, list[str | None]] = {}
     for name in frame.columns:
         column = frame[name]
@@ -388,17 +396,126 @@ def _column_texts(frame: pd.DataFrame) -> dict[str, list[str | None]]:
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    elif suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    else:
-        raise OedError(
-            str(path), [(0, "", "", FieldError("(file)", "suffix", "must end in .csv or .parquet"))]
-        )
+    """The file as pandas reads it (CSV as text): the fallback of `read_columns` for a CSV file
+    that Arrow's reader refuses (a short row, a duplicate header, invalid UTF-8...)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def read_columns(path: str | Path, on_progress: ProgressFn | None = None) -> dict[str, Any]:
+    """The columns of an OED account file (.csv or .parquet), by name (stripped), as Arrow arrays:
+    CSV cells as text (Arrow's reader; pandas' when Arrow refuses the file), Parquet columns as
+    stored. Both readers of a book (`read_book`, row by row, and
+    `egide.actuarial.oed_columns.read_book_columns`) start here, so they see the same cells.
+    `on_progress(done, total)`: bytes read of a CSV file, row groups of a Parquet file. A file
+    that cannot be read raises `OedError` naming the file."""
+    file = Path(path)
+    if not file.is_file():
+        raise OedError(
+            str(file),
+            [(0, "", "", FieldError("(file)", "exists", "does not exist or is not a file"))],
+        )
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise OedError(
+            str(file), [(0, "", "", FieldError("(file)", "suffix", "must end in .csv or .parquet"))]
+        )
+    try:
+        if suffix == ".csv":
+            columns = _read_csv(file, on_progress)
+        else:
+            columns = _read_parquet(file, on_progress)
+    except OedError:
+        raise
+    except Exception as exc:  # a file that is not CSV or Parquet at all
+        raise OedError(
+            str(file), [(0, "", "", FieldError("(file)", "format", f"cannot be read: {exc}"))]
+        ) from None
+    return columns
+
+
+def _named(names: Sequence[str], arrays: Sequence[Any], file: Path) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name, array in zip(names, arrays, strict=True):
+        key = str(name).strip()
+        if key in columns:
+            raise OedError(
+                str(file),
+                [(0, "", "", FieldError(key or "(column)", "unique", "column appears twice"))],
+            )
+        columns[key] = array
+    return columns
+
+
+def _read_csv(file: Path, on_progress: ProgressFn | None) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    size = file.stat().st_size
+    try:
+        names = pv.open_csv(file).schema.names
+        if len(set(names)) == len(names):
+            options = pv.ConvertOptions(column_types={n: pa.string() for n in names})
+            batches = []
+            with pa.memory_map(str(file)) as source:
+                reader = pv.open_csv(source, convert_options=options)
+                for batch in reader:
+                    batches.append(batch)
+                    if on_progress is not None:
+                        on_progress(min(source.tell(), size), size)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            if on_progress is not None:
+                on_progress(size, size)
+            return _named(names, [c.combine_chunks() for c in table.columns], file)
+    except pa.ArrowException:
+        pass  # pandas reads what it can, and says why it cannot
+    frame = _read_frame(file)
+    names = [str(c) for c in frame.columns]
+    _named(names, names, file)  # a name twice once stripped
+    texts = _column_texts(frame)
+    if on_progress is not None:
+        on_progress(size, size)
+    return _named(names, [pa.array(texts[name], pa.string()) for name in names], file)
+
+
+def _read_parquet(file: Path, on_progress: ProgressFn | None) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(file)
+    groups = parquet.num_row_groups
+    tables = []
+    for i in range(groups):
+        tables.append(parquet.read_row_group(i))
+        if on_progress is not None:
+            on_progress(i + 1, groups)
+    table = pa.concat_tables(tables) if tables else parquet.schema_arrow.empty_table()
+    if on_progress is not None:
+        on_progress(groups, groups)
+    return _named(table.column_names, [c.combine_chunks() for c in table.columns], file)
+
+
+def arrow_texts(array: Any) -> list[str | None]:
+    """Every cell of an Arrow column as text, None when blank: what the row reader reads. Text
+    is stripped; floats go through ``repr`` (exact for float64), whole numbers and booleans
+    through ``str``."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    kind = array.type
+    values = array.to_pylist()
+    if pa.types.is_floating(kind):
+        return [None if x is None or x != x else repr(float(x)) for x in values]
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return [None if x is None else str(x) for x in values]
+    return [_cell(x) for x in values]
 
 
 class _Row:
@@ -552,12 +669,7 @@ def _row_to_data(row: _Row, product: Product) -> tuple[dict[str, Any], dict[str,
         "limit": limit_text,
         "deductible": row.require("PolDed", "cover.deductible"),
     }
-    stated: dict[str, Decimal] = {}
-    for code in COVERAGES:
-        oed = product.coverages[code].oed_code
-        stated_limit = row.number(f"PolLimit{oed}")
-        if stated_limit is not None and stated_limit != 0:
-            stated[code] = stated_limit
+    stated = _stated_limits(row, product)
     data = {
         "establishment": establishment,
         "security": security,
@@ -565,6 +677,68 @@ def _row_to_data(row: _Row, product: Product) -> tuple[dict[str, Any], dict[str,
         "cover": cover,
     }
     return data, stated
+
+
+def _stated_limits(row: _Row, product: Product) -> dict[str, Decimal]:
+    """The sub-limits an OED row states per coverage (``PolLimit<COV>``, blank or 0: none)."""
+    stated: dict[str, Decimal] = {}
+    for code in COVERAGES:
+        oed = product.coverages[code].oed_code
+        stated_limit = row.number(f"PolLimit{oed}")
+        if stated_limit is not None and stated_limit != 0:
+            stated[code] = stated_limit
+    return stated
+
+
+def _chosen_sublimits(row: _Row, product: Product, stated: Mapping[str, Decimal]) -> dict[str, Any]:
+    """The sub-limits chosen (as application data): those ``FlexiPolSublimitsChosen`` names, or,
+    in a file without that column, each stated one that is not the default."""
+    oed_to_code = {product.coverages[c].oed_code: c for c in COVERAGES}
+    chosen_text = row.get(FLEXI_SUBLIMITS)
+    sublimits: dict[str, Any] = {}
+    limit = row.number("LayerAggLimit") or row.number("LayerLimit")
+    if row.has(FLEXI_SUBLIMITS):
+        for oed in (chosen_text or "").split(";"):
+            oed = oed.strip()
+            if not oed:
+                continue
+            code = oed_to_code.get(oed)
+            if code is None:
+                row.errors.append(
+                    FieldError(
+                        FLEXI_SUBLIMITS, "choice", f"{oed!r} is not one of {', '.join(oed_to_code)}"
+                    )
+                )
+            elif code not in stated:
+                row.errors.append(
+                    FieldError(
+                        f"PolLimit{oed}", "required", f"is required ({FLEXI_SUBLIMITS} names {oed})"
+                    )
+                )
+            else:
+                sublimits[code] = str(stated[code])
+    elif limit is not None:
+        # a file from elsewhere: a sub-limit that is not the default one was chosen
+        for code, value in stated.items():
+            if value != _default_sublimit(product, code, limit):
+                sublimits[code] = str(value)
+    return sublimits
+
+
+def _check_stated_in_force(
+    row: _Row, product: Product, stated: Mapping[str, Decimal], terms: PolicyTerms
+) -> None:
+    """Each stated sub-limit must be the one in force (a default one that differs is refused)."""
+    for code, value in stated.items():
+        if value != terms.coverages[code].limit:
+            oed = product.coverages[code].oed_code
+            row.errors.append(
+                FieldError(
+                    f"PolLimit{oed}",
+                    "consistency",
+                    f"is {value} but the sub-limit in force is {terms.coverages[code].limit}",
+                )
+            )
 
 
 def _check_policy_terms(row: _Row, product: Product) -> None:
@@ -650,36 +824,7 @@ def _entry_from_row(
 ) -> BookEntry | None:
     _check_policy_terms(row, product)
     data, stated = _row_to_data(row, product)
-    oed_to_code = {product.coverages[c].oed_code: c for c in COVERAGES}
-    chosen_text = row.get(FLEXI_SUBLIMITS)
-    sublimits: dict[str, Any] = {}
-    limit = row.number("LayerAggLimit") or row.number("LayerLimit")
-    if row.has(FLEXI_SUBLIMITS):
-        for oed in (chosen_text or "").split(";"):
-            oed = oed.strip()
-            if not oed:
-                continue
-            code = oed_to_code.get(oed)
-            if code is None:
-                row.errors.append(
-                    FieldError(
-                        FLEXI_SUBLIMITS, "choice", f"{oed!r} is not one of {', '.join(oed_to_code)}"
-                    )
-                )
-            elif code not in stated:
-                row.errors.append(
-                    FieldError(
-                        f"PolLimit{oed}", "required", f"is required ({FLEXI_SUBLIMITS} names {oed})"
-                    )
-                )
-            else:
-                sublimits[code] = str(stated[code])
-    elif limit is not None:
-        # a file from elsewhere: a sub-limit that is not the default one was chosen
-        for code, value in stated.items():
-            if value != _default_sublimit(product, code, limit):
-                sublimits[code] = str(value)
-    data["cover"]["sublimits"] = sublimits
+    data["cover"]["sublimits"] = _chosen_sublimits(row, product, stated)
     software = row.require(FLEXI_SOFTWARE, "software_vendor")
     cloud = row.require(FLEXI_CLOUD_HOST, "cloud_host")
     email = row.require(FLEXI_EMAIL, "email_vendor")
@@ -696,21 +841,11 @@ def _entry_from_row(
             label = f"{column} ({err.field})" if column else err.field
             row.errors.append(FieldError(label, err.rule, err.message))
         return None
-    # each stated sub-limit must be the one in force (a default one that differs is refused)
     key = (app.cover.limit, tuple(sorted(app.cover.sublimits.items())))
     terms = terms_cache.get(key)
     if terms is None:
         terms = terms_cache[key] = policy_terms(app, product)
-    for code, value in stated.items():
-        if value != terms.coverages[code].limit:
-            oed = product.coverages[code].oed_code
-            row.errors.append(
-                FieldError(
-                    f"PolLimit{oed}",
-                    "consistency",
-                    f"is {value} but the sub-limit in force is {terms.coverages[code].limit}",
-                )
-            )
+    _check_stated_in_force(row, product, stated, terms)
     if row.errors:
         return None
     assert policy_number and software and cloud and email
@@ -728,24 +863,11 @@ def frame_to_book(
 ) -> list[BookEntry]:
     """Validate OED account rows and turn them into book entries (all rows checked; errors
     collected, then raised together as `OedError`)."""
-    problems: list[tuple[int, str, str, FieldError]] = []
-    book: list[BookEntry] = []
-    columns = _column_texts(frame)
-    terms_cache: _TermsCache = {}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # many small objects, no garbage: spare the cyclic collector's rescans
-    try:
-        _rows_to_book(frame, columns, product, source, terms_cache, problems, book)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    if problems:
-        raise OedError(source, problems)
-    return book
+    return texts_to_book(_column_texts(frame), len(frame), product, source)
 
 
 def _rows_to_book(
-    frame: pd.DataFrame,
+    n: int,
     columns: Mapping[str, list[str | None]],
     product: Product,
     source: str,
@@ -754,7 +876,7 @@ def _rows_to_book(
     book: list[BookEntry],
 ) -> None:
     seen: dict[str, int] = {}
-    for i in range(1, len(frame) + 1):
+    for i in range(1, n + 1):
         row = _Row(columns, i - 1)
         entry = _entry_from_row(row, product, source, terms_cache)
         acc, pol = row.get("AccNumber") or "", row.get("PolNumber") or ""
@@ -772,21 +894,31 @@ def _rows_to_book(
 def read_book(path: str | Path, product: Product) -> list[BookEntry]:
     """Read an OED v4 cyber account file (.csv or .parquet) back into a book, validating every
     row through `parse_application`. Row numbers in errors count data rows from 1."""
-    file = Path(path)
-    if not file.is_file():
-        raise OedError(
-            str(file),
-            [(0, "", "", FieldError("(file)", "exists", "does not exist or is not a file"))],
-        )
+    columns = read_columns(path)
+    source = str(Path(path))
+    texts = {name: arrow_texts(array) for name, array in columns.items()}
+    n = len(next(iter(columns.values()))) if columns else 0
+    return texts_to_book(texts, n, product, source)
+
+
+def texts_to_book(
+    texts: Mapping[str, list[str | None]], n: int, product: Product, source: str
+) -> list[BookEntry]:
+    """Validate OED rows given as text column by column (None when blank) and turn them into
+    book entries (all rows checked; errors collected, then raised together as `OedError`)."""
+    problems: list[tuple[int, str, str, FieldError]] = []
+    book: list[BookEntry] = []
+    terms_cache: _TermsCache = {}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small objects, no garbage: spare the cyclic collector's rescans
     try:
-        frame = _read_frame(file)
-    except OedError:
-        raise
-    except Exception as exc:  # a file that is not CSV or Parquet at all
-        raise OedError(
-            str(file), [(0, "", "", FieldError("(file)", "format", f"cannot be read: {exc}"))]
-        ) from None
-    return frame_to_book(frame, product, str(file))
+        _rows_to_book(n, texts, product, source, terms_cache, problems, book)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if problems:
+        raise OedError(source, problems)
+    return book
 
 
 # --------------------------------------------------------------------------- Oasis FM semantics

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,7 @@ from egide.actuarial.terms_vec import TermsArrays
 from egide.domain.product import COVERAGES, KINDS, Product
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 N_COV = len(COVERAGES)
 BI = COVERAGES.index("business_interruption")
 HISTORY_RANSOMWARE = ("cyber_extortion", "business_interruption", "data_restoration")
@@ -76,11 +78,31 @@ def _layer_above_trigger(mu: F64, sigma: F64, a: F64, w: F64, trig: F64) -> F64:
     return out
 
 
-def book_parameters(
-    entries: Sequence[BookEntry], product: Product
-) -> tuple[F64, F64, F64, TermsArrays, F64]:
-    """(frequency, mu, sigma, terms, expected loss per policy) of every policy of the book:
-    `risk_profile`, `policy_terms` and frequency x `expected_claim_payment`, on arrays."""
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What the rating formulas read of each policy, one row per policy (book order).
+
+    `policy_inputs` reads it from book entries; `egide.actuarial.oed_columns` builds it straight
+    from an OED file's columns. `parameters` computes the same arrays from either."""
+
+    kind: I64  # (P,) index into KINDS
+    revenue: F64  # (P,) annual revenue, EUR
+    records: F64  # (P,) patient records
+    missing: npt.NDArray[np.bool_]  # (P, rated controls) the control is missing
+    graded: F64  # (P, graded controls) the graded answer (patch days, budget share)
+    incidents: F64  # (P,)
+    ransomware: F64  # (P,)
+    limit: F64  # (P,) annual aggregate
+    deductible: F64  # (P,)
+    sublimit: F64  # (P, 6) the chosen sub-limit, NaN when none is chosen
+
+    @property
+    def n_policies(self) -> int:
+        return int(self.kind.shape[0])
+
+
+def policy_inputs(entries: Sequence[BookEntry], product: Product) -> PolicyInputs:
+    """The rating inputs of each entry's application."""
     model = product.risk_model
     n = len(entries)
     kind_index = {k: i for i, k in enumerate(KINDS)}
@@ -116,6 +138,38 @@ def book_parameters(
         deductible[i] = float(c.deductible)
         for code, amount in c.sublimits.items():
             sublimit[i, COVERAGES.index(code)] = float(amount)
+    return PolicyInputs(
+        kind=kind,
+        revenue=revenue,
+        records=records,
+        missing=missing,
+        graded=graded_value,
+        incidents=incidents,
+        ransomware=ransomware,
+        limit=limit,
+        deductible=deductible,
+        sublimit=sublimit,
+    )
+
+
+def book_parameters(
+    entries: Sequence[BookEntry], product: Product
+) -> tuple[F64, F64, F64, TermsArrays, F64]:
+    """(frequency, mu, sigma, terms, expected loss per policy) of every policy of the book:
+    `risk_profile`, `policy_terms` and frequency x `expected_claim_payment`, on arrays."""
+    return parameters(policy_inputs(entries, product), product)
+
+
+def parameters(inputs: PolicyInputs, product: Product) -> tuple[F64, F64, F64, TermsArrays, F64]:
+    """`book_parameters` from the rating inputs of the policies."""
+    model = product.risk_model
+    n = inputs.n_policies
+    controls = list(model.controls.values())
+    graded = list(model.graded.values())
+    kind, revenue, records = inputs.kind, inputs.revenue, inputs.records
+    missing, graded_value = inputs.missing, inputs.graded
+    incidents, ransomware = inputs.incidents, inputs.ransomware
+    limit, deductible, sublimit = inputs.limit, inputs.deductible, inputs.sublimit
 
     def per_kind(attr: str) -> F64:
         return np.array([float(getattr(model.kinds[k], attr)) for k in KINDS])[kind]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -29,6 +29,7 @@ from egide.cli.common import (
 
 if TYPE_CHECKING:
     from egide.actuarial.book import BookEntry
+    from egide.actuarial.oed import OedError
     from egide.domain.product import Product
 
 app = typer.Typer(help="Books of policies as OED v4 cyber account files.", no_args_is_help=True)
@@ -61,25 +62,30 @@ def read_book_file(path: Path, product: Product) -> list[BookEntry]:
     try:
         return read_book(path, product)
     except OedError as exc:
-        shown = exc.problems[:50]
-        for row, acc, pol, err in shown:
-            where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
-            err_console.print(
-                styled(
-                    "[bold red]error:[/] {}: {}{}: {} \\[{}]",
-                    exc.path,
-                    where,
-                    err.field,
-                    err.message,
-                    err.rule,
-                ),
-                soft_wrap=True,
-            )
-        if len(exc.problems) > len(shown):
-            err_console.print(
-                styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
-            )
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        refuse_book(exc)
+
+
+def refuse_book(exc: OedError) -> NoReturn:
+    """Print every invalid row of a book (row, AccNumber, PolNumber, field) and exit 2."""
+    shown = exc.problems[:50]
+    for row, acc, pol, err in shown:
+        where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
+        err_console.print(
+            styled(
+                "[bold red]error:[/] {}: {}{}: {} \\[{}]",
+                exc.path,
+                where,
+                err.field,
+                err.message,
+                err.rule,
+            ),
+            soft_wrap=True,
+        )
+    if len(exc.problems) > len(shown):
+        err_console.print(
+            styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
+        )
+    raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _summary(book: list[BookEntry]) -> str:

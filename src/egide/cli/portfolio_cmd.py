@@ -1,8 +1,9 @@
 """`egide portfolio simulate BOOK`: the portfolio risk of a book of policies.
 
-Reads a book file (an OED v4 cyber account file, CSV or Parquet: `egide.actuarial.oed`),
-simulates `--years` years with the engine (`egide.actuarial.engine.simulate_book`): independent
-claims from the rating model plus systemic events, through each policy's terms. Prints the
+Reads a book file (an OED v4 cyber account file, CSV or Parquet) by columns, straight into the
+engine's arrays (`egide.services.portfolio.load_book_file`), and simulates `--years` years with
+the engine (`egide.actuarial.engine.simulate`): independent claims from the rating model plus
+systemic events, through each policy's terms. Prints the
 average annual loss (total, per coverage, per kind, systemic vs independent) with standard
 errors, the OEP and AEP curves, VaR and TVaR 99.5 %; `--json` prints one JSON object instead.
 Locally the blocks of years run on threads; `--workers N` starts a local Dask cluster of N
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
-from egide.cli.book_cmd import input_book_path, read_book_file
+from egide.cli.book_cmd import input_book_path, refuse_book
 from egide.cli.common import (
     EXIT_CONFLICT,
     ActorOpt,
@@ -44,9 +45,12 @@ from egide.cli.common import (
 from egide.domain.money import fmt_eur
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from egide.actuarial.book import BookEntry
     from egide.actuarial.engine import PortfolioResult
     from egide.domain.product import Product
+    from egide.services.portfolio import LoadedBook
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
 
@@ -193,7 +197,7 @@ def simulate_cmd(
     """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from egide.actuarial.engine import SimulationError, simulate_book
+    from egide.actuarial.engine import SimulationError, portfolio_arrays, simulate
     from egide.actuarial.systemic import SystemicModel, load_systemic_model
 
     _check_options(years, block_years, seed, workers, scheduler)
@@ -213,26 +217,28 @@ def simulate_cmd(
     who = actor(who)
     product = product_option(product_file)
     systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
-    if book is not None:
-        entries = read_book_file(input_book_path(book, "BOOK"), product)
-        source = str(book)
-        if not entries:
-            fail(f"BOOK {book}: holds no policy")
-    else:
-        entries, source = _book_from_db(as_of, product)
+    entries: list[BookEntry] | None = None
+    loaded = None
     try:
         with Progress(
-            TextColumn("simulating"),
+            TextColumn("{task.description:<16}"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} years"),
+            TextColumn("{task.percentage:>3.0f} %"),
             TimeRemainingColumn(),
             console=err_console,
             transient=True,
         ) as progress:
-            task = progress.add_task("years", total=years)
-            result = simulate_book(
-                entries,
-                product,
+            if book is not None:
+                loaded = _load_book(input_book_path(book, "BOOK"), product, progress)
+                arrays, source = loaded.arrays, str(book)
+                if not loaded.policies:
+                    fail(f"BOOK {book}: holds no policy")
+            else:
+                entries, source = _book_from_db(as_of, product)
+                arrays = portfolio_arrays(entries, product)
+            task = progress.add_task("simulating", total=years)
+            result = simulate(
+                arrays,
                 years,
                 seed,
                 block_years=block_years,
@@ -260,6 +266,7 @@ def simulate_cmd(
             open_uow(),
             result,
             entries=entries,
+            fingerprint=loaded.fingerprint if loaded is not None else None,
             book_source=source,
             product=product,
             actor=who,
@@ -275,6 +282,24 @@ def simulate_cmd(
         console.print(styled("written: {}", path))
     if run_id:
         console.print(styled("Saved as run [bold]{}[/] (egide portfolio show {})", run_id, run_id))
+
+
+def _load_book(path: Path, product: Product, progress: Progress) -> LoadedBook:
+    """The book file read by columns, a bar for each stage; its invalid rows printed (exit 2)."""
+    from egide.actuarial.oed import OedError
+    from egide.services.portfolio import load_book_file
+
+    labels = {"read": "reading", "validate": "validating", "arrays": "building arrays"}
+    tasks = {stage: progress.add_task(label, total=None) for stage, label in labels.items()}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        progress.update(tasks[stage], completed=done, total=total)
+
+    try:
+        return load_book_file(path, product, on_progress)
+    except OedError as exc:
+        progress.stop()
+        refuse_book(exc)
 
 
 def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry], str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from egide.domain.errors import FieldError, InvalidInput
 from egide.domain.fields import FieldReader
-from egide.domain.identifiers import finess_problem, siret_problem
+from egide.domain.identifiers import finess_problem, postcode_valid, siret_problem
 from egide.domain.product import CONTROL_FIELDS, COVERAGES, KINDS, Product
 from egide.domain.text import CITY_MAX, CODE_MAX, NAME_MAX, SHORT_TEXT_MAX
 
@@ -294,10 +294,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
         e, "establishment.patient_records", "patient_records", low=0, high=MAX_RECORDS
     )
     postcode = c.text(e, "establishment.postcode", "postcode", max_length=CODE_MAX)
-    if postcode is not None and not (
-        len(postcode) == 5
-        and ((postcode.isascii() and postcode.isdigit()) or postcode[:2] in ("2A", "2B"))
-    ):
+    if postcode is not None and not postcode_valid(postcode):
         c.add("establishment.postcode", "format", "must be a 5-character French postcode")
     city = c.text(e, "establishment.city", "city", max_length=CITY_MAX)
 

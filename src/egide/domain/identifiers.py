@@ -49,6 +49,11 @@ def finess_problem(value: str) -> str | None:
     return None if luhn_valid(digits) else "check digit is wrong (Luhn)"
 
 
+def postcode_valid(value: str) -> bool:
+    """A French postcode: 5 ASCII digits, or 2A/2B (Corsica) and 3 more characters."""
+    return len(value) == 5 and (ascii_digits(value) or value[:2] in ("2A", "2B"))
+
+
 def siren_problem(value: str) -> str | None:
     """SIREN: 9 digits, Luhn (La Poste's 356000000 included: it passes Luhn)."""
     if len(value) != 9 or not ascii_digits(value):
