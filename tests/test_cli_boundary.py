@@ -400,3 +400,16 @@ def test_printed_database_urls_hide_the_password(
     assert result.exit_code == 0, result.output
     assert "Pw-0f-the-insurer" not in result.output
     assert "postgres:***@" in result.output
+
+
+def test_a_dask_scheduler_that_cannot_be_reached_is_an_environment_failure(db_env: str) -> None:
+    import dask
+    import distributed  # noqa: F401 - its defaults must be loaded before one is overridden
+
+    book = str(EXAMPLES / "book-small.csv")
+    args = ["--years", "100", "--scheduler", "tcp://127.0.0.1:1", "--no-save"]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = invoke("portfolio", "simulate", book, *args)
+    assert result.exit_code == 5, result.output
+    assert "error: --scheduler tcp://127.0.0.1:1: cannot connect" in result.stderr
+    assert "Traceback" not in result.output

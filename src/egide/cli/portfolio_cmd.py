@@ -25,6 +25,7 @@ from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.cli.book_cmd import input_book_path, refuse_book
 from egide.cli.common import (
     EXIT_CONFLICT,
+    EXIT_ENVIRONMENT,
     ActorOpt,
     ForceOpt,
     actor,
@@ -252,7 +253,7 @@ def simulate_cmd(
     except SimulationError as exc:
         fail(str(exc))
     except OSError as exc:  # a scheduler that cannot be reached
-        fail(f"--scheduler {scheduler}: cannot connect ({exc})")
+        fail(f"--scheduler {scheduler}: cannot connect ({exc})", EXIT_ENVIRONMENT)
     written: list[Path] = []
     if plot is not None:
         written = _plot(result, plot)
