@@ -10,22 +10,20 @@ be forgotten.
 - Line, paragraph and tab separators (C0 ``\\t \\n \\v \\f \\r``, U+0085, U+2028, U+2029) become a
   plain space: a document field is one line; multi-line values (an address) are split into lines
   before this step.
-- Every other C0 / C1 control (U+0000–U+001F, U+007F–U+009F) is removed.
-- Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the
-  directional marks (U+200E, U+200F, U+061C) are removed: the text is shown in its logical order,
+- Every other character free text may not hold (`egide.domain.text.is_forbidden`, the rule the
+  input readers apply: C0 / C1 controls, bidirectional embeddings, overrides, isolates and marks,
+  zero-width and other invisible characters) is removed: the text is shown in its logical order,
   with the Unicode bidirectional algorithm applied to the letters themselves (an Arabic or Hebrew
   name still reads right to left).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_SPACE_LIKE = "\t\n\v\f\r\x85\u2028\u2029"
-_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_TO_SPACE = re.compile(f"[{_SPACE_LIKE}]")
-_TO_DROP = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+from egide.domain.text import is_forbidden
+
+_SPACE_LIKE = frozenset("\t\n\v\f\r\x85\u2028\u2029")
 
 
 def neutralise(text: str) -> str:
@@ -34,7 +32,11 @@ def neutralise(text: str) -> str:
     >>> neutralise("\\u202eCabinet\\u202c du\\tDr\\x00 Martin")
     'Cabinet du Dr Martin'
     """
-    return _TO_DROP.sub("", _TO_SPACE.sub(" ", text))
+    if text.isprintable():
+        return text
+    return "".join(
+        " " if ch in _SPACE_LIKE else ch for ch in text if ch in _SPACE_LIKE or not is_forbidden(ch)
+    )
 
 
 def neutralise_data(value: Any) -> Any:
