@@ -11,11 +11,17 @@ from typing import Annotated
 
 import typer
 
-from egide.cli.common import console, err_console, guarded, open_uow, print_json, styled
+from egide.cli.common import (
+    EXIT_AUDIT_BROKEN,
+    console,
+    err_console,
+    guarded,
+    open_uow,
+    print_json,
+    styled,
+)
 
 app = typer.Typer(help="Tamper evidence of the history.", no_args_is_help=True)
-
-EXIT_BROKEN = 1
 
 
 @app.command("verify")
@@ -48,7 +54,7 @@ def verify_cmd(json_out: Annotated[bool, typer.Option("--json")] = False) -> Non
             styled("[bold red]{} problem(s)[/] in the audit trail", len(report.problems))
         )
     if not report.clean:
-        raise typer.Exit(EXIT_BROKEN)
+        raise typer.Exit(EXIT_AUDIT_BROKEN)
 
 
 # a Typer app with a single command would collapse it into the group; keep `verify` explicit

@@ -20,6 +20,7 @@ from egide.cli.common import (
     check_seed,
     console,
     err_console,
+    error_line,
     fail,
     guarded,
     output_file,
@@ -70,21 +71,9 @@ def refuse_book(exc: OedError) -> NoReturn:
     shown = exc.problems[:50]
     for row, acc, pol, err in shown:
         where = f"row {row} (AccNumber {acc!r}, PolNumber {pol!r}): " if row else ""
-        err_console.print(
-            styled(
-                "[bold red]error:[/] {}: {}{}: {} \\[{}]",
-                exc.path,
-                where,
-                err.field,
-                err.message,
-                err.rule,
-            ),
-            soft_wrap=True,
-        )
+        error_line(f"{exc.path}: {where}{err}")  # FieldError: "field: message [rule]"
     if len(exc.problems) > len(shown):
-        err_console.print(
-            styled("[bold red]error:[/] ... and {} more", len(exc.problems) - len(shown))
-        )
+        error_line(f"... and {len(exc.problems) - len(shown)} more")
     raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

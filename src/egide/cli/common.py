@@ -137,9 +137,14 @@ def note(message: str) -> None:
     err_console.print(Text.assemble(("note: ", "yellow"), visible(message)), soft_wrap=True)
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """One red line on stderr and the exit code. `message` is printed literally."""
+def error_line(message: str) -> None:
+    """One red ``error:`` line on stderr; `message` is printed literally."""
     err_console.print(Text.assemble(("error: ", "bold red"), visible(message)), soft_wrap=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One red line on stderr and the exit code."""
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -227,9 +232,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except InvalidInput as exc:
             where = f"{exc.source}: " if exc.source else ""
             for e in exc.errors:
-                err_console.print(
-                    Text.assemble(("error: ", "bold red"), visible(f"{where}{e}")), soft_wrap=True
-                )
+                error_line(f"{where}{e}")
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (ProductError, NotFound, ClockError) as exc:
             fail(str(exc), EXIT_BAD_INPUT)
