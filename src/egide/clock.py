@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from egide.domain.fields import FIRST_YEAR, LAST_YEAR
+from egide.domain.fields import year_problem
 from egide.domain.policy import PARIS as PARIS  # policy periods start at midnight in Paris
 
 
@@ -21,10 +21,8 @@ def parse_now(value: str) -> datetime:
         raise ClockError(f"EGIDE_NOW: {value!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise ClockError(f"EGIDE_NOW: {value!r} must carry a UTC offset (e.g. +01:00)")
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise ClockError(
-            f"EGIDE_NOW: {value!r} must be in the years {FIRST_YEAR} to {LAST_YEAR} [year_range]"
-        )
+    if (problem := year_problem("EGIDE_NOW", moment)) is not None:
+        raise ClockError(f"EGIDE_NOW: {value!r} {problem.message} [{problem.rule}]")
     return moment
 
 

@@ -1019,11 +1019,9 @@ def parse_as_of(value: str | None) -> datetime | None:
     text = value.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            if (problem := year_problem("as_of", day)) is not None:
-                raise InvalidInput([problem])
-            return midnight(day)
-        moment = datetime.fromisoformat(text)
+            moment = midnight(date.fromisoformat(text))
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
             [FieldError("as_of", "date", f"{shown(value)} is not a date (YYYY-MM-DD) or date-time")]
