@@ -57,15 +57,10 @@ from egide.domain.policy import (
     term_period,
 )
 from egide.domain.product import Product
-from egide.domain.quote import assess
-from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 from egide.domain.text import require_parameters, shown
-from egide.domain.underwriting import Decision
-from egide.services import audit, idempotency
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version, stored_product
-from egide.services.quotes import is_bindable
 
 # Only the crash test sets this: bind then commits the policy and its issue transaction in two
 # separate database transactions, the bug the crash test must catch.
@@ -139,6 +134,9 @@ def _snapshot(
     app: Application, product: Product, underwriter_note: str | None = None
 ) -> dict[str, Any]:
     """The coverage snapshot stored on a transaction: answers, terms, annual premium, decision."""
+    from egide.domain.quote import assess
+    from egide.domain.rating import policy_terms
+
     a = assess(app, product, with_recommendations=False)
     p = a.price
     snap: dict[str, Any] = {
@@ -215,6 +213,8 @@ def _append(
     key: str | None,
 ) -> PolicyTransactionRow:
     """Append one transaction, its audit entry, and move the policy's guard (caller commits)."""
+    from egide.services import audit
+
     seq = 1 if kind == Kind.ISSUE else policy.version + 1
     row = PolicyTransactionRow(
         policy_id=policy.id,
@@ -259,6 +259,9 @@ def _underwrite(
     app: Application, product: Product, note: str | None, already: frozenset[str] = frozenset()
 ) -> None:
     """Refuse a declined risk, and a referral with new reasons unless an underwriter noted it."""
+    from egide.domain.quote import assess
+    from egide.domain.underwriting import Decision
+
     uw = assess(app, product, with_recommendations=False).underwriting
     reasons = "; ".join(f"{r.code}: {r.message}" for r in uw.reasons)
     if uw.decision == Decision.DECLINE:
@@ -390,6 +393,9 @@ def bind_quote(
     request is a Conflict naming the policy. A retry with an idempotency key already used for
     this request replays its response (`already_bound` set too), whatever the day.
     """
+    from egide.services import audit, idempotency
+    from egide.services.quotes import is_bindable
+
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
     key = idempotency_key or idempotency.new_key()
     request = {
@@ -545,6 +551,8 @@ def _mutate(
     prepare: Callable[[PolicyRow, list[PolicyTransactionRow]], _Plan],
 ) -> dict[str, Any]:
     """Read and prepare (transaction 1), then lock, check the version and append (transaction 2)."""
+    from egide.services import idempotency
+
     key = key or idempotency.new_key()
     if (stored := idempotency.replay(uow, key, scope, request)) is not None:
         return {**stored, "idempotency_key": key}
@@ -1161,6 +1169,8 @@ def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium:
 
 def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     """The proposition d'assurance of a stored quote (call inside ``with uow:``)."""
+    from egide.domain.rating import policy_terms, price
+
     require_parameters(quote_number=quote_number)
     from egide.documents.views import (
         PropositionView,
