@@ -29,6 +29,7 @@ from egide.cli.main import app
 from egide.db.base import Base
 from egide.db.uow import SqlUnitOfWork
 from egide.domain import claims as claims_domain
+from egide.domain.access import local_operator
 from egide.domain.application import Establishment, Technology, parse_application
 from egide.domain.claims import merge_declaration, parse_declaration
 from egide.domain.errors import FieldError, InvalidInput
@@ -702,7 +703,7 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
         ("idempotency_key", lambda v: claims.settle_claim(uow, open_claim, "h", idempotency_key=v)),
         ("note", lambda v: claims.reopen_claim(uow, closed["claim_id"], v, "h")),
         ("number", lambda v: claims.get_claim(uow, v)),
-        ("run_id", lambda v: portfolio.get_run(uow, v)),
+        ("run_id", lambda v: portfolio.get_run(uow, local_operator(1), v)),
     ]
     for field, call in calls:
         for label, value, rule in HOSTILE:

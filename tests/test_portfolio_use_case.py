@@ -102,9 +102,23 @@ def test_an_actuary_runs_the_database_book_and_the_saved_run_records_who_started
     engine_keys = json.loads(run.result.to_json())
     assert {k: v for k, v in public.items() if k in engine_keys} == engine_keys
     assert set(public) - set(engine_keys) == {"run_id", "started_by"}
-    shown = get_run(booked, str(run.run_id))
+    shown = get_run(booked, actuary, str(run.run_id))
     assert shown["started_by"] == public["started_by"]
     assert shown["aal"] == public["aal"]
+
+
+def test_the_saved_runs_are_read_by_underwriters_and_actuaries_only(
+    booked: FakeUnitOfWork, product: Product
+) -> None:
+    run_id = str(run_db(booked, person({Role.ACTUARY}), product).run_id)
+    assert get_run(booked, person({Role.UNDERWRITER}), run_id)["run_id"] == run_id
+    for refused in (
+        person({Role.BROKER}, OrgKind.BROKERAGE, 2),
+        person({Role.CLAIMS_HANDLER, Role.ADMIN}),
+        client({Scope.POLICIES_READ}),
+    ):
+        with pytest.raises(NotAllowed, match=r"book\.read needs the (role|scope)"):
+            get_run(booked, refused, run_id)
 
 
 def test_the_use_case_gives_the_engines_result_for_the_same_book_and_seed(
@@ -262,8 +276,12 @@ def test_cli_an_actuary_may_run_a_broker_may_not_and_the_run_records_who_started
     shown = runner.invoke(app, ["portfolio", "show", out["run_id"], "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["started_by"] == out["started_by"]
-    text = runner.invoke(app, ["portfolio", "show", out["run_id"]])
+    text = runner.invoke(app, ["portfolio", "show", out["run_id"], "--as", "anne@egide.example"])
     assert "Started by local operator as anne@egide.example" in text.stdout
+    hidden = runner.invoke(
+        app, ["portfolio", "show", out["run_id"], "--as", "claire@courtage.example"]
+    )
+    assert hidden.exit_code == 4 and "book.read needs the role" in hidden.stderr
 
     # EGIDE_AS chooses the principal too; without either, the local operator runs it
     monkeypatch.setenv("EGIDE_AS", "claire@courtage.example")
@@ -303,17 +321,18 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
         columns = {c["name"] for c in sa.inspect(conn).get_columns("portfolio_runs")}
     engine.dispose()
     assert columns == {c.name for c in PortfolioRunRow.__table__.columns}
-    assert get_run(make_uow(any_url), before)["started_by"] is None  # not known: not invented
+    operator = accounts.acting_principal(make_uow(any_url), None)
+    assert get_run(make_uow(any_url), operator, before)["started_by"] is None  # not invented
     after = run_portfolio_simulation(
         make_uow(any_url),
-        accounts.acting_principal(make_uow(any_url), None),
+        operator,
         BookFile(EXAMPLES / "book-small.csv"),
         20,
         1,
         product=product,
         systemic=NONE,
     )
-    assert get_run(make_uow(any_url), str(after.run_id))["started_by"]["description"] == (
+    assert get_run(make_uow(any_url), operator, str(after.run_id))["started_by"]["description"] == (
         "local operator"
     )
     report = verify_chain(make_uow(any_url))

@@ -329,12 +329,16 @@ def _ord(result: PortfolioResult, folder: Path) -> list[Path]:
 @app.command("show")
 @guarded
 def show_cmd(
-    run_id: str, json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
+    run_id: str,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    as_email: AsOpt = None,
 ) -> None:
     """Show a saved simulation: its inputs (book fingerprint, seed, versions) and results."""
+    from egide.services.accounts import acting_principal
     from egide.services.portfolio import get_run
 
-    run = get_run(open_uow(), run_id)
+    uow = open_uow()
+    run = get_run(uow, acting_principal(uow, as_email), run_id)
     if json_out:
         print_json(run)
         return

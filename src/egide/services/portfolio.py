@@ -153,8 +153,13 @@ def save_run(
     return run_id
 
 
-def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+def get_run(uow: UnitOfWork, principal: Principal, run_id: str) -> dict[str, Any]:
+    """A saved run: its inputs, results and who started it. Reading the book's runs needs
+    `Action.BOOK_READ` (an underwriter or an actuary); any other principal is not allowed."""
+    from egide.services.accounts import require
+
     require_parameters(run_id=run_id)
+    require(principal, Action.BOOK_READ, Resource(Kind.BOOK), f"portfolio run {run_id}")
     with uow:
         row = uow.runs.get(run_id)
         if row is None:
