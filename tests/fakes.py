@@ -378,6 +378,13 @@ class FakeUnitOfWork:
             OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
         )
         self._audit = FakeAuditLog(self._store)
+        # ...and sealed in the audit trail, as migration 0007 seals it
+        from egide.services import audit
+
+        with self:
+            audit.record_account(self, self.accounts.insurer(), "sealed", "migration 0007")
+            self.commit()
+        self.committed = 0
 
     def _open(self) -> None:
         if self._saved is None:

@@ -93,20 +93,24 @@ def test_a_weak_or_malformed_key_is_refused_naming_the_rule_not_the_key(
 def test_a_rotated_key_verifies_old_entries_under_the_old_key_and_new_under_the_new(
     any_url: str, product: Product, frozen_now: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the key the database was created under (migration 0007 sealed the insurer with it)
+    boot = audit_keys()
+    boot_old = f"{boot.current_id}:{base64.b64encode(boot.current).decode()}"
     old, new = secrets.token_bytes(32), secrets.token_bytes(32)
-    old_id = use_key(monkeypatch, old)
+    old_id = use_key(monkeypatch, old, old=boot_old)
     number = policy_with_history(any_url, product)
-    new_id = use_key(monkeypatch, new, old=f"{old_id}:{base64.b64encode(old).decode()}")
+    old_pair = f"{old_id}:{base64.b64encode(old).decode()}"
+    new_id = use_key(monkeypatch, new, old=f"{old_pair},{boot_old}")
     policies.reinstate_policy(make_uow(any_url), number, "2027-07-01", "dave")
     report = verify_chain(make_uow(any_url))
     assert report.clean, report.problems
-    assert set(report.key_ids) == {old_id, new_id}
+    assert set(report.key_ids) == {boot.current_id, old_id, new_id}
     # without the old key, every entry it signed is reported, and the new ones are not
-    use_key(monkeypatch, new)
+    use_key(monkeypatch, new, old=boot_old)
     unknown = [p for p in verify_chain(make_uow(any_url)).problems if old_id in p.problem]
     assert unknown and all(new_id not in p.problem for p in unknown)
     # the wrong key under the old id: every old entry fails its MAC
-    use_key(monkeypatch, new, old=f"{old_id}:{secrets.token_hex(32)}")
+    use_key(monkeypatch, new, old=f"{old_id}:{secrets.token_hex(32)},{boot_old}")
     problems = verify_chain(make_uow(any_url)).problems
     assert problems and all("MAC does not match" in p.problem for p in problems)
 
@@ -133,6 +137,8 @@ def production(monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
 def test_production_refuses_to_start_without_a_real_key(
     key: str | None, cli_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the fixture's database was made in development, whose migration 0007 signed with a key file
+    (data_folder() / "audit.key").unlink(missing_ok=True)
     production(monkeypatch, key)
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == EXIT_ENVIRONMENT, result.output

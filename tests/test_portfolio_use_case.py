@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from egide.actuarial.engine import PortfolioResult, simulate_book
 from egide.actuarial.systemic import SystemicModel
 from egide.cli.main import app
+from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, Principal, Role, Scope, local_operator
 from egide.domain.errors import NotAllowed
@@ -94,7 +95,10 @@ def test_an_actuary_runs_the_database_book_and_the_saved_run_records_who_started
     assert (run.started_by.user_id, run.started_by.client_id) == (7, None)
     assert run.started_by.organisation_id == INSURER_ID
     (row,) = booked.stored(PortfolioRunRow)
-    assert (row.run_id, row.actor) == (run.run_id, "étude trimestrielle")
+    # history records the principal, the free-text label beside it
+    assert (row.run_id, row.actor) == (run.run_id, "anne@egide.example (étude trimestrielle)")
+    (entry,) = [e for e in booked.stored(AuditEntryRow) if e.record_table == "portfolio_runs"]
+    assert entry.actor == row.actor
     assert (row.started_by, row.started_by_user_id) == ("anne@egide.example", 7)
     assert row.started_by_organisation_id == INSURER_ID
     # the JSON: the engine's keys unchanged, the run id and who started it added
@@ -311,7 +315,7 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
     before = save_run(
         make_uow(any_url), result, fingerprint="0" * 64, book_source="f", product=product, actor="a"
     )
-    command.downgrade(alembic_config(any_url), "0006_accounts")
+    command.downgrade(alembic_config(any_url), "0007_tenancy")
     engine = sa.create_engine(any_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns("portfolio_runs")}

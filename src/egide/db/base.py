@@ -49,5 +49,11 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: AwareDateTime, dict[str, Any]: JSON}
 
 
+# Who acted, as history records it (`egide.domain.access.history_actor`): the principal's label
+# (an email of up to 254 characters, "local operator as " before it) and the free-text --actor
+# label (up to 120) beside it.
+ACTOR_MAX = 400
+
+
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())

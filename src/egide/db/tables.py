@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.db.base import Base, Timestamped
+from egide.db.base import ACTOR_MAX, Base, Timestamped
 
 
 class ProductVersionRow(Base, Timestamped):
@@ -35,12 +35,16 @@ class QuoteRow(Base, Timestamped):
     product_ref: Mapped[str] = mapped_column(ForeignKey("product_versions.ref"))
     establishment_name: Mapped[str] = mapped_column(String(200))
     siret: Mapped[str] = mapped_column(String(14), index=True)
+    # The tenant: the establishment organisation it belongs to and its broker of record (no
+    # foreign key: the services keep them, and SQLite could not drop a referencing column)
+    establishment_id: Mapped[int] = mapped_column(Integer, index=True, nullable=True)
+    broker_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
     application: Mapped[dict[str, Any]]
     result: Mapped[dict[str, Any]]
     valid_until: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     review_note: Mapped[str | None] = mapped_column(Text, default=None)
-    reviewed_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    reviewed_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX), default=None)
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

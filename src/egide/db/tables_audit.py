@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.db.base import Base
+from egide.db.base import ACTOR_MAX, Base
 
 
 class AuditEntryRow(Base):
@@ -27,7 +27,7 @@ class AuditEntryRow(Base):
     chain: Mapped[str] = mapped_column(String(80))  # e.g. policies:POL-2027-0A1B2C3D
     seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3... within the chain
     recorded_at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))  # the principal's label
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))  # the principal's label
     record_table: Mapped[str] = mapped_column(String(40))  # e.g. policy_transactions
     record_number: Mapped[str] = mapped_column(String(80))  # e.g. POL-2027-0A1B2C3D
     record_item: Mapped[int | None] = mapped_column(Integer, default=None)  # e.g. seq 2

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.db.base import Base, Timestamped
+from egide.db.base import ACTOR_MAX, Base, Timestamped
 
 
 class ClaimRow(Base, Timestamped):
@@ -27,11 +27,13 @@ class ClaimRow(Base, Timestamped):
     term_end: Mapped[datetime]
     product_ref: Mapped[str] = mapped_column(ForeignKey("product_versions.ref"))
     establishment_kind: Mapped[str] = mapped_column(String(32))
+    establishment_id: Mapped[int] = mapped_column(Integer, index=True, nullable=True)  # the tenant
+    broker_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
     status: Mapped[str] = mapped_column(String(16))  # open | closed
     declaration: Mapped[dict[str, Any]]
     discovered_at: Mapped[datetime]
     declared_at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     version: Mapped[int] = mapped_column(Integer)  # number of events; bumped by every change
 
 
@@ -47,7 +49,7 @@ class ClaimPaymentRow(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))  # partial | final
     paid_at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
 
 
 class ClaimEventRow(Base):
@@ -61,6 +63,6 @@ class ClaimEventRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     data: Mapped[dict[str, Any]]

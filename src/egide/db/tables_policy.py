@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.db.base import Base, Timestamped
+from egide.db.base import ACTOR_MAX, Base, Timestamped
 
 
 class PolicyRow(Base, Timestamped):
@@ -26,6 +26,8 @@ class PolicyRow(Base, Timestamped):
     quote_number: Mapped[str] = mapped_column(ForeignKey("quotes.number"), unique=True)
     siret: Mapped[str] = mapped_column(String(14), index=True)
     establishment_name: Mapped[str] = mapped_column(String(200))
+    establishment_id: Mapped[int] = mapped_column(Integer, index=True, nullable=True)  # the tenant
+    broker_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
     version: Mapped[int] = mapped_column(Integer)
 
 
@@ -47,7 +49,7 @@ class PolicyTransactionRow(Base):
     period_end: Mapped[date] = mapped_column(Date)  # exclusive, 0 h Europe/Paris
     retroactive_date: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     product_ref: Mapped[str] = mapped_column(ForeignKey("product_versions.ref"))
     snapshot: Mapped[dict[str, Any]]  # application, terms, annual premium in force after it
@@ -63,7 +65,8 @@ class IdempotencyRow(Base):
 
     __tablename__ = "idempotency_keys"
 
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # "ORGANISATION_ID:KEY": a key is scoped to the organisation that sent it
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
     scope: Mapped[str] = mapped_column(String(60))
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any] | None] = mapped_column(default=None)

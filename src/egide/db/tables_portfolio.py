@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.db.base import Base, Timestamped
+from egide.db.base import ACTOR_MAX, Base, Timestamped
 
 
 class PortfolioRunRow(Base, Timestamped):
@@ -15,7 +15,7 @@ class PortfolioRunRow(Base, Timestamped):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(40), unique=True)
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     book_source: Mapped[str] = mapped_column(String(500))  # a file path, or "database as of …"
     book_sha256: Mapped[str] = mapped_column(String(64))  # of the book's canonical content
     policies: Mapped[int] = mapped_column(Integer)

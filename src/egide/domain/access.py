@@ -152,6 +152,14 @@ class Principal:
         return self.label or self.id
 
 
+def history_actor(principal: Principal, label: str | None = None) -> str:
+    """Who acted, as history records it: the principal, and beside it the free-text label an
+    operator gave (``--actor``), which names a person but proves nothing."""
+    who = principal.history_label()
+    label = (label or "").strip()
+    return f"{who} ({label})" if label and label != who else who
+
+
 def local_operator(insurer_id: int) -> Principal:
     return Principal(
         kind="operator",

@@ -28,6 +28,7 @@ from egide.domain.access import (
     Resource,
     Role,
     allowed,
+    history_actor,
     local_operator,
 )
 from egide.domain.accounts import (
@@ -114,6 +115,14 @@ def require(principal: Principal, action: Action, resource: Resource, what: str)
         raise NotAllowed(decision.reason)
 
 
+def _audit(
+    uow: UnitOfWork, value: Organisation | User | ApiClient, action: str, by: Principal
+) -> None:
+    from egide.services import audit  # the ORM: only when something is stored
+
+    audit.record_account(uow, value, action, history_actor(by))
+
+
 # ------------------------------------------------------------------ who is acting
 
 
@@ -184,6 +193,7 @@ def authenticate_user(uow: UnitOfWork, email: str, password: str) -> Principal:
             changed = replace(changed, password_hash=hasher.hash(password))
         uow.accounts.update_user(changed)
         principal = _user_principal(uow, changed)
+        _audit(uow, changed, "login", principal)
         uow.commit()
         return principal
 
@@ -205,8 +215,7 @@ def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> Princip
         uow.accounts.update_client(replace(client, last_used_at=now()))
         org = uow.accounts.organisation(client.organisation_id)
         assert org is not None
-        uow.commit()
-        return Principal(
+        principal = Principal(
             kind="client",
             id=client.client_id,
             organisation_id=org.id,
@@ -215,6 +224,9 @@ def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> Princip
             scopes=client.scopes,
             label=client.client_id,
         )
+        _audit(uow, client, "token issued", principal)
+        uow.commit()
+        return principal
 
 
 # ------------------------------------------------------------------ input
@@ -263,6 +275,7 @@ def bootstrap_admin(uow: UnitOfWork, email: str, password: str) -> User:
         user = uow.accounts.add_user(
             User(0, insurer.id, address, digest, frozenset({Role.ADMIN}), False, now(), None)
         )
+        _audit(uow, user, "bootstrapped", local_operator(insurer.id))
         uow.commit()
         return user
 
@@ -297,6 +310,7 @@ def create_organisation(
         org = uow.accounts.add_organisation(
             Organisation(0, OrgKind(kind), name.strip(), siren, siret, orias, broker_id, now())
         )
+        _audit(uow, org, "created", principal)
         uow.commit()
         return org
 
@@ -349,6 +363,7 @@ def create_user(
         user = uow.accounts.add_user(
             User(0, org.id, address, _password_hash(password), chosen, False, now(), None)
         )
+        _audit(uow, user, "created", principal)
         uow.commit()
         return user
 
@@ -380,6 +395,7 @@ def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disable
             raise NotFound(f"user {email} does not exist")
         changed = replace(user, disabled=disabled)
         uow.accounts.update_user(changed)
+        _audit(uow, changed, "disabled" if disabled else "enabled", principal)
         uow.commit()
         return changed
 
@@ -414,6 +430,7 @@ def create_client(
                 None,
             )
         )
+        _audit(uow, client, "created", principal)
         uow.commit()
         return client, secret
 
@@ -445,5 +462,6 @@ def revoke_client(uow: UnitOfWork, principal: Principal, client_id: str) -> ApiC
             raise NotFound(f"API client {client_id} does not exist")
         changed = replace(client, revoked=True)
         uow.accounts.update_client(changed)
+        _audit(uow, changed, "revoked", principal)
         uow.commit()
         return changed

@@ -1,8 +1,11 @@
 """The audit trail: every change to an audited record, chained with HMAC-SHA256 under a secret key.
 
 What is audited: quotes (saved, reviewed, bound), policies and their transactions, claims (each
-change of the claim row), their events and payments, portfolio runs. The services write one
-entry per changed record through `record`, in the same transaction as the change.
+change of the claim row), their events and payments, portfolio runs, and the accounts:
+organisations (created, broker of record transferred), users (created, disabled, enabled, each
+login) and API clients (created, revoked, each token issued). The services write one entry per
+changed record through `record` (rows) or `record_account` (account values), in the same
+transaction as the change.
 
 An entry (`egide.db.tables_audit.AuditEntryRow`) names its record (table, number, item: the
 transaction's or event's sequence, the payment's id), the action, who (the principal's label)
@@ -40,10 +43,12 @@ from typing import Any, TypeVar
 
 from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
+from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.accounts import ApiClient, Organisation, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.policy import canonical_json
 from egide.services.ports import UnitOfWork
@@ -68,8 +73,19 @@ Audited = (
 # --------------------------------------------------------------------------- what is covered
 
 
+def _tenancy(content: dict[str, Any], row: Any) -> dict[str, Any]:
+    """The tenant of a quote, policy or claim, when it has one: moving an object to another
+    tenant through SQL is a change like any other. Absent, not null, when unset, so that the
+    entries written before tenancy existed (migration 0007) still match their rows."""
+    for name in ("establishment_id", "broker_id"):
+        value = getattr(row, name, None)
+        if value is not None:
+            content[name] = value
+    return content
+
+
 def quote_content(row: QuoteRow) -> dict[str, Any]:
-    return {
+    content = {
         "number": row.number,
         "status": row.status,
         "decision": row.decision,
@@ -85,17 +101,19 @@ def quote_content(row: QuoteRow) -> dict[str, Any]:
         "reviewed_at": row.reviewed_at,
         "created_at": row.created_at,
     }
+    return _tenancy(content, row)
 
 
 def policy_content(row: PolicyRow) -> dict[str, Any]:
     """The policy row's identity (its `version` is the count of its transactions, checked apart)."""
-    return {
+    content = {
         "number": row.number,
         "quote_number": row.quote_number,
         "siret": row.siret,
         "establishment_name": row.establishment_name,
         "created_at": row.created_at,
     }
+    return _tenancy(content, row)
 
 
 def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[str, Any]:
@@ -123,7 +141,7 @@ def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[s
 
 def claim_content(row: ClaimRow) -> dict[str, Any]:
     """The claim row (its `version` is the count of its events, checked apart)."""
-    return {
+    content = {
         "number": row.number,
         "policy_number": row.policy_number,
         "term_start": row.term_start,
@@ -137,6 +155,7 @@ def claim_content(row: ClaimRow) -> dict[str, Any]:
         "actor": row.actor,
         "created_at": row.created_at,
     }
+    return _tenancy(content, row)
 
 
 def event_content(claim_number: str, row: ClaimEventRow) -> dict[str, Any]:
@@ -196,6 +215,50 @@ _RUN_STARTED_BY = (
 )
 
 
+def organisation_content(org: Organisation) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "kind": org.kind.value,
+        "name": org.name,
+        "siren": org.siren,
+        "siret": org.siret,
+        "orias": org.orias,
+        "broker_id": org.broker_id,
+        "created_at": org.created_at,
+    }
+
+
+def user_content(user: User) -> dict[str, Any]:
+    """Everything but the last login (each login has its own entry): the password hash is in,
+    so that a hash replaced through SQL to take over an account is caught."""
+    return {
+        "id": user.id,
+        "organisation_id": user.organisation_id,
+        "email": user.email,
+        "password_hash": user.password_hash,
+        "roles": sorted(r.value for r in user.roles),
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+    }
+
+
+def client_content(client: ApiClient) -> dict[str, Any]:
+    """Everything but the last use (each token issued has its own entry)."""
+    return {
+        "id": client.id,
+        "client_id": client.client_id,
+        "organisation_id": client.organisation_id,
+        "roles": sorted(r.value for r in client.roles),
+        "scopes": sorted(s.value for s in client.scopes),
+        "secret_hash": client.secret_hash,
+        "revoked": client.revoked,
+        "created_at": client.created_at,
+    }
+
+
+Account = Organisation | User | ApiClient
+
+
 @dataclass(frozen=True)
 class Ref:
     """Which record an entry is about, and the chain it belongs to."""
@@ -229,6 +292,18 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
         ref = Ref("claim_payments", number, row.id, f"claims:{number}")
         return ref, payment_content(number, row)
     raise TypeError(f"{type(row).__name__} is not audited")
+
+
+def describe_account(value: Account) -> tuple[Ref, dict[str, Any]]:
+    """The record and content of an organisation, a user or an API client (by id: an email or
+    a name may change, the id never does)."""
+    if isinstance(value, Organisation):
+        number, table, content = str(value.id), "organisations", organisation_content(value)
+    elif isinstance(value, User):
+        number, table, content = str(value.id), "users", user_content(value)
+    else:
+        number, table, content = value.client_id, "api_clients", client_content(value)
+    return Ref(table, number, None, f"{table}:{number}"), content
 
 
 # --------------------------------------------------------------------------- digests and MACs
@@ -309,6 +384,12 @@ def record(
     return append(uow, ref, action, content, actor)
 
 
+def record_account(uow: UnitOfWork, value: Account, action: str, actor: str) -> AuditEntryRow:
+    """Append the entry of an account's current state (see `record`)."""
+    ref, content = describe_account(value)
+    return append(uow, ref, action, content, actor)
+
+
 def append(
     uow: UnitOfWork, ref: Ref, action: str, content: Mapping[str, Any], actor: str
 ) -> AuditEntryRow:
@@ -351,6 +432,9 @@ _WHAT = {
     "claim_events": "claim {number}, event #{item}",
     "claim_payments": "claim {number}, payment id {item}",
     "portfolio_runs": "portfolio run {number}",
+    "organisations": "organisation id {number}",
+    "users": "user id {number}",
+    "api_clients": "API client {number}",
     CHAIN_TABLE: "audit chain {number}",
     "audit_entries": "audit entry id {item}",
 }
@@ -616,6 +700,14 @@ class _Verifier:
                 add(child, owner)
         for r in rows(PortfolioRunRow):
             add(r)
+        from egide.db.repositories import client_value, organisation_value, user_value
+
+        accounts: list[Account] = [organisation_value(o) for o in rows(OrganisationRow)]
+        accounts += [user_value(u) for u in rows(UserRow)]
+        accounts += [client_value(c) for c in rows(ApiClientRow)]
+        for value in accounts:
+            ref, content = describe_account(value)
+            current[(ref.table, ref.number, ref.item)] = (digest(content), value.id)
 
         recorded: dict[_Key, AuditEntryRow] = {}
         for e in entries:  # by chain and sequence: the last entry about a record wins
@@ -627,7 +719,7 @@ class _Verifier:
                 self.report(
                     *key,
                     "is not in the audit trail: inserted outside Égide (or written before the "
-                    "trail existed and not sealed by the 0005 migration)",
+                    "trail existed and not sealed by the 0005 or 0007 migration)",
                     row_id=row_id,
                 )
             elif entry.digest != value:

@@ -24,7 +24,7 @@ from egide.actuarial.book import BookColumns, BookEntry, entry_from_application
 from egide.actuarial.engine import PortfolioArrays, PortfolioResult
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
-from egide.domain.access import Action, Kind, Principal, Resource
+from egide.domain.access import Action, Kind, Principal, Resource, history_actor
 from egide.domain.errors import DomainError, NotFound
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
@@ -114,10 +114,12 @@ def save_run(
 ) -> str:
     """Store a finished simulation; returns its run id. The book is identified by its
     `fingerprint` (`LoadedBook.fingerprint`), or by its `entries`, fingerprinted here. The
-    `principal` who started it is recorded (`StartedBy`); `actor` is the free-text label."""
+    `principal` who started it is recorded (`StartedBy`), and history records it with the
+    free-text label `actor` beside it (`history_actor`); without a principal, `actor` alone."""
     from egide.db.tables_portfolio import PortfolioRunRow
 
     require_parameters(actor=actor)
+    recorded = history_actor(principal, actor) if principal is not None else actor
     if (entries is None) == (fingerprint is None):
         raise ValueError("save_run: give the book's entries or its fingerprint, not both")
     book_sha256 = fingerprint if fingerprint is not None else book_fingerprint(entries or [])
@@ -128,7 +130,7 @@ def save_run(
         uow.runs.add(
             run := PortfolioRunRow(
                 run_id=run_id,
-                actor=actor,
+                actor=recorded,
                 book_source=book_source[:500],
                 book_sha256=book_sha256,
                 policies=result.policies,
@@ -148,7 +150,7 @@ def save_run(
         )
         from egide.services import audit
 
-        audit.record(uow, run, "saved", actor)
+        audit.record(uow, run, "saved", recorded)
         uow.commit()
     return run_id
 
@@ -299,8 +301,8 @@ def run_portfolio_simulation(
     from egide.services.accounts import require
 
     require(principal, Action.PORTFOLIO_RUN, Resource(Kind.BOOK), "the book")
-    if save:
-        require_parameters(actor=actor or principal.history_label())
+    label = actor or principal.history_label()
+    require_parameters(actor=label)
     entries: list[BookEntry] | None = None
     fingerprint: str | None = None
     priced_with: tuple[str, ...] = ()
@@ -345,7 +347,7 @@ def run_portfolio_simulation(
             fingerprint=book_sha256,
             book_source=book_source,
             product=product,
-            actor=actor or principal.history_label(),
+            actor=label,
             principal=principal,
         )
     return PortfolioRun(

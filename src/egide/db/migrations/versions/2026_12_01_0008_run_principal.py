@@ -4,7 +4,7 @@ started by whoever ran the CLI, recorded only by the free-text `actor`), so thei
 is unchanged (`egide.services.audit.run_content` leaves the NULL columns out).
 
 Revision ID: 0008_run_principal
-Revises: 0006_accounts
+Revises: 0007_tenancy
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_run_principal"
-down_revision = "0006_accounts"  # re-chained after 0007 by the lead
+down_revision = "0007_tenancy"
 branch_labels = None
 depends_on = None
 
