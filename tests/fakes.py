@@ -454,6 +454,10 @@ class FakeAuditLog(_Repository):
     def rows(self, model: type[Any]) -> list[Any]:
         return sorted(self._store.rows(model), key=lambda r: r.id)
 
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        rows = [r for r in self._store.rows(AuditEntryRow) if r.chain == chain]
+        return sorted(rows, key=lambda r: r.seq)
+
 
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""

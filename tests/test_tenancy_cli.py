@@ -114,6 +114,15 @@ def test_tenants_see_their_own_and_roles_limit_the_rest(
         "items"]] == [c]  # fmt: skip
     assert data("claim", "list", "--as", "paul@b.example")["items"] == []
     egide("audit", "verify")
+    assert "audit.verify needs the role admin" in egide(
+        "audit", "verify", "--as", "claire@a.example", code=EXIT_NOT_ALLOWED
+    )
+    trail = data("audit", "history", "quote", q, "--as", "claire@a.example")["entries"]
+    assert [(e["action"], e["by"]) for e in trail] == [
+        ("saved", "local operator as claire@a.example"),
+        ("bound", "local operator as claire@a.example"),
+    ]
+    egide("audit", "history", "quote", q, "--as", "paul@b.example", code=EXIT_BAD_INPUT)
     # history names the principal: the local operator acting as the user
     history = data("policy", "show", p)["transactions"]
     assert history[0]["actor"] == "local operator as claire@a.example"

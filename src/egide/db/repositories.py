@@ -448,6 +448,10 @@ class SqlAuditLog(_Repository):
             AuditEntryRow, select(AuditEntryRow).order_by(AuditEntryRow.chain, AuditEntryRow.seq)
         )
 
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        query = select(AuditEntryRow).where(AuditEntryRow.chain == chain)
+        return self._many(query.order_by(AuditEntryRow.seq))
+
     def chains(self) -> list[AuditChainRow]:
         return self._many(select(AuditChainRow).order_by(AuditChainRow.chain))
 

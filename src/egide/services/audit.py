@@ -48,6 +48,7 @@ from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.domain.access import Action, Principal
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.policy import canonical_json
@@ -828,3 +829,53 @@ def verify_chain(uow: UnitOfWork) -> AuditReport:
 
 
 verify = verify_chain
+
+
+def verify_trail(uow: UnitOfWork, principal: Principal) -> AuditReport:
+    """`verify_chain` for a principal: the insurer's administrators."""
+    from egide.services.accounts import ACCOUNTS, require
+
+    require(principal, Action.AUDIT_VERIFY, ACCOUNTS, "audit trail")
+    return verify_chain(uow)
+
+
+_HISTORY_TABLES = {"quote": "quotes", "policy": "policies", "claim": "claims"}
+
+
+def object_history(
+    uow: UnitOfWork, principal: Principal, kind: str, number: str
+) -> list[dict[str, Any]]:
+    """What the trail recorded about one quote, policy or claim (with its transactions, events
+    and payments), oldest first: who did what and when, and which key signed it. The principal
+    must be able to read the object (another tenant's does not exist)."""
+    from egide.domain.errors import FieldError, InvalidInput, NotFound
+    from egide.domain.text import require_parameters
+    from egide.services import tenancy
+
+    if kind not in _HISTORY_TABLES:
+        raise InvalidInput([FieldError("kind", "enum", "must be quote, policy or claim")])
+    require_parameters(number=number)
+    with uow:
+        row: QuoteRow | PolicyRow | ClaimRow | None = (
+            uow.quotes.get(number)
+            if kind == "quote"
+            else uow.policies.get(number)
+            if kind == "policy"
+            else uow.claims.get(number)
+        )
+        if row is None:
+            raise NotFound(f"{kind} {number} does not exist")
+        tenancy.check(principal, Action(f"{kind}.read"), row, f"{kind} {number}")
+        entries = uow.audit.chain_entries(f"{_HISTORY_TABLES[kind]}:{number}")
+        return [
+            {
+                "seq": e.seq,
+                "recorded_at": e.recorded_at.isoformat(),
+                "action": e.action,
+                "by": e.actor,
+                "record": e.record_table,
+                "item": e.record_item,
+                "key_id": e.key_id,
+            }
+            for e in entries
+        ]

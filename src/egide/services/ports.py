@@ -237,6 +237,10 @@ class AuditLog(Protocol):
         """Every entry, by chain then sequence."""
         ...
 
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        """One chain's entries, in sequence."""
+        ...
+
     def chains(self) -> list[AuditChainRow]:
         """Every chain head, by name."""
         ...
