@@ -27,9 +27,28 @@ from typing import Any
 import yaml
 
 from egide.db.uow import SqlUnitOfWork
+from egide.domain.access import local_operator
 from egide.domain.errors import Conflict
 from egide.domain.product import load_product
 from egide.services import policies, quotes
+
+OPERATOR = local_operator(1)  # the installation's insurer: the first organisation
+BREAK_ATOMICITY_ENV = "EGIDE_TEST_BREAK_ATOMICITY"
+
+
+def break_atomicity() -> None:
+    """The deliberate bug the crash test must catch, injected here rather than switchable in
+    the product: bind commits the policy, then appends its issue transaction in a second
+    database transaction."""
+    append = policies._append
+
+    def split(uow: Any, policy: Any, **kw: Any) -> Any:
+        if kw["kind"] is policies.Kind.ISSUE:
+            uow.commit()
+        return append(uow, policy, **kw)
+
+    policies._append = split  # type: ignore[assignment]
+
 
 APPLICATION = Path(__file__).resolve().parent.parent / "examples" / "cabinet-medical.yaml"
 
@@ -58,17 +77,19 @@ def pending_intent(path: Path) -> dict[str, Any] | None:
 def perform(uow: SqlUnitOfWork, intent: dict[str, Any]) -> dict[str, Any]:
     op, key, actor = intent["op"], intent["key"], intent["actor"]
     if op == "bind":
-        return policies.bind_quote(uow, intent["quote"], actor, key)
+        return policies.bind_quote(uow, OPERATOR, intent["quote"], actor, key)
     if op == "endorse":
         return policies.endorse_policy(
-            uow, intent["policy"], intent["effective"], intent["changes"], actor, key
+            uow, OPERATOR, intent["policy"], intent["effective"], intent["changes"], actor, key
         )
     if op == "cancel":
         return policies.cancel_policy(
-            uow, intent["policy"], intent["effective"], actor, "insured_request", key
+            uow, OPERATOR, intent["policy"], intent["effective"], actor, "insured_request", key
         )
     if op == "reinstate":
-        return policies.reinstate_policy(uow, intent["policy"], intent["effective"], actor, key)
+        return policies.reinstate_policy(
+            uow, OPERATOR, intent["policy"], intent["effective"], actor, key
+        )
     raise ValueError(op)
 
 
@@ -90,6 +111,8 @@ def run(uow: SqlUnitOfWork, fd: int, intent: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     url, log_path, worker = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    if os.environ.get(BREAK_ATOMICITY_ENV) == "1":
+        break_atomicity()
     uow = SqlUnitOfWork.from_url(url)
     product = load_product()
     data = yaml.safe_load(APPLICATION.read_text(encoding="utf-8"))
@@ -108,7 +131,7 @@ def main() -> None:
     while True:
         n += 1
         base = f"{worker}-{stamp}-{n}"
-        q = quotes.save_quote(uow, data, product, actor)["quote_number"]
+        q = quotes.save_quote(uow, OPERATOR, data, product, actor)["quote_number"]
         bound = run(uow, fd, {"op": "bind", "key": f"{base}-bind", "quote": q, "actor": actor})
         number = bound["policy_number"]
         if binds_only:

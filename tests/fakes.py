@@ -31,29 +31,40 @@ import sqlalchemy as sa
 from sqlalchemy import JSON
 
 from egide.db.base import AwareDateTime, Base
-from egide.db.repositories import (
+from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables_accounts import (
+    ApiClientRow,
+    OrganisationEventRow,
+    OrganisationRow,
+    UserRow,
     client_row,
     client_value,
+    event_row,
+    event_value,
     organisation_row,
     organisation_value,
     update_client_row,
+    update_organisation_row,
     update_user_row,
     user_row,
     user_value,
 )
-from egide.db.tables import ProductVersionRow, QuoteRow
-from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
-from egide.domain.access import OrgKind
-from egide.domain.accounts import ApiClient, Organisation, User
+from egide.domain.access import OrgKind, local_operator
+from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
 
+# Who the service tests act as: the local operator of the installation's insurer (id 1, the
+# first organisation both the migrations and FakeUnitOfWork create), holding every role.
+OPERATOR = local_operator(1)
+
 R = TypeVar("R", bound=Base)
+_T = TypeVar("_T")
 
 
 class FakeIntegrityError(Exception):
@@ -160,9 +171,49 @@ class FakeProductVersions(_Repository):
         return row
 
 
+def _tenanted(
+    rows: list[_T],
+    establishment_id: int | None,
+    broker_id: int | None,
+    before_id: int | None,
+    limit: int | None,
+    keep: Any = None,
+) -> list[_T]:
+    found = [
+        r
+        for r in sorted(rows, key=lambda r: -r.id)  # type: ignore[attr-defined]
+        if establishment_id in (None, r.establishment_id)  # type: ignore[attr-defined]
+        and (broker_id is None or r.broker_id == broker_id)  # type: ignore[attr-defined]
+        and (before_id is None or r.id < before_id)  # type: ignore[attr-defined]
+        and (keep is None or keep(r))
+    ]
+    return found[:limit] if limit is not None else found
+
+
 class FakeQuotes(_Repository):
     def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
         return next((r for r in self._store.rows(QuoteRow) if r.number == number), None)
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[QuoteRow]:
+        def keep(r: QuoteRow) -> bool:
+            return (
+                status in (None, r.status)
+                and (created_from is None or r.created_at >= created_from)
+                and (created_to is None or r.created_at < created_to)
+            )
+
+        rows = self._store.rows(QuoteRow)
+        return _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
 
     def add(self, row: QuoteRow) -> None:
         self._store.add(row)
@@ -178,6 +229,20 @@ class FakePolicies(_Repository):
 
     def add(self, row: PolicyRow) -> None:
         self._store.add(row)
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[PolicyRow]:
+        rows = self._store.rows(PolicyRow)
+        return _tenanted(rows, establishment_id, broker_id, before_id, limit)
+
+    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
+        return {p.id: self.transactions(p) for p in policies}
 
     def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
         rows = self._store.rows(PolicyTransactionRow)
@@ -195,6 +260,19 @@ class FakePolicies(_Repository):
 
 
 class FakeClaims(_Repository):
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[ClaimRow]:
+        rows = self._store.rows(ClaimRow)
+        keep = (lambda r: r.status == status) if status is not None else None
+        return _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
+
     def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
         return next((r for r in self._store.rows(ClaimRow) if r.number == number), None)
 
@@ -288,6 +366,24 @@ class FakeAccounts(_Repository):
         ]
         return [organisation_value(r) for r in rows[:limit]]
 
+    def add_establishment_once(self, org: Organisation) -> tuple[Organisation, bool]:
+        assert org.siret is not None
+        existing = self.organisation_by_siret(org.siret)
+        return (existing, False) if existing is not None else (self.add_organisation(org), True)
+
+    def update_organisation(self, org: Organisation) -> None:
+        rows = self._store.rows(OrganisationRow)
+        update_organisation_row(next(r for r in rows if r.id == org.id), org)
+
+    def add_event(self, event: OrganisationEvent) -> OrganisationEvent:
+        row = event_row(event)
+        self._store.add(row)
+        return event_value(row)
+
+    def events(self, organisation_id: int) -> list[OrganisationEvent]:
+        rows = sorted(self._store.rows(OrganisationEventRow), key=lambda r: r.id)
+        return [event_value(r) for r in rows if r.organisation_id == organisation_id]
+
     def user(self, user_id: int) -> User | None:
         return next((user_value(r) for r in self._store.rows(UserRow) if r.id == user_id), None)
 
@@ -357,6 +453,10 @@ class FakeAuditLog(_Repository):
 
     def rows(self, model: type[Any]) -> list[Any]:
         return sorted(self._store.rows(model), key=lambda r: r.id)
+
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        rows = [r for r in self._store.rows(AuditEntryRow) if r.chain == chain]
+        return sorted(rows, key=lambda r: r.seq)
 
 
 class FakeUnitOfWork:

@@ -18,7 +18,7 @@ from egide.domain.product import Product
 from egide.services import quotes
 from egide.services.audit import verify_chain
 from egide.services.portfolio import book_in_force, save_run
-from tests.fakes import FakeUnitOfWork
+from tests.fakes import OPERATOR, FakeUnitOfWork
 from tests.test_services_fakes import bind, referred_clinic_quote
 
 
@@ -31,14 +31,14 @@ def test_a_review_is_recorded_and_a_review_note_rewritten_later_is_caught(
 ) -> None:
     uow = FakeUnitOfWork()
     number = referred_clinic_quote(uow, product, monkeypatch)
-    quotes.review_quote(uow, number, True, "Sauvegardes testées", "underwriter")
+    quotes.review_quote(uow, OPERATOR, number, True, "Sauvegardes testées", "underwriter")
     assert actions(uow, "quotes") == ["saved", "approved"]
     assert verify_chain(uow).clean
     (row,) = uow.stored(QuoteRow)
     row.review_note = "Rien vérifié"
     (problem,) = verify_chain(uow).problems
     assert str(problem).startswith(f"quote {number}: differs from what its last audit entry")
-    assert "approved by underwriter" in problem.problem
+    assert "approved by local operator (underwriter)" in problem.problem
 
 
 def test_a_saved_run_is_recorded_and_a_result_changed_later_is_caught(

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from egide.cli.main import app
 from egide.clock import now
+from egide.db.migrate import upgrade
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import current_keys, verify_chain
@@ -28,6 +29,7 @@ from egide.settings import (
     parse_key,
 )
 from tests.conftest import make_uow
+from tests.fakes import OPERATOR
 from tests.test_policy_audit import execute, policy_with_history
 
 EXIT_ENVIRONMENT = 5
@@ -101,7 +103,7 @@ def test_a_rotated_key_verifies_old_entries_under_the_old_key_and_new_under_the_
     number = policy_with_history(any_url, product)
     old_pair = f"{old_id}:{base64.b64encode(old).decode()}"
     new_id = use_key(monkeypatch, new, old=f"{old_pair},{boot_old}")
-    policies.reinstate_policy(make_uow(any_url), number, "2027-07-01", "dave")
+    policies.reinstate_policy(make_uow(any_url), OPERATOR, number, "2027-07-01", "dave")
     report = verify_chain(make_uow(any_url))
     assert report.clean, report.problems
     assert set(report.key_ids) == {boot.current_id, old_id, new_id}
@@ -158,7 +160,7 @@ def test_production_refuses_a_replay_clock(
 
 
 def test_production_with_a_real_key_runs_and_never_shows_it(
-    cli_env: str,
+    tmp_path: Path,
     product: Product,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -166,8 +168,11 @@ def test_production_with_a_real_key_runs_and_never_shows_it(
     key = secrets.token_bytes(32)
     production(monkeypatch, base64.b64encode(key).decode())
     assert get_settings().production
+    cli_env = f"sqlite:///{tmp_path / 'production.db'}"  # made under the production key
+    monkeypatch.setenv("EGIDE_DATABASE_URL", cli_env)
+    upgrade(cli_env)
     uow = make_uow(cli_env)
-    q = quotes.save_quote(uow, _application(), product, "broker")
+    q = quotes.save_quote(uow, OPERATOR, _application(), product, "broker")
     runner = CliRunner()
     clean = runner.invoke(app, ["audit", "verify", "--json"])
     assert clean.exit_code == 0, clean.output

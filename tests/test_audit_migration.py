@@ -14,6 +14,7 @@ from egide.services import policies
 from egide.services.audit import verify_chain
 from egide.settings import UnsafeEnvironment
 from tests.conftest import make_uow
+from tests.fakes import OPERATOR
 from tests.test_policy_audit import book, execute, scalar
 
 SEAL_ACTOR = "migration 0005_audit_entries"
@@ -44,7 +45,7 @@ def test_existing_rows_are_sealed_at_upgrade_and_verify_clean(
     assert {a for a, actor in seals if actor != SEAL_ACTOR} == {"tenancy", "sealed", "opened"}
     assert not {"hash", "prev_hash"} & columns  # the unkeyed chain is gone
     # the sealed history goes on as any other, and a sealed row altered later is caught
-    policies.cancel_policy(make_uow(any_url), b.policy, "2027-06-01", "carol")
+    policies.cancel_policy(make_uow(any_url), OPERATOR, b.policy, "2027-06-01", "carol")
     assert verify_chain(make_uow(any_url)).clean
     execute(any_url, "UPDATE claim_payments SET amount_cents = amount_cents + 1")
     assert {p.table for p in verify_chain(make_uow(any_url)).problems} == {"claim_payments"}

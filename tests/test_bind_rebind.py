@@ -19,6 +19,7 @@ from egide.domain.errors import Conflict
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from tests.conftest import EXAMPLES, make_uow
+from tests.fakes import OPERATOR
 
 runner = CliRunner()
 DAY_1 = "2026-12-01T10:00:00+01:00"  # the quote is made then, valid to 31 December
@@ -28,7 +29,7 @@ EXPIRED = "2027-01-15T10:00:00+01:00"
 
 def save_quote(uow: SqlUnitOfWork, product: Product) -> str:
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    return str(quotes.save_quote(uow, data, product, "broker")["quote_number"])
+    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"])
 
 
 def counts(uow: SqlUnitOfWork) -> tuple[int, int, int]:
@@ -58,10 +59,10 @@ def test_the_same_bind_again_returns_the_first_response_unchanged_and_writes_not
     setup: tuple[SqlUnitOfWork, str],
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     assert first.already_bound is False
     before = counts(uow)
-    again = policies.bind_quote(uow, q, "bob", start="2026-12-15")
+    again = policies.bind_quote(uow, OPERATOR, q, "bob", start="2026-12-15")
     assert again.already_bound is True
     assert dumped(again) == dumped(first)  # byte for byte, its idempotency key included
     assert counts(uow) == before == (1, 1, 1)  # not even the second call's key is kept
@@ -71,14 +72,16 @@ def test_an_omitted_start_is_today_so_it_matches_on_the_day_and_conflicts_the_ne
     setup: tuple[SqlUnitOfWork, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice")
     assert first["period_start"] == "2026-12-01T00:00:00+01:00"
-    same_day = policies.bind_quote(uow, q, "alice")
+    same_day = policies.bind_quote(uow, OPERATOR, q, "alice")
     assert same_day.already_bound and dumped(same_day) == dumped(first)
-    assert dumped(policies.bind_quote(uow, q, "alice", start="2026-12-01")) == dumped(first)
+    assert dumped(policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-01")) == dumped(
+        first
+    )
     monkeypatch.setenv("EGIDE_NOW", DAY_2)
     with pytest.raises(Conflict) as exc:
-        policies.bind_quote(uow, q, "alice")  # today is now 2 December: another start
+        policies.bind_quote(uow, OPERATOR, q, "alice")  # today is now 2 December: another start
     assert first["policy_number"] in str(exc.value)
     assert "2026-12-01" in str(exc.value) and "2026-12-02" in str(exc.value)
     assert counts(uow) == (1, 1, 1)
@@ -88,13 +91,13 @@ def test_another_start_or_retroactive_date_is_a_conflict_naming_the_policy(
     setup: tuple[SqlUnitOfWork, str],
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     for kw in (
         {"start": "2026-12-20"},
         {"start": "2026-12-15", "retroactive_date": "2026-01-01"},
     ):
         with pytest.raises(Conflict, match=str(first["policy_number"])):
-            policies.bind_quote(uow, q, "alice", **kw)
+            policies.bind_quote(uow, OPERATOR, q, "alice", **kw)
     assert counts(uow) == (1, 1, 1)
 
 
@@ -102,11 +105,11 @@ def test_a_quote_expired_since_its_bind_is_a_conflict_even_with_the_same_start(
     setup: tuple[SqlUnitOfWork, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     monkeypatch.setenv("EGIDE_NOW", EXPIRED)
     for kw in ({"start": "2026-12-15"}, {"start": "2027-01-20"}, {}):
         with pytest.raises(Conflict) as exc:
-            policies.bind_quote(uow, q, "alice", **kw)
+            policies.bind_quote(uow, OPERATOR, q, "alice", **kw)
         assert first["policy_number"] in str(exc.value) and "expired" in str(exc.value)
     assert counts(uow) == (1, 1, 1)
 
@@ -115,15 +118,17 @@ def test_a_retry_with_the_first_key_still_replays_whatever_the_day(
     setup: tuple[SqlUnitOfWork, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", idempotency_key="bind-1")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
     assert first["idempotency_key"] == "bind-1" and not first.already_bound
-    retry = policies.bind_quote(uow, q, "alice", idempotency_key="bind-1")
+    retry = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
     assert retry.already_bound and dumped(retry) == dumped(first)
     # the next day the omitted start would be another start, but the key says "the same request"
     monkeypatch.setenv("EGIDE_NOW", DAY_2)
-    assert dumped(policies.bind_quote(uow, q, "alice", idempotency_key="bind-1")) == dumped(first)
+    assert dumped(
+        policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
+    ) == dumped(first)
     with pytest.raises(Conflict, match="different request"):
-        policies.bind_quote(uow, q, "alice", idempotency_key="bind-1", start="2026-12-20")
+        policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1", start="2026-12-20")
     assert counts(uow) == (1, 1, 1)
 
 
@@ -131,11 +136,11 @@ def test_a_rebind_after_the_policy_changed_still_returns_what_the_bind_did(
     setup: tuple[SqlUnitOfWork, str],
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     policies.endorse_policy(
-        uow, str(first["policy_number"]), "2027-02-01", {"security.edr": True}, "bob"
+        uow, OPERATOR, str(first["policy_number"]), "2027-02-01", {"security.edr": True}, "bob"
     )
-    again = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    again = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     assert again.already_bound and dumped(again) == dumped(first)
     assert again["version"] == 1  # the bind's version, not the policy's current one
 
@@ -144,11 +149,11 @@ def test_a_bound_quote_whose_stored_response_is_gone_gets_the_same_response_rebu
     setup: tuple[SqlUnitOfWork, str],
 ) -> None:
     uow, q = setup
-    first = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     with uow:
         uow.session.execute(sa.delete(IdempotencyRow))
         uow.commit()
-    again = policies.bind_quote(uow, q, "alice", start="2026-12-15")
+    again = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     assert again.already_bound and dumped(again) == dumped(first)
 
 

@@ -29,7 +29,6 @@ from egide.cli.main import app
 from egide.db.base import Base
 from egide.db.uow import SqlUnitOfWork
 from egide.domain import claims as claims_domain
-from egide.domain.access import local_operator
 from egide.domain.application import Establishment, Technology, parse_application
 from egide.domain.claims import merge_declaration, parse_declaration
 from egide.domain.errors import FieldError, InvalidInput
@@ -58,6 +57,7 @@ from egide.domain.text import (
 from egide.services import claims, idempotency, policies, portfolio, quotes
 from tests.appdata import applications, base_application, mutate
 from tests.conftest import EXAMPLES, make_uow
+from tests.fakes import OPERATOR
 from tests.test_claims_domain import BRIEF_CLAIM, claim
 from tests.test_claims_services import bind_policy
 
@@ -648,62 +648,89 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
 ) -> None:
     uow = make_uow(any_url)
     policy = bind_policy(uow, monkeypatch, product)  # the clock now stands in the policy year
-    fresh = quotes.save_quote(uow, base_application(), product, "broker")["quote_number"]
+    fresh = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker")["quote_number"]
     clinic = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
-    referred = quotes.save_quote(uow, clinic, product, "broker")
+    referred = quotes.save_quote(uow, OPERATOR, clinic, product, "broker")
     assert referred["status"] == "referred"
-    open_claim = claims.declare_claim(uow, policy, copy.deepcopy(BRIEF_CLAIM), "h")["claim_id"]
-    closed = claims.declare_claim(uow, policy, claim(costs=[], interruption=...), "h")
-    claims.settle_claim(uow, closed["claim_id"], "h", final=True)
+    open_claim = claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h")[
+        "claim_id"
+    ]
+    closed = claims.declare_claim(uow, OPERATOR, policy, claim(costs=[], interruption=...), "h")
+    claims.settle_claim(uow, OPERATOR, closed["claim_id"], "h", final=True)
     described = claim(incident__description="...")
     before = counts(uow)
 
     calls: list[tuple[str, Callable[[str], object]]] = [
-        ("actor", lambda v: quotes.save_quote(uow, base_application(), product, v)),
+        ("actor", lambda v: quotes.save_quote(uow, OPERATOR, base_application(), product, v)),
         (
             "establishment.name",
             lambda v: quotes.save_quote(
-                uow, mutate(base_application(), "establishment.name", v), product, "broker"
+                uow,
+                OPERATOR,
+                mutate(base_application(), "establishment.name", v),
+                product,
+                "broker",
             ),
         ),
-        ("note", lambda v: quotes.review_quote(uow, referred["quote_number"], True, v, "uw")),
-        ("actor", lambda v: quotes.review_quote(uow, referred["quote_number"], True, "ok", v)),
-        ("number", lambda v: quotes.get_quote(uow, v)),
-        ("actor", lambda v: policies.bind_quote(uow, fresh, v)),
-        ("idempotency_key", lambda v: policies.bind_quote(uow, fresh, "a", idempotency_key=v)),
-        ("quote_number", lambda v: policies.bind_quote(uow, v, "alice")),
+        (
+            "note",
+            lambda v: quotes.review_quote(uow, OPERATOR, referred["quote_number"], True, v, "uw"),
+        ),
         (
             "actor",
-            lambda v: policies.endorse_policy(uow, policy, "2027-03-01", {"security.edr": True}, v),
+            lambda v: quotes.review_quote(uow, OPERATOR, referred["quote_number"], True, "ok", v),
+        ),
+        ("number", lambda v: quotes.get_quote(uow, OPERATOR, v)),
+        ("actor", lambda v: policies.bind_quote(uow, OPERATOR, fresh, v)),
+        (
+            "idempotency_key",
+            lambda v: policies.bind_quote(uow, OPERATOR, fresh, "a", idempotency_key=v),
+        ),
+        ("quote_number", lambda v: policies.bind_quote(uow, OPERATOR, v, "alice")),
+        (
+            "actor",
+            lambda v: policies.endorse_policy(
+                uow, OPERATOR, policy, "2027-03-01", {"security.edr": True}, v
+            ),
         ),
         (
             "underwriter_note",
             lambda v: policies.endorse_policy(
-                uow, policy, "2027-03-01", {"security.edr": True}, "a", underwriter_note=v
+                uow, OPERATOR, policy, "2027-03-01", {"security.edr": True}, "a", underwriter_note=v
             ),
         ),
-        ("actor", lambda v: policies.cancel_policy(uow, policy, "2027-03-01", v)),
-        ("reason", lambda v: policies.cancel_policy(uow, policy, "2027-03-01", "a", v)),
-        ("actor", lambda v: policies.reinstate_policy(uow, policy, "2027-03-01", v)),
-        ("actor", lambda v: policies.renew_policy(uow, policy, product, v)),
-        ("number", lambda v: policies.get_policy(uow, v)),
-        ("actor", lambda v: claims.declare_claim(uow, policy, copy.deepcopy(BRIEF_CLAIM), v)),
-        ("policy_number", lambda v: claims.declare_claim(uow, v, claim(), "h")),
+        ("actor", lambda v: policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", v)),
+        ("reason", lambda v: policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", "a", v)),
+        ("actor", lambda v: policies.reinstate_policy(uow, OPERATOR, policy, "2027-03-01", v)),
+        ("actor", lambda v: policies.renew_policy(uow, OPERATOR, policy, product, v)),
+        ("number", lambda v: policies.get_policy(uow, OPERATOR, v)),
+        (
+            "actor",
+            lambda v: claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), v),
+        ),
+        ("policy_number", lambda v: claims.declare_claim(uow, OPERATOR, v, claim(), "h")),
         (
             "incident.description",
             lambda v: claims.declare_claim(
                 uow,
+                OPERATOR,
                 policy,
                 {**described, "incident": {**described["incident"], "description": v}},
                 "h",
             ),
         ),
-        ("actor", lambda v: claims.amend_claim(uow, open_claim, {"incident": {"war": True}}, v)),
-        ("actor", lambda v: claims.settle_claim(uow, open_claim, v)),
-        ("idempotency_key", lambda v: claims.settle_claim(uow, open_claim, "h", idempotency_key=v)),
-        ("note", lambda v: claims.reopen_claim(uow, closed["claim_id"], v, "h")),
-        ("number", lambda v: claims.get_claim(uow, v)),
-        ("run_id", lambda v: portfolio.get_run(uow, local_operator(1), v)),
+        (
+            "actor",
+            lambda v: claims.amend_claim(uow, OPERATOR, open_claim, {"incident": {"war": True}}, v),
+        ),
+        ("actor", lambda v: claims.settle_claim(uow, OPERATOR, open_claim, v)),
+        (
+            "idempotency_key",
+            lambda v: claims.settle_claim(uow, OPERATOR, open_claim, "h", idempotency_key=v),
+        ),
+        ("note", lambda v: claims.reopen_claim(uow, OPERATOR, closed["claim_id"], v, "h")),
+        ("number", lambda v: claims.get_claim(uow, OPERATOR, v)),
+        ("run_id", lambda v: portfolio.get_run(uow, OPERATOR, v)),
     ]
     for field, call in calls:
         for label, value, rule in HOSTILE:
@@ -721,13 +748,14 @@ def test_text_at_its_bound_is_stored_and_read_back_unchanged_on_both_backends(
     name = ("Clinique d’Œ « Près » 🏥 " * 10)[:NAME_MAX]
     actor = "é" * ACTOR_MAX
     q = quotes.save_quote(
-        uow, mutate(base_application(), "establishment.name", name), product, actor
+        uow, OPERATOR, mutate(base_application(), "establishment.name", name), product, actor
     )
-    stored = quotes.get_quote(uow, q["quote_number"])
+    stored = quotes.get_quote(uow, OPERATOR, q["quote_number"])
     assert stored["establishment"]["name"] == name
-    bound = policies.bind_quote(uow, q["quote_number"], actor, idempotency_key="k" * 100)
-    shown_policy = policies.get_policy(uow, bound["policy_number"])
-    assert shown_policy["transactions"][0]["actor"] == actor
+    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], actor, idempotency_key="k" * 100)
+    shown_policy = policies.get_policy(uow, OPERATOR, bound["policy_number"])
+    assert shown_policy["transactions"][0]["actor"] == f"local operator ({actor})"
     with uow:
         row = uow.quotes.get(q["quote_number"])
-        assert row is not None and row.establishment_name == name and row.actor == actor
+        assert row is not None and row.establishment_name == name
+        assert row.actor == f"local operator ({actor})"  # the principal, the label beside it

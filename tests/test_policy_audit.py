@@ -28,6 +28,7 @@ from egide.services.audit import (
     verify_chain,
 )
 from tests.conftest import EXAMPLES, make_uow
+from tests.fakes import OPERATOR
 from tests.test_claims_services import bind_policy, forensics_claim
 
 
@@ -41,10 +42,10 @@ class Book:
 def policy_with_history(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, data, product, "broker")["quote_number"]
-    number = str(policies.bind_quote(uow, q, "alice")["policy_number"])
-    policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "bob")
-    policies.cancel_policy(uow, number, "2027-06-01", "carol")
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
+    policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")
+    policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "carol")
     return number
 
 
@@ -52,11 +53,11 @@ def book(url: str, product: Product, monkeypatch: pytest.MonkeyPatch) -> Book:
     """A policy with three transactions, and a claim on it with two payments."""
     uow = make_uow(url)
     number = bind_policy(uow, monkeypatch, product)
-    policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "bob")
-    policies.endorse_policy(uow, number, "2027-04-01", {"cover.limit": 500000}, "bob")
-    c = claims.declare_claim(uow, number, forensics_claim(20000), "handler")["claim_id"]
-    claims.settle_claim(uow, c, "handler", amount="5000")
-    claims.settle_claim(uow, c, "handler", final=True)
+    policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-04-01", {"cover.limit": 500000}, "bob")
+    c = claims.declare_claim(uow, OPERATOR, number, forensics_claim(20000), "handler")["claim_id"]
+    claims.settle_claim(uow, OPERATOR, c, "handler", amount="5000")
+    claims.settle_claim(uow, OPERATOR, c, "handler", final=True)
     quote = uow_quote(url, number)
     return Book(number, c, quote)
 
@@ -97,8 +98,10 @@ def test_a_clean_history_verifies(any_url: str, product: Product, frozen_now: st
     report = verify_chain(make_uow(any_url))
     assert report.clean, report.problems
     assert (report.policies, report.transactions) == (1, 3)
-    # quote saved + bound, policy created, 3 transactions, 2 chains opened in the index
-    assert (report.entries, report.chains) == (2 + 1 + 3 + 2, 3)
+    # quote saved + bound, policy created, 3 transactions, 2 chains opened in the index; the
+    # insurer sealed at installation and the establishment created by the quote (an entry and
+    # a chain's opening each), two more chains
+    assert (report.entries, report.chains) == (2 + 1 + 3 + 2 + 2 + 2, 3 + 2)
 
 
 def test_every_audited_table_has_its_entries(
@@ -119,6 +122,7 @@ def test_every_audited_table_has_its_entries(
         "claims",
         "claim_events",
         "claim_payments",
+        "organisations",  # the insurer, and the establishment its quote created
         "audit_chains",
     }
     assert ("quotes", "bound") in {(r[0], r[1]) for r in rows}
@@ -362,7 +366,9 @@ def test_objects_created_at_the_same_moment_all_enter_the_index(
     import threading
 
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    quotes.save_quote(make_uow(pg_url), data, product, "warm-up")  # the product version row
+    quotes.save_quote(
+        make_uow(pg_url), OPERATOR, data, product, "warm-up"
+    )  # the product version row
     barrier = threading.Barrier(8)
     errors: list[BaseException] = []
 
@@ -370,7 +376,7 @@ def test_objects_created_at_the_same_moment_all_enter_the_index(
         try:
             uow = make_uow(pg_url)
             barrier.wait(timeout=30)
-            quotes.save_quote(uow, data, product, f"broker-{i}")
+            quotes.save_quote(uow, OPERATOR, data, product, f"broker-{i}")
         except BaseException as exc:  # reported to the main thread
             errors.append(exc)
 
@@ -382,4 +388,5 @@ def test_objects_created_at_the_same_moment_all_enter_the_index(
     assert not errors, errors
     report = verify_chain(make_uow(pg_url))
     assert report.clean, report.problems
-    assert report.chains == 9 + 1 and report.entries == 9 * 2
+    # the nine quotes, the index, the insurer and the establishment (made by the warm-up)
+    assert report.chains == 9 + 1 + 2 and report.entries == 9 * 2 + 2 * 2

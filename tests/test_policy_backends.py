@@ -17,6 +17,7 @@ from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import verify_chain
 from tests.conftest import EXAMPLES, make_uow
+from tests.fakes import OPERATOR
 
 
 def test_the_migrations_bring_both_backends_to_the_policy_schema(any_url: str) -> None:
@@ -32,26 +33,28 @@ def test_a_policy_lives_bind_endorse_cancel_reinstate_renew_on_both_backends(
 ) -> None:
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, data, product, "broker")["quote_number"]
-    bound = policies.bind_quote(uow, q, "alice", idempotency_key="bind-1")
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    bound = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
     number = bound["policy_number"]
-    assert policies.bind_quote(uow, q, "alice", idempotency_key="bind-1") == bound
-    e = policies.endorse_policy(uow, number, "2027-02-01", {"security.edr": True}, "bob")
-    c = policies.cancel_policy(uow, number, "2027-05-01", "carol", "non_payment")
-    r = policies.reinstate_policy(uow, number, "2027-05-10", "carol")
-    n = policies.renew_policy(uow, number, product, "alice")
+    assert policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1") == bound
+    e = policies.endorse_policy(uow, OPERATOR, number, "2027-02-01", {"security.edr": True}, "bob")
+    c = policies.cancel_policy(uow, OPERATOR, number, "2027-05-01", "carol", "non_payment")
+    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-05-10", "carol")
+    n = policies.renew_policy(uow, OPERATOR, number, product, "alice")
     with pytest.raises(Conflict):
-        policies.cancel_policy(uow, number, "2027-06-01", "carol", idempotency_key="bind-1")
+        policies.cancel_policy(
+            uow, OPERATOR, number, "2027-06-01", "carol", idempotency_key="bind-1"
+        )
 
-    shown = policies.get_policy(uow, number, datetime(2027, 5, 5, tzinfo=PARIS))
+    shown = policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 5, tzinfo=PARIS))
     assert shown["status"] == "cancelled"
     kinds = [(t["kind"], t["actor"]) for t in shown["transactions"]]
-    assert kinds == [
-        ("issue", "alice"),
-        ("endorse", "bob"),
-        ("cancel", "carol"),
-        ("reinstate", "carol"),
-        ("renew", "alice"),
+    assert kinds == [  # the principal, with the --actor label beside it
+        ("issue", "local operator (alice)"),
+        ("endorse", "local operator (bob)"),
+        ("cancel", "local operator (carol)"),
+        ("reinstate", "local operator (carol)"),
+        ("renew", "local operator (alice)"),
     ]
     term1 = Decimal(bound["premium"]["total"]) + sum(
         Decimal(x["premium_change"]["total"]) for x in (e, c, r)

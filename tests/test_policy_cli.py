@@ -145,7 +145,7 @@ def test_policy_show_gives_the_cover_on_a_date_and_the_whole_history(env: str) -
     assert out["status"] == "in_force" and out["aggregate_limit"] == "100000.00"
     assert len(out["coverages"]) == 6
     assert [t["kind"] for t in out["transactions"]] == ["issue", "endorse"]
-    assert out["transactions"][0]["actor"] == "alice"
+    assert out["transactions"][0]["actor"] == "local operator (alice)"
     text = run("policy", "show", number)
     assert number in text.output
     assert run("policy", "show", "POL-NOPE", code=2).output

@@ -19,6 +19,7 @@ from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import verify_chain
 from tests.conftest import EXAMPLES, make_uow
+from tests.fakes import OPERATOR
 
 THREADS = 20
 
@@ -62,8 +63,8 @@ def run_together(
 def bind_one(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, data, product, "broker")["quote_number"]
-    return str(policies.bind_quote(uow, q, "alice")["policy_number"])
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    return str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
 
 
 def stored(url: str, number: str) -> tuple[int, list[dict[str, Any]]]:
@@ -97,12 +98,13 @@ def test_of_twenty_concurrent_endorsements_of_one_version_exactly_one_succeeds(
     any_url: str, product: Product, frozen_now: str
 ) -> None:
     number = bind_one(any_url, product)
-    version = policies.get_policy(make_uow(any_url), number)["version"]
+    version = policies.get_policy(make_uow(any_url), OPERATOR, number)["version"]
     limits = [250000, 500000, 1000000]
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
         return policies.endorse_policy(
             uow,
+            OPERATOR,
             number,
             "2027-03-01",
             {"cover.limit": limits[i % 3]},
@@ -125,7 +127,7 @@ def test_twenty_concurrent_endorsements_without_a_version_lose_nothing(
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
         return policies.endorse_policy(
-            uow, number, "2027-03-01", {"establishment.employees": 5 + i}, f"user{i}"
+            uow, OPERATOR, number, "2027-03-01", {"establishment.employees": 5 + i}, f"user{i}"
         )
 
     results = run_together(any_url, endorse)
@@ -143,8 +145,8 @@ def test_twenty_concurrent_binds_of_one_quote_make_one_policy(
 ) -> None:
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, data, product, "broker")["quote_number"]
-    results = run_together(any_url, lambda u, i: policies.bind_quote(u, q, f"user{i}"))
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    results = run_together(any_url, lambda u, i: policies.bind_quote(u, OPERATOR, q, f"user{i}"))
     numbers = {r[1]["policy_number"] for r in results if r[0] == "ok"}
     assert len(numbers) == 1, results
     with uow:
@@ -158,7 +160,13 @@ def test_twenty_concurrent_retries_with_one_key_record_one_transaction(
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
         return policies.endorse_policy(
-            uow, number, "2027-03-01", {"cover.deductible": 2500}, "alice", idempotency_key="same"
+            uow,
+            OPERATOR,
+            number,
+            "2027-03-01",
+            {"cover.deductible": 2500},
+            "alice",
+            idempotency_key="same",
         )
 
     results = run_together(any_url, endorse)
@@ -174,17 +182,19 @@ def test_of_twenty_concurrent_reviews_of_a_referred_quote_exactly_one_decides(
     any_url: str, product: Product, frozen_now: str
 ) -> None:
     data = yaml.safe_load((EXAMPLES / "chu-1500-lits.yaml").read_text(encoding="utf-8"))
-    saved = quotes.save_quote(make_uow(any_url), data, product, "broker")
+    saved = quotes.save_quote(make_uow(any_url), OPERATOR, data, product, "broker")
     assert saved["status"] == "referred"
     number = saved["quote_number"]
 
     def review(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
-        return quotes.review_quote(uow, number, i % 2 == 0, f"review {i}", f"underwriter{i}")
+        return quotes.review_quote(
+            uow, OPERATOR, number, i % 2 == 0, f"review {i}", f"underwriter{i}"
+        )
 
     results = run_together(any_url, review)
     winners = [r[1] for r in results if r[0] == "ok"]
     assert len(winners) == 1
     assert [r[0] for r in results].count("conflict") == THREADS - 1
-    stored_quote = quotes.get_quote(make_uow(any_url), number)
+    stored_quote = quotes.get_quote(make_uow(any_url), OPERATOR, number)
     assert stored_quote["status"] == winners[0]["status"] in ("approved", "declined")
     assert stored_quote["review"] == winners[0]["review"]

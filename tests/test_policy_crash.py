@@ -76,8 +76,8 @@ def check(url: str, logs: list[Path]) -> tuple[list[str], int, int, int]:
             )
         ).all()
         policies = conn.execute(sa.text("SELECT number, version, quote_number FROM policies")).all()
-        keys = [
-            (k, response is None)
+        keys = [  # stored as ORGANISATION_ID:KEY (keys are per organisation)
+            (k.partition(":")[2], response is None)
             for k, response in conn.execute(sa.select(IdempotencyRow.key, IdempotencyRow.response))
         ]
         bound_quotes = {

@@ -24,6 +24,7 @@ from egide.domain.errors import Conflict, InvalidInput
 from egide.domain.product import load_product
 from egide.services import policies, quotes
 from tests.conftest import EXAMPLES
+from tests.fakes import OPERATOR
 
 D = Decimal
 PRODUCT = load_product()
@@ -90,8 +91,8 @@ def test_the_premiums_of_a_term_add_up_to_what_the_insured_owes(
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     uow = shared_uow
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, data, PRODUCT, "broker")["quote_number"]
-    number = str(policies.bind_quote(uow, q, "alice")["policy_number"])
+    q = quotes.save_quote(uow, OPERATOR, data, PRODUCT, "broker")["quote_number"]
+    number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
     day = START
     for kind, gap, (path, value), reason in ops:
         day += timedelta(days=gap)
@@ -99,14 +100,14 @@ def test_the_premiums_of_a_term_add_up_to_what_the_insured_owes(
             break
         try:
             if kind == "endorse":
-                policies.endorse_policy(uow, number, day, {path: value}, "alice")
+                policies.endorse_policy(uow, OPERATOR, number, day, {path: value}, "alice")
             elif kind == "cancel":
-                policies.cancel_policy(uow, number, day, "alice", reason)
+                policies.cancel_policy(uow, OPERATOR, number, day, "alice", reason)
             else:
-                policies.reinstate_policy(uow, number, day, "alice")
+                policies.reinstate_policy(uow, OPERATOR, number, day, "alice")
         except (Conflict, InvalidInput):
             continue  # not allowed in this state (or no change): nothing was written
-    history = policies.get_policy(uow, number)["transactions"]
+    history = policies.get_policy(uow, OPERATOR, number)["transactions"]
     owed_net = owed_tax = D(0)
     for tx in history:
         change, term = tx["premium_change"], tx["term_premium"]

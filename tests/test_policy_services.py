@@ -17,17 +17,18 @@ from egide.domain.policy import PARIS
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from tests.conftest import EXAMPLES
+from tests.fakes import OPERATOR
 
 D = Decimal
 
 
 def save(uow: SqlUnitOfWork, product: Product, name: str = "cabinet-medical.yaml") -> str:
     data = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
-    return str(quotes.save_quote(uow, data, product, "broker")["quote_number"])
+    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"])
 
 
 def bound(uow: SqlUnitOfWork, product: Product, **kw: str) -> dict[str, object]:
-    return policies.bind_quote(uow, save(uow, product), "alice", **kw)  # type: ignore[arg-type]
+    return policies.bind_quote(uow, OPERATOR, save(uow, product), "alice", **kw)  # type: ignore[arg-type]
 
 
 def counts(uow: SqlUnitOfWork) -> tuple[int, int, int]:
@@ -44,22 +45,22 @@ def test_binding_an_accepted_quote_issues_a_one_year_claims_made_policy_at_the_q
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = save(uow, product)
-    quoted = quotes.get_quote(uow, number)["premium"]
-    p = policies.bind_quote(uow, number, "alice", start="2026-12-15")
+    quoted = quotes.get_quote(uow, OPERATOR, number)["premium"]
+    p = policies.bind_quote(uow, OPERATOR, number, "alice", start="2026-12-15")
     assert p["status"] == "not_yet_in_force"
     assert p["period_start"] == "2026-12-15T00:00:00+01:00"
     assert p["period_end"] == "2027-12-15T00:00:00+01:00"
     assert p["retroactive_date"] == "2026-12-15"
     assert p["premium"] == quoted
-    assert quotes.get_quote(uow, number)["status"] == "bound"
+    assert quotes.get_quote(uow, OPERATOR, number)["status"] == "bound"
 
 
 def test_a_quote_binds_once_and_binding_it_again_returns_the_same_policy(
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = save(uow, product)
-    first = policies.bind_quote(uow, number, "alice")
-    again = policies.bind_quote(uow, number, "bob")
+    first = policies.bind_quote(uow, OPERATOR, number, "alice")
+    again = policies.bind_quote(uow, OPERATOR, number, "bob")
     assert again["policy_number"] == first["policy_number"]
     assert counts(uow)[:2] == (1, 1)
 
@@ -69,13 +70,18 @@ def test_the_same_idempotency_key_returns_the_first_result_and_another_request_c
 ) -> None:
     p = bound(uow, product)
     args = dict(effective="2027-03-01", changes={"cover.limit": 250000}, actor="alice")
-    first = policies.endorse_policy(uow, p["policy_number"], idempotency_key="k-1", **args)  # type: ignore[arg-type]
-    second = policies.endorse_policy(uow, p["policy_number"], idempotency_key="k-1", **args)  # type: ignore[arg-type]
+    first = policies.endorse_policy(
+        uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args
+    )  # type: ignore[arg-type]
+    second = policies.endorse_policy(
+        uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args
+    )  # type: ignore[arg-type]
     assert first == second
     assert counts(uow)[1] == 2
     with pytest.raises(Conflict, match="different request"):
         policies.endorse_policy(
             uow,
+            OPERATOR,
             str(p["policy_number"]),
             "2027-03-01",
             {"cover.limit": 500000},
@@ -89,10 +95,10 @@ def test_a_referred_quote_binds_only_once_an_underwriter_approved_it(
 ) -> None:
     number = save(uow, product, "clinique-120-lits.yaml")
     with pytest.raises(Conflict, match="referred"):
-        policies.bind_quote(uow, number, "alice")
+        policies.bind_quote(uow, OPERATOR, number, "alice")
     assert counts(uow)[:2] == (0, 0)
-    quotes.review_quote(uow, number, True, "segmentation plan received", "uw")
-    p = policies.bind_quote(uow, number, "alice")
+    quotes.review_quote(uow, OPERATOR, number, True, "segmentation plan received", "uw")
+    p = policies.bind_quote(uow, OPERATOR, number, "alice")
     assert p["status"] == "in_force"
 
 
@@ -101,13 +107,13 @@ def test_declined_and_expired_quotes_do_not_bind(
 ) -> None:
     declined = save(uow, product, "cases/cabinet-medical-poor-security.yaml")
     with pytest.raises(Conflict, match="declined"):
-        policies.bind_quote(uow, declined, "alice")
+        policies.bind_quote(uow, OPERATOR, declined, "alice")
     number = save(uow, product)
     monkeypatch.setenv("EGIDE_NOW", "2027-01-15T10:00:00+01:00")
     with pytest.raises(Conflict, match="expired"):
-        policies.bind_quote(uow, number, "alice")
+        policies.bind_quote(uow, OPERATOR, number, "alice")
     with pytest.raises(NotFound):
-        policies.bind_quote(uow, "DEV-NOPE", "alice")
+        policies.bind_quote(uow, OPERATOR, "DEV-NOPE", "alice")
 
 
 def test_a_start_in_the_past_is_bad_input_and_nothing_is_written(
@@ -115,7 +121,7 @@ def test_a_start_in_the_past_is_bad_input_and_nothing_is_written(
 ) -> None:
     number = save(uow, product)
     with pytest.raises(InvalidInput) as exc:
-        policies.bind_quote(uow, number, "alice", start="2026-11-01")
+        policies.bind_quote(uow, OPERATOR, number, "alice", start="2026-11-01")
     assert exc.value.errors[0].field == "start"
     assert counts(uow) == (0, 0, 0)
 
@@ -125,9 +131,11 @@ def test_an_endorsement_is_rerated_and_charged_pro_rata_to_the_day(
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    before = policies.get_policy(uow, number)
-    e = policies.endorse_policy(uow, number, "2027-06-01", {"cover.limit": 500000}, "alice")
-    after = policies.get_policy(uow, number, datetime(2027, 6, 1, tzinfo=PARIS))
+    before = policies.get_policy(uow, OPERATOR, number)
+    e = policies.endorse_policy(
+        uow, OPERATOR, number, "2027-06-01", {"cover.limit": 500000}, "alice"
+    )
+    after = policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS))
     old_net, new_net = D(before["annual_premium"]["net"]), D(after["annual_premium"]["net"])
     assert new_net > old_net
     # 1 June 2027 to 1 December 2027: 183 of 365 days
@@ -139,7 +147,9 @@ def test_an_endorsement_is_rerated_and_charged_pro_rata_to_the_day(
         e["premium_change"]["total"]
     )  # type: ignore[index]
     # the day before, the old cover is in force
-    earlier = policies.get_policy(uow, number, datetime(2027, 5, 31, 23, 59, tzinfo=PARIS))
+    earlier = policies.get_policy(
+        uow, OPERATOR, number, datetime(2027, 5, 31, 23, 59, tzinfo=PARIS)
+    )
     assert earlier["aggregate_limit"] == "100000.00"
 
 
@@ -149,16 +159,22 @@ def test_an_endorsement_with_a_bad_value_names_the_field_and_writes_nothing(
     number = str(bound(uow, product)["policy_number"])
     before = counts(uow)
     with pytest.raises(InvalidInput) as exc:
-        policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 123}, "alice")
+        policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 123}, "alice")
     assert exc.value.errors[0].field == "cover.limit"
     with pytest.raises(InvalidInput) as exc:
-        policies.endorse_policy(uow, number, "2027-03-01", {"establishment.siret": "1"}, "alice")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"establishment.siret": "1"}, "alice"
+        )
     assert exc.value.errors[0].rule == "not_endorsable"
     with pytest.raises(InvalidInput) as exc:
-        policies.endorse_policy(uow, number, "2027-13-01", {"cover.limit": 250000}, "alice")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-13-01", {"cover.limit": 250000}, "alice"
+        )
     assert exc.value.errors[0].field == "effective"
     with pytest.raises(InvalidInput) as exc:
-        policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 100000}, "alice")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 100000}, "alice"
+        )
     assert exc.value.errors[0].rule == "no_change"
     assert counts(uow) == before
 
@@ -167,9 +183,9 @@ def test_a_change_dated_before_the_latest_transaction_is_refused_with_a_clear_me
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
-    policies.endorse_policy(uow, number, "2027-06-01", {"security.edr": True}, "alice")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-06-01", {"security.edr": True}, "alice")
     with pytest.raises(InvalidInput, match="before the latest transaction"):
-        policies.cancel_policy(uow, number, "2027-05-01", "alice")
+        policies.cancel_policy(uow, OPERATOR, number, "2027-05-01", "alice")
 
 
 def test_cancellation_at_the_insureds_request_refunds_pro_rata(
@@ -177,13 +193,13 @@ def test_cancellation_at_the_insureds_request_refunds_pro_rata(
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    c = policies.cancel_policy(uow, number, "2027-06-01", "alice", "insured_request")
+    c = policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
     net = D(p["premium"]["net"])  # type: ignore[index]
     assert D(c["premium_change"]["net"]) == -(net * 183 / 365).quantize(D("0.01"))
-    shown = policies.get_policy(uow, number, datetime(2027, 6, 1, tzinfo=PARIS))
+    shown = policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS))
     assert shown["status"] == "cancelled"
     assert (
-        policies.get_policy(uow, number, datetime(2027, 5, 31, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, tzinfo=PARIS))["status"]
         == "in_force"
     )
 
@@ -193,17 +209,17 @@ def test_cancellation_for_non_payment_refunds_nothing_and_reinstatement_charges_
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    c = policies.cancel_policy(uow, number, "2027-02-01", "alice", "non_payment")
+    c = policies.cancel_policy(uow, OPERATOR, number, "2027-02-01", "alice", "non_payment")
     assert c["premium_change"] == {"net": "0.00", "tax": "0.00", "total": "0.00"}
-    r = policies.reinstate_policy(uow, number, "2027-02-10", "alice")
+    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-02-10", "alice")
     assert r["premium_change"]["total"] == "0.00"
     assert r["term_premium"] == p["premium"]
     assert (
-        policies.get_policy(uow, number, datetime(2027, 2, 5, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 5, tzinfo=PARIS))["status"]
         == "cancelled"
     )
     assert (
-        policies.get_policy(uow, number, datetime(2027, 2, 10, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 10, tzinfo=PARIS))["status"]
         == "in_force"
     )
 
@@ -213,23 +229,25 @@ def test_a_reinstatement_after_a_refund_charges_back_the_remaining_days(
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    policies.cancel_policy(uow, number, "2027-06-01", "alice")
-    r = policies.reinstate_policy(uow, number, "2027-07-01", "alice")
+    policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice")
+    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice")
     net = D(p["premium"]["net"])  # type: ignore[index]
     assert D(r["premium_change"]["net"]) == (net * 153 / 365).quantize(D("0.01"))
     with pytest.raises(Conflict, match="not cancelled"):
-        policies.reinstate_policy(uow, number, "2027-08-01", "alice")
+        policies.reinstate_policy(uow, OPERATOR, number, "2027-08-01", "alice")
 
 
 def test_a_cancelled_policy_cannot_be_endorsed_or_cancelled_again(
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
-    policies.cancel_policy(uow, number, "2027-06-01", "alice")
+    policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice")
     with pytest.raises(Conflict, match="reinstate"):
-        policies.endorse_policy(uow, number, "2027-07-01", {"security.edr": True}, "alice")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-07-01", {"security.edr": True}, "alice"
+        )
     with pytest.raises(Conflict, match="already cancelled"):
-        policies.cancel_policy(uow, number, "2027-07-01", "alice")
+        policies.cancel_policy(uow, OPERATOR, number, "2027-07-01", "alice")
 
 
 def test_renewal_re_underwrites_with_the_current_product_and_starts_at_the_old_end(
@@ -238,14 +256,14 @@ def test_renewal_re_underwrites_with_the_current_product_and_starts_at_the_old_e
     number = str(bound(uow, product)["policy_number"])
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
     data["establishment"]["annual_revenue"] = 600000
-    r = policies.renew_policy(uow, number, product, "alice", application=data)
+    r = policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data)
     assert r["effective"] == "2027-12-01"
-    shown = policies.get_policy(uow, number, datetime(2028, 1, 1, tzinfo=PARIS))
+    shown = policies.get_policy(uow, OPERATOR, number, datetime(2028, 1, 1, tzinfo=PARIS))
     assert shown["term"] == 2 and shown["status"] == "in_force"
     assert shown["period_end"] == "2028-12-01T00:00:00+01:00"
     assert shown["term_premium"] == r["premium_change"]
     with pytest.raises(Conflict, match="already renewed"):
-        policies.renew_policy(uow, number, product, "alice")
+        policies.renew_policy(uow, OPERATOR, number, product, "alice")
 
 
 def test_a_renewal_that_underwriting_declines_is_refused_with_its_reasons(
@@ -256,7 +274,7 @@ def test_a_renewal_that_underwriting_declines_is_refused_with_its_reasons(
     good = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text())
     bad["establishment"] = good["establishment"]
     with pytest.raises(Conflict, match="SCORE_TOO_LOW"):
-        policies.renew_policy(uow, number, product, "alice", application=bad)
+        policies.renew_policy(uow, OPERATOR, number, product, "alice", application=bad)
     assert counts(uow)[1] == 1
 
 
@@ -267,12 +285,18 @@ def test_a_referred_renewal_is_refused_until_an_underwriter_approves_it(
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text())
     data["history"] = {"incidents_last_5_years": 2}
     with pytest.raises(Conflict, match="SEVERAL_INCIDENTS"):
-        policies.renew_policy(uow, number, product, "alice", application=data)
+        policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data)
     r = policies.renew_policy(
-        uow, number, product, "uw", application=data, underwriter_note="incidents reviewed"
+        uow,
+        OPERATOR,
+        number,
+        product,
+        "uw",
+        application=data,
+        underwriter_note="incidents reviewed",
     )
     assert r["kind"] == "renew"
-    shown = policies.get_policy(uow, number)
+    shown = policies.get_policy(uow, OPERATOR, number)
     assert shown["transactions"][-1]["reason"] == "incidents reviewed"
 
 
@@ -280,7 +304,7 @@ def test_cover_in_force_gives_status_terms_and_answers_on_a_moment(
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = str(bound(uow, product, start="2026-12-15")["policy_number"])
-    policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "alice")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "alice")
     with uow:
         before = policies.cover_in_force(uow, number, datetime(2026, 12, 14, 12, tzinfo=PARIS))
         mid = policies.cover_in_force(uow, number, datetime(2027, 3, 1, 0, 0, tzinfo=PARIS))
@@ -309,11 +333,11 @@ def test_an_expected_version_that_is_no_longer_current_is_a_conflict(
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
     policies.endorse_policy(
-        uow, number, "2027-03-01", {"security.edr": True}, "a", expected_version=1
+        uow, OPERATOR, number, "2027-03-01", {"security.edr": True}, "a", expected_version=1
     )
     with pytest.raises(Conflict, match="version 2, not 1"):
         policies.endorse_policy(
-            uow, number, "2027-03-01", {"cover.limit": 250000}, "b", expected_version=1
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "b", expected_version=1
         )
 
 
@@ -321,9 +345,9 @@ def test_unknown_policies_are_not_found(
     uow: SqlUnitOfWork, frozen_now: str, tmp_path: Path
 ) -> None:
     with pytest.raises(NotFound):
-        policies.get_policy(uow, "POL-NOPE")
+        policies.get_policy(uow, OPERATOR, "POL-NOPE")
     with pytest.raises(NotFound):
-        policies.cancel_policy(uow, "POL-NOPE", "2027-01-01", "a")
+        policies.cancel_policy(uow, OPERATOR, "POL-NOPE", "2027-01-01", "a")
 
 
 def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs_again(
@@ -338,10 +362,14 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 
     monkeypatch.setattr(policies, "_tx_summary", crash)
     with pytest.raises(RuntimeError):
-        policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
+        )
     assert counts(uow) == before
     monkeypatch.setattr(policies, "_tx_summary", original)
-    again = policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9")
+    again = policies.endorse_policy(
+        uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
+    )
     assert again["transaction"] == 2
     assert counts(uow) == (before[0], before[1] + 1, before[2] + 1)
 
@@ -351,5 +379,5 @@ def test_a_malformed_idempotency_key_is_bad_input(
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
     with pytest.raises(InvalidInput) as exc:
-        policies.cancel_policy(uow, number, "2027-03-01", "a", idempotency_key="x" * 101)
+        policies.cancel_policy(uow, OPERATOR, number, "2027-03-01", "a", idempotency_key="x" * 101)
     assert exc.value.errors[0].field == "idempotency_key"

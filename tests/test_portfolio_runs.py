@@ -19,6 +19,7 @@ from egide.services import policies, quotes
 from egide.services.portfolio import book_fingerprint, book_in_force
 from tests.appdata import base_application
 from tests.conftest import EXAMPLES
+from tests.fakes import OPERATOR
 
 runner = CliRunner()
 
@@ -27,10 +28,12 @@ def bind(uow: SqlUnitOfWork, product: Product, kind: str, start: str, **technolo
     data = base_application(kind)
     if technology:
         data["technology"] = technology
-    saved = quotes.save_quote(uow, data, product, "broker")
+    saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     assert saved["decision"] == "accept", saved["reasons"]
     return str(
-        policies.bind_quote(uow, saved["quote_number"], "broker", start=start)["policy_number"]
+        policies.bind_quote(uow, OPERATOR, saved["quote_number"], "broker", start=start)[
+            "policy_number"
+        ]
     )
 
 

@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from egide.cli.main import app
 from egide.db.uow import SqlUnitOfWork
+from egide.domain.access import Action
 from egide.domain.product import COVERAGES, Product
 from egide.services import quotes
 from tests.conftest import EXAMPLES
+from tests.fakes import OPERATOR
 
 WORKED = ["cabinet-medical", "pharmacie", "laboratoire", "clinique-120-lits", "chu-1500-lits"]
 ALL_EXAMPLES = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "cases").glob("*.yaml"))
@@ -129,21 +131,23 @@ def test_a_referred_quote_is_approved_once_with_a_note(
     uow: SqlUnitOfWork, product: Product
 ) -> None:
     data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
-    saved = quotes.save_quote(uow, data, product, "broker")
+    saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     if saved["decision"] != "refer":
         data["history"] = {"incidents_last_5_years": 2, "ransomware_last_5_years": 0}
-        saved = quotes.save_quote(uow, data, product, "broker")
+        saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     assert saved["status"] == "referred"
     number = saved["quote_number"]
     from egide.domain.errors import Conflict, InvalidInput
 
     with pytest.raises(InvalidInput):
-        quotes.review_quote(uow, number, True, "  ", "uw")
-    approved = quotes.review_quote(uow, number, True, "Rapport d'incident reçu", "uw.dupont")
+        quotes.review_quote(uow, OPERATOR, number, True, "  ", "uw")
+    approved = quotes.review_quote(
+        uow, OPERATOR, number, True, "Rapport d'incident reçu", "uw.dupont"
+    )
     assert approved["status"] == "approved"
-    assert approved["review"]["by"] == "uw.dupont"
+    assert approved["review"]["by"] == "local operator (uw.dupont)"
     with pytest.raises(Conflict):
-        quotes.review_quote(uow, number, False, "trop tard", "uw")
+        quotes.review_quote(uow, OPERATOR, number, False, "trop tard", "uw")
 
 
 def test_demo_prices_and_saves_a_quote(cli_env: str) -> None:
@@ -172,7 +176,7 @@ def test_a_saved_quote_reprices_identically_from_its_recorded_product_version(
     prod_file = tmp_path / "cyber-sante-v1.toml"
     product = load_product(prod_file)
     data = yaml.safe_load((EXAMPLES / "laboratoire.yaml").read_text(encoding="utf-8"))
-    saved = quotes.save_quote(uow, data, product, "broker")
+    saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     # the files change afterwards; the recorded version still prices the stored inputs the same
     prod_file.write_text(
         prod_file.read_text(encoding="utf-8").replace('rate = "0.09"', 'rate = "0.12"'),
@@ -180,12 +184,21 @@ def test_a_saved_quote_reprices_identically_from_its_recorded_product_version(
     )
     with uow:
         recorded = stored_product(uow, saved["product"])
-        stored_inputs = quotes._get(uow, saved["quote_number"]).application
+        row = quotes.quote_row(uow, OPERATOR, Action.QUOTE_READ, saved["quote_number"])
+        stored_inputs = row.application
     again = quotes.price_quote(stored_inputs, recorded)
     kept = {
         k: v
         for k, v in saved.items()
-        if k not in ("quote_number", "status", "created_at", "valid_until")
+        if k
+        not in (
+            "quote_number",
+            "status",
+            "created_at",
+            "valid_until",
+            "establishment_id",
+            "broker_id",
+        )
     }
     assert again == kept
     assert quotes.price_quote(stored_inputs, load_product(prod_file))["premium"] != saved["premium"]

@@ -38,7 +38,7 @@ from egide.services.portfolio import book_fingerprint, book_in_force, get_run, s
 from egide.services.products import record_product_version
 from tests.appdata import base_application, mutate
 from tests.conftest import EXAMPLES
-from tests.fakes import FakeIntegrityError, FakeUnitOfWork
+from tests.fakes import OPERATOR, FakeIntegrityError, FakeUnitOfWork
 from tests.test_claims_domain import BRIEF_CLAIM, claim
 
 D = Decimal
@@ -72,9 +72,9 @@ def bind(
     """Quote and bind a one-year policy from 1 January 2027; leave the clock at `now`."""
     at(monkeypatch, QUOTED_AT)
     application = data if data is not None else base_application(limit=100_000)
-    q = quotes.save_quote(uow, application, product, "broker")
+    q = quotes.save_quote(uow, OPERATOR, application, product, "broker")
     assert q["status"] == "priced", q["reasons"]
-    bound = policies.bind_quote(uow, q["quote_number"], "alice", start=START)
+    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", start=START)
     if now is not None:
         at(monkeypatch, now)
     return bound
@@ -86,7 +86,7 @@ def referred_clinic_quote(
     """The saved quote of the 120-bed clinic example, which the product refers."""
     at(monkeypatch, QUOTED_AT)
     data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
-    saved = quotes.save_quote(uow, data, product, "broker")
+    saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     assert saved["status"] == "referred", saved["reasons"]
     return str(saved["quote_number"])
 
@@ -145,7 +145,7 @@ def test_an_exception_or_a_rollback_discards_the_work_json_changed_in_place_incl
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at(monkeypatch, QUOTED_AT)
-    number = quotes.save_quote(uow, base_application(), product, "broker")["quote_number"]
+    number = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker")["quote_number"]
     with pytest.raises(RuntimeError), uow:
         row = uow.quotes.get(number)
         assert row is not None
@@ -158,8 +158,8 @@ def test_an_exception_or_a_rollback_discards_the_work_json_changed_in_place_incl
         row.status = "declined"
         uow.rollback()
         assert row.status == "priced"  # rolled back, the block still usable
-    assert quotes.get_quote(uow, number)["premium"]["net"] != "0.00"
-    assert quotes.get_quote(uow, number)["status"] == "priced"
+    assert quotes.get_quote(uow, OPERATOR, number)["premium"]["net"] != "0.00"
+    assert quotes.get_quote(uow, OPERATOR, number)["status"] == "priced"
 
 
 def test_commit_keeps_the_added_row_and_the_attribute_change(uow: FakeUnitOfWork) -> None:
@@ -239,10 +239,10 @@ def test_a_saved_quote_reads_back_as_priced(
     at(monkeypatch, QUOTED_AT)
     data = base_application()
     priced = quotes.price_quote(copy.deepcopy(data), product)
-    saved = quotes.save_quote(uow, data, product, "broker")
+    saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     assert {k: saved[k] for k in priced} == priced
     assert saved["status"] == "priced" and saved["created_at"] == QUOTED_AT
-    assert quotes.get_quote(uow, saved["quote_number"]) == saved
+    assert quotes.get_quote(uow, OPERATOR, saved["quote_number"]) == saved
     assert [r.number for r in uow.stored(QuoteRow)] == [saved["quote_number"]]
     assert [r.ref for r in uow.stored(ProductVersionRow)] == [product.ref]
 
@@ -253,7 +253,7 @@ def test_an_invalid_application_is_refused_and_nothing_is_stored(
     at(monkeypatch, QUOTED_AT)
     bad = mutate(base_application(), "establishment.siret", "12345678901234")
     with pytest.raises(InvalidInput) as exc:
-        quotes.save_quote(uow, bad, product, "broker")
+        quotes.save_quote(uow, OPERATOR, bad, product, "broker")
     assert "establishment.siret" in {e.field for e in exc.value.errors}
     assert uow.stored(QuoteRow) == [] and uow.stored(ProductVersionRow) == []
     assert uow.committed == 0
@@ -264,13 +264,13 @@ def test_a_referred_quote_binds_once_approved_and_is_reviewed_once(
 ) -> None:
     number = referred_clinic_quote(uow, product, monkeypatch)
     with pytest.raises(Conflict, match="referred"):
-        policies.bind_quote(uow, number, "alice")
+        policies.bind_quote(uow, OPERATOR, number, "alice")
     assert uow.stored(PolicyRow) == []
-    reviewed = quotes.review_quote(uow, number, True, "segmentation plan received", "uw")
-    assert (reviewed["status"], reviewed["review"]["by"]) == ("approved", "uw")
+    reviewed = quotes.review_quote(uow, OPERATOR, number, True, "segmentation plan received", "uw")
+    assert (reviewed["status"], reviewed["review"]["by"]) == ("approved", "local operator (uw)")
     with pytest.raises(Conflict, match="only a referred quote"):
-        quotes.review_quote(uow, number, False, "changed my mind", "uw")
-    assert policies.bind_quote(uow, number, "alice")["quote_number"] == number
+        quotes.review_quote(uow, OPERATOR, number, False, "changed my mind", "uw")
+    assert policies.bind_quote(uow, OPERATOR, number, "alice")["quote_number"] == number
 
 
 def test_a_review_shows_its_time_in_paris_like_the_quote(
@@ -278,8 +278,8 @@ def test_a_review_shows_its_time_in_paris_like_the_quote(
 ) -> None:
     number = referred_clinic_quote(uow, product, monkeypatch)
     at(monkeypatch, "2026-12-02T09:15:00Z")
-    quotes.review_quote(uow, number, True, "ok", "uw")
-    shown = quotes.get_quote(uow, number)
+    quotes.review_quote(uow, OPERATOR, number, True, "ok", "uw")
+    shown = quotes.get_quote(uow, OPERATOR, number)
     assert shown["review"]["at"] == "2026-12-02T10:15:00+01:00"
     assert shown["created_at"].endswith("+01:00")
 
@@ -304,12 +304,12 @@ def test_binding_an_accepted_quote_issues_a_policy_at_the_quoted_premium(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at(monkeypatch, QUOTED_AT)
-    q = quotes.save_quote(uow, base_application(limit=100_000), product, "broker")
-    p = policies.bind_quote(uow, q["quote_number"], "alice", start=START)
+    q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
+    p = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", start=START)
     assert p["premium"] == q["premium"]
     assert (p["period_start"][:10], p["retroactive_date"]) == (START, START)
     assert p["status"] == "not_yet_in_force"  # 1 January 2027 is after the clock's now
-    assert quotes.get_quote(uow, q["quote_number"])["status"] == "bound"
+    assert quotes.get_quote(uow, OPERATOR, q["quote_number"])["status"] == "bound"
     (policy,) = uow.stored(PolicyRow)
     (issue,) = transactions(uow)
     assert (policy.number, policy.version) == (p["policy_number"], 1)
@@ -320,7 +320,7 @@ def test_binding_a_quote_twice_returns_the_same_policy(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = bind(uow, product, monkeypatch)
-    again = policies.bind_quote(uow, first["quote_number"], "bob", start=START)
+    again = policies.bind_quote(uow, OPERATOR, first["quote_number"], "bob", start=START)
     assert again["policy_number"] == first["policy_number"]
     assert again["premium"] == first["premium"]
     assert (len(uow.stored(PolicyRow)), len(transactions(uow))) == (1, 1)
@@ -331,9 +331,11 @@ def test_an_endorsement_moves_the_term_premium_by_its_premium_change(
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
     effective = datetime(2027, 6, 1, tzinfo=PARIS)
-    before = policies.get_policy(uow, number, effective)
-    e = policies.endorse_policy(uow, number, "2027-06-01", {"cover.limit": 250_000}, "alice")
-    after = policies.get_policy(uow, number, effective)
+    before = policies.get_policy(uow, OPERATOR, number, effective)
+    e = policies.endorse_policy(
+        uow, OPERATOR, number, "2027-06-01", {"cover.limit": 250_000}, "alice"
+    )
+    after = policies.get_policy(uow, OPERATOR, number, effective)
     assert D(e["premium_change"]["net"]) != 0
     moved = [
         a + c
@@ -349,10 +351,12 @@ def test_an_endorsement_dated_before_the_latest_transaction_is_refused_and_appen
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
-    policies.endorse_policy(uow, number, "2027-06-01", {"security.edr": True}, "alice")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-06-01", {"security.edr": True}, "alice")
     rows, keys = len(transactions(uow)), len(uow.stored(IdempotencyRow))
     with pytest.raises(InvalidInput, match="before the latest transaction") as exc:
-        policies.endorse_policy(uow, number, "2027-05-01", {"cover.limit": 250_000}, "alice")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-05-01", {"cover.limit": 250_000}, "alice"
+        )
     assert exc.value.errors[0].rule == "not_before_latest"
     assert (len(transactions(uow)), len(uow.stored(IdempotencyRow))) == (rows, keys)
     assert uow.stored(PolicyRow)[0].version == rows
@@ -370,28 +374,28 @@ def test_cancel_refunds_the_remaining_days_and_reinstate_charges_them_back(
     def remaining(effective: date) -> D:
         return cents(annual_net * (end - effective).days / (end - start).days)
 
-    c = policies.cancel_policy(uow, number, "2027-06-01", "alice", "insured_request")
+    c = policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
     assert D(c["premium_change"]["net"]) == -remaining(date(2027, 6, 1))
-    r = policies.reinstate_policy(uow, number, "2027-07-01", "alice")
+    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice")
     assert D(r["premium_change"]["net"]) == remaining(date(2027, 7, 1))
     status = {
-        d: policies.get_policy(uow, number, datetime(2027, m, d, tzinfo=PARIS))["status"]
+        d: policies.get_policy(uow, OPERATOR, number, datetime(2027, m, d, tzinfo=PARIS))["status"]
         for m, d in ((5, 31), (6, 15), (7, 1))
     }
     assert list(status.values()) == ["in_force", "cancelled", "in_force"]
     with pytest.raises(Conflict, match="not cancelled"):
-        policies.reinstate_policy(uow, number, "2027-08-01", "alice")
+        policies.reinstate_policy(uow, OPERATOR, number, "2027-08-01", "alice")
 
 
 def test_the_term_premium_is_the_sum_of_the_transactions_changes(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
-    policies.endorse_policy(uow, number, "2027-02-01", {"cover.limit": 250_000}, "a")
-    policies.cancel_policy(uow, number, "2027-04-01", "a", "insured_request")
-    policies.reinstate_policy(uow, number, "2027-05-01", "a")
-    policies.endorse_policy(uow, number, "2027-09-01", {"cover.deductible": 2_500}, "a")
-    history = policies.get_policy(uow, number)["transactions"]
+    policies.endorse_policy(uow, OPERATOR, number, "2027-02-01", {"cover.limit": 250_000}, "a")
+    policies.cancel_policy(uow, OPERATOR, number, "2027-04-01", "a", "insured_request")
+    policies.reinstate_policy(uow, OPERATOR, number, "2027-05-01", "a")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-09-01", {"cover.deductible": 2_500}, "a")
+    history = policies.get_policy(uow, OPERATOR, number)["transactions"]
     assert [t["kind"] for t in history] == ["issue", "endorse", "cancel", "reinstate", "endorse"]
     total = [sum(x) for x in zip(*(premium(t["premium_change"]) for t in history), strict=True)]
     assert list(premium(history[-1]["term_premium"])) == total
@@ -437,18 +441,18 @@ def test_any_sequence_of_changes_keeps_the_term_premium_the_sum_of_the_changes(
         before = len(transactions(uow))
         try:
             if kind == "endorse":
-                done = policies.endorse_policy(uow, number, effective, endorsement, "a")
+                done = policies.endorse_policy(uow, OPERATOR, number, effective, endorsement, "a")
             elif kind == "cancel":
-                done = policies.cancel_policy(uow, number, effective, "a", reason)
+                done = policies.cancel_policy(uow, OPERATOR, number, effective, "a", reason)
             else:
-                done = policies.reinstate_policy(uow, number, effective, "a")
+                done = policies.reinstate_policy(uow, OPERATOR, number, effective, "a")
         except (InvalidInput, Conflict):  # no change, already cancelled, not cancelled...
             assert len(transactions(uow)) == before
             continue
         assert len(transactions(uow)) == before + 1
         expected = [a + c for a, c in zip(expected, premium(done["premium_change"]), strict=True)]
         assert list(premium(done["term_premium"])) == expected
-    last = policies.get_policy(uow, number)["transactions"][-1]
+    last = policies.get_policy(uow, OPERATOR, number)["transactions"][-1]
     assert list(premium(last["term_premium"])) == expected
     assert verify_chain(uow).clean
 
@@ -458,16 +462,34 @@ def test_an_idempotency_key_replays_the_same_request_and_refuses_another(
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
     first = policies.endorse_policy(
-        uow, number, "2027-03-01", {"cover.limit": 250_000}, "alice", idempotency_key="k-1"
+        uow,
+        OPERATOR,
+        number,
+        "2027-03-01",
+        {"cover.limit": 250_000},
+        "alice",
+        idempotency_key="k-1",
     )
     again = policies.endorse_policy(
-        uow, number, "2027-03-01", {"cover.limit": 250_000}, "alice", idempotency_key="k-1"
+        uow,
+        OPERATOR,
+        number,
+        "2027-03-01",
+        {"cover.limit": 250_000},
+        "alice",
+        idempotency_key="k-1",
     )
     assert again == first
     assert len(transactions(uow)) == 2
     with pytest.raises(Conflict, match="different request"):
         policies.endorse_policy(
-            uow, number, "2027-03-01", {"cover.limit": 500_000}, "alice", idempotency_key="k-1"
+            uow,
+            OPERATOR,
+            number,
+            "2027-03-01",
+            {"cover.limit": 500_000},
+            "alice",
+            idempotency_key="k-1",
         )
     assert len(transactions(uow)) == 2
     assert [r.idempotency_key for r in transactions(uow)][-1] == "k-1"
@@ -477,17 +499,23 @@ def test_a_stale_expected_version_is_a_conflict_and_appends_nothing(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
-    read = policies.get_policy(uow, number)["version"]
+    read = policies.get_policy(uow, OPERATOR, number)["version"]
     done = policies.endorse_policy(
-        uow, number, "2027-03-01", {"security.edr": True}, "a", expected_version=read
+        uow, OPERATOR, number, "2027-03-01", {"security.edr": True}, "a", expected_version=read
     )
     assert done["version"] == read + 1
     with pytest.raises(Conflict, match=f"version {read + 1}, not {read}"):
         policies.endorse_policy(
-            uow, number, "2027-03-01", {"cover.limit": 250_000}, "b", expected_version=read
+            uow,
+            OPERATOR,
+            number,
+            "2027-03-01",
+            {"cover.limit": 250_000},
+            "b",
+            expected_version=read,
         )
     with pytest.raises(Conflict, match="changed since you read it"):
-        policies.cancel_policy(uow, number, "2027-04-01", "b", expected_version=read)
+        policies.cancel_policy(uow, OPERATOR, number, "2027-04-01", "b", expected_version=read)
     assert len(transactions(uow)) == read + 1
 
 
@@ -503,11 +531,15 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 
     monkeypatch.setattr(policies, "_tx_summary", crash)
     with pytest.raises(RuntimeError):
-        policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9")
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9"
+        )
     assert (len(transactions(uow)), len(uow.stored(IdempotencyRow))) == (rows, keys)
     assert uow.stored(PolicyRow)[0].version == rows
     monkeypatch.setattr(policies, "_tx_summary", original)
-    again = policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9")
+    again = policies.endorse_policy(
+        uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9"
+    )
     assert again["transaction"] == rows + 1
 
 
@@ -516,8 +548,8 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 
 def history(uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch) -> str:
     number = str(bind(uow, product, monkeypatch)["policy_number"])
-    policies.endorse_policy(uow, number, "2027-03-01", {"cover.limit": 250_000}, "bob")
-    policies.cancel_policy(uow, number, "2027-06-01", "carol")
+    policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "bob")
+    policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "carol")
     return number
 
 
@@ -574,7 +606,9 @@ def test_the_product_sheets_data_leak_pays_its_costs_less_the_deductible(
     data = yaml.safe_load(DATA_LEAK.read_text(encoding="utf-8"))
     demo = demo_practice()
     policy = bind(uow, product, monkeypatch, demo, now=DATA_LEAK_DECLARED_AT)["policy_number"]
-    declared = claims.declare_claim(uow, policy, data, "gestionnaire", source=str(DATA_LEAK))
+    declared = claims.declare_claim(
+        uow, OPERATOR, policy, data, "gestionnaire", source=str(DATA_LEAK)
+    )
     assert declared["covered"] is True
     costs = sum(D(c["amount"]) for c in data["costs"])
     expected = cents(costs - D(demo["cover"]["deductible"]))
@@ -582,7 +616,7 @@ def test_the_product_sheets_data_leak_pays_its_costs_less_the_deductible(
     assert [line["category"] for line in declared["lines"]] == [
         c["category"] for c in data["costs"]
     ]
-    assert claims.get_claim(uow, declared["claim_id"])["payable_total"] == str(expected)
+    assert claims.get_claim(uow, OPERATOR, declared["claim_id"])["payable_total"] == str(expected)
     (row,) = uow.stored(ClaimRow)
     assert (row.number, row.status, row.version) == (declared["claim_id"], "open", 1)
     assert [e.kind for e in uow.stored(ClaimEventRow)] == ["declared"]
@@ -592,15 +626,15 @@ def test_settle_pays_what_is_payable_and_the_remaining_aggregate_drops_by_it(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, policy, copy.deepcopy(BRIEF_CLAIM), "h")["claim_id"]
-    shown = claims.get_claim(uow, c)
+    c = claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h")["claim_id"]
+    shown = claims.get_claim(uow, OPERATOR, c)
     payable, remaining = D(shown["payable_now"]), D(shown["remaining_aggregate"])
     assert payable > 0 and remaining == D(shown["aggregate_limit"])
-    paid = claims.settle_claim(uow, c, "h")
+    paid = claims.settle_claim(uow, OPERATOR, c, "h")
     assert D(paid["paid_now"]) == D(paid["paid_total"]) == payable
     assert D(paid["remaining_aggregate"]) == remaining - payable
     assert paid["payable_now"] == "0.00"
-    assert claims.settle_claim(uow, c, "h")["paid_now"] == "0.00"
+    assert claims.settle_claim(uow, OPERATOR, c, "h")["paid_now"] == "0.00"
     (payment,) = uow.stored(ClaimPaymentRow)
     assert payment.amount_cents == int(payable * 100)
 
@@ -609,16 +643,16 @@ def test_two_claims_of_one_policy_year_pay_at_most_the_aggregate_together(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    a = claims.declare_claim(uow, policy, forensics_claim(70_000), "h")
-    b = claims.declare_claim(uow, policy, forensics_claim(70_000), "h")
+    a = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h")
+    b = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h")
     aggregate = D(a["aggregate_limit"])
     alone = D(a["payable_total"]) + D(b["payable_total"])
     assert alone > aggregate  # each alone fits, together they do not
-    first = claims.settle_claim(uow, a["claim_id"], "h")
-    assert D(claims.get_claim(uow, b["claim_id"])["payable_total"]) == aggregate - D(
+    first = claims.settle_claim(uow, OPERATOR, a["claim_id"], "h")
+    assert D(claims.get_claim(uow, OPERATOR, b["claim_id"])["payable_total"]) == aggregate - D(
         first["paid_total"]
     )
-    second = claims.settle_claim(uow, b["claim_id"], "h")
+    second = claims.settle_claim(uow, OPERATOR, b["claim_id"], "h")
     assert D(first["paid_total"]) + D(second["paid_total"]) == aggregate
     assert second["remaining_aggregate"] == "0.00"
 
@@ -634,13 +668,15 @@ def test_the_claims_of_a_policy_year_pay_their_sum_up_to_the_aggregate(
 ) -> None:
     uow = FakeUnitOfWork()
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    declared = [claims.declare_claim(uow, policy, forensics_claim(x), "h") for x in amounts]
+    declared = [
+        claims.declare_claim(uow, OPERATOR, policy, forensics_claim(x), "h") for x in amounts
+    ]
     aggregate = D(declared[0]["aggregate_limit"])
-    paid = [D(claims.settle_claim(uow, c["claim_id"], "h")["paid_now"]) for c in declared]
+    paid = [D(claims.settle_claim(uow, OPERATOR, c["claim_id"], "h")["paid_now"]) for c in declared]
     for p, c in zip(paid, declared, strict=True):
         assert 0 <= p <= D(c["payable_total"])
     assert sum(paid) == min(aggregate, sum(D(c["payable_total"]) for c in declared))
-    last = claims.get_claim(uow, declared[-1]["claim_id"])
+    last = claims.get_claim(uow, OPERATOR, declared[-1]["claim_id"])
     assert D(last["remaining_aggregate"]) == aggregate - sum(paid)
 
 
@@ -648,8 +684,8 @@ def test_a_partial_payment_above_what_is_payable_is_refused_and_writes_nothing(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, policy, forensics_claim(11_000), "h")["claim_id"]
-    payable = D(claims.get_claim(uow, c)["payable_now"])
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h")["claim_id"]
+    payable = D(claims.get_claim(uow, OPERATOR, c)["payable_now"])
 
     def written() -> tuple[int, ...]:
         return (
@@ -662,22 +698,27 @@ def test_a_partial_payment_above_what_is_payable_is_refused_and_writes_nothing(
 
     before = written()
     with pytest.raises(InvalidInput) as exc:
-        claims.settle_claim(uow, c, "h", amount=str(payable + D("0.01")))
+        claims.settle_claim(uow, OPERATOR, c, "h", amount=str(payable + D("0.01")))
     assert exc.value.errors[0].rule == "at_most_payable"
     assert written() == before
-    assert claims.settle_claim(uow, c, "h", amount=str(payable))["paid_total"] == str(payable)
+    assert claims.settle_claim(uow, OPERATOR, c, "h", amount=str(payable))["paid_total"] == str(
+        payable
+    )
 
 
 def test_a_partial_payment_replayed_with_its_key_is_one_request_however_the_amount_is_written(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, policy, forensics_claim(11_000), "h")["claim_id"]
-    first = claims.settle_claim(uow, c, "h", amount="1000", idempotency_key="p-1")
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h")["claim_id"]
+    first = claims.settle_claim(uow, OPERATOR, c, "h", amount="1000", idempotency_key="p-1")
     for spelling in ("1000.00", "1000,0", D("1000.0")):
-        assert claims.settle_claim(uow, c, "h", amount=spelling, idempotency_key="p-1") == first
+        assert (
+            claims.settle_claim(uow, OPERATOR, c, "h", amount=spelling, idempotency_key="p-1")
+            == first
+        )
     with pytest.raises(Conflict):
-        claims.settle_claim(uow, c, "h", amount="1000.01", idempotency_key="p-1")
+        claims.settle_claim(uow, OPERATOR, c, "h", amount="1000.01", idempotency_key="p-1")
     assert [p.amount_cents for p in uow.stored(ClaimPaymentRow)] == [100_000]
 
 
@@ -685,32 +726,38 @@ def test_reopening_a_closed_claim_needs_a_note(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, policy, forensics_claim(5_000), "h")["claim_id"]
-    assert claims.settle_claim(uow, c, "h", final=True)["status"] == "closed"
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(5_000), "h")["claim_id"]
+    assert claims.settle_claim(uow, OPERATOR, c, "h", final=True)["status"] == "closed"
     for blank in ("", "   "):
         with pytest.raises(InvalidInput) as exc:
-            claims.reopen_claim(uow, c, blank, "h")
+            claims.reopen_claim(uow, OPERATOR, c, blank, "h")
         assert exc.value.errors[0].field == "note"
-    assert claims.get_claim(uow, c)["status"] == "closed"
+    assert claims.get_claim(uow, OPERATOR, c)["status"] == "closed"
     note = "facture tardive de l'expert"
-    assert claims.reopen_claim(uow, c, f"  {note} ", "h")["status"] == "open"
-    last = claims.claim_history(uow, c)[-1]
+    assert claims.reopen_claim(uow, OPERATOR, c, f"  {note} ", "h")["status"] == "open"
+    last = claims.claim_history(uow, OPERATOR, c)[-1]
     assert (last["kind"], last["note"]) == ("reopened", note)
     with pytest.raises(Conflict):
-        claims.reopen_claim(uow, c, "again", "h")
+        claims.reopen_claim(uow, OPERATOR, c, "again", "h")
 
 
 def test_a_declaration_replayed_with_its_key_declares_once(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    first = claims.declare_claim(uow, policy, forensics_claim(5_000), "h", idempotency_key="d-1")
-    again = claims.declare_claim(uow, policy, forensics_claim(5_000), "h", idempotency_key="d-1")
+    first = claims.declare_claim(
+        uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+    )
+    again = claims.declare_claim(
+        uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+    )
     assert again == first
     with pytest.raises(Conflict):
-        claims.declare_claim(uow, policy, forensics_claim(6_000), "h", idempotency_key="d-1")
+        claims.declare_claim(
+            uow, OPERATOR, policy, forensics_claim(6_000), "h", idempotency_key="d-1"
+        )
     with pytest.raises(NotFound):
-        claims.declare_claim(uow, "POL-NOPE", forensics_claim(5_000), "h")
+        claims.declare_claim(uow, OPERATOR, "POL-NOPE", forensics_claim(5_000), "h")
     assert [r.number for r in uow.stored(ClaimRow)] == [first["claim_id"]]
 
 
@@ -722,7 +769,7 @@ def test_the_book_holds_the_policies_in_force_and_a_saved_run_shows_again(
 ) -> None:
     kept = bind(uow, product, monkeypatch)["policy_number"]
     gone = bind(uow, product, monkeypatch, base_application("pharmacie"))["policy_number"]
-    policies.cancel_policy(uow, gone, "2027-02-01", "a")
+    policies.cancel_policy(uow, OPERATOR, gone, "2027-02-01", "a")
     entries, refs = book_in_force(uow, datetime(2027, 3, 1, 12, tzinfo=PARIS))
     assert [e.policy_number for e in entries] == [kept]
     assert refs == [product.ref]

@@ -9,35 +9,29 @@ managing accounts needs the admin role. Lists print ``{items: [...], next_cursor
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from egide.cli.common import (
+    AsOpt,
+    CursorOpt,
     JsonOpt,
+    LimitOpt,
+    acting,
     console,
     fail,
     guarded,
     open_uow,
     print_json,
+    print_page,
     styled,
+    text_option,
 )
 
 if TYPE_CHECKING:
-    from egide.domain.access import Principal
-    from egide.services.accounts import Page
+    pass
 
-AsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as",
-        envvar="EGIDE_AS",
-        help="Act as this user (local operator only; default: the operator).",
-    ),
-]
-CursorOpt = Annotated[str | None, typer.Option("--cursor", help="The next page of a list.")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="Items per page (1 to 100).")]
 PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
 ]
@@ -48,34 +42,11 @@ client_app = typer.Typer(help="API clients of an organisation.", no_args_is_help
 admin_app = typer.Typer(help="The installation's first administrator.", no_args_is_help=True)
 
 
-def _principal(as_email: str | None) -> Principal:
-    from egide.services.accounts import acting_principal
-
-    return acting_principal(open_uow(), as_email)
-
-
 def _password(from_stdin: bool) -> str:
     if not from_stdin:
         fail("--password-stdin: give the password on standard input (it is never an option)")
     text = sys.stdin.readline()
     return text.removesuffix("\n").removesuffix("\r")
-
-
-def _print_page(
-    page: Page, json_out: bool, columns: list[str], cells: Callable[[Any], list[str]]
-) -> None:
-    """A list as JSON ({items, next_cursor}) or as a table, with the next page's option."""
-    if json_out:
-        print_json(page.public())
-        return
-    from rich.table import Table
-
-    table = Table(*columns)
-    for item in page.items:
-        table.add_row(*cells(item))
-    console.print(table)
-    if page.next_cursor:
-        console.print(styled("More: --cursor {}", page.next_cursor))
 
 
 @org_app.command("create")
@@ -98,8 +69,7 @@ def org_create(
     from egide.services import accounts
 
     org = accounts.create_organisation(
-        open_uow(),
-        _principal(as_email),
+        *acting(as_email),
         kind,
         name,
         siren=siren,
@@ -111,6 +81,39 @@ def org_create(
         print_json(org.public())
     else:
         console.print(styled("Organisation [bold]{}[/] ({}): {}", org.id, org.kind.value, org.name))
+
+
+@org_app.command("transfer")
+@guarded
+def org_transfer(
+    establishment: Annotated[int, typer.Argument(help="The establishment organisation's id.")],
+    broker: Annotated[
+        int | None, typer.Option("--broker", help="The new broker of record (ORG_ID).")
+    ] = None,
+    direct: Annotated[
+        bool, typer.Option("--direct", help="No broker of record: direct business.")
+    ] = False,
+    note: Annotated[str, text_option("--note", "Why (required; kept in history).")] = "",
+    as_email: AsOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Transfer an establishment, its quotes, policies and claims to another broker (admin)."""
+    from egide.services import tenancy
+
+    if (broker is None) == (not direct):
+        fail("give either --broker ORG_ID or --direct")
+    org = tenancy.transfer_broker(*acting(as_email), establishment, broker, note)
+    if json_out:
+        print_json(org.public())
+    else:
+        console.print(
+            styled(
+                "Organisation [bold]{}[/] ({}): broker of record {}",
+                org.id,
+                org.name,
+                org.broker_id if org.broker_id is not None else "none (direct)",
+            )
+        )
 
 
 @org_app.command("list")
@@ -125,10 +128,8 @@ def org_list(
     """List organisations (admin)."""
     from egide.services import accounts
 
-    page = accounts.list_organisations(
-        open_uow(), _principal(as_email), kind=kind, cursor=cursor, limit=limit
-    )
-    _print_page(
+    page = accounts.list_organisations(*acting(as_email), kind=kind, cursor=cursor, limit=limit)
+    print_page(
         page,
         json_out,
         ["Id", "Kind", "Name", "SIREN / SIRET", "ORIAS", "Broker"],
@@ -157,7 +158,7 @@ def user_create(
     from egide.services import accounts
 
     password = _password(password_stdin)
-    user = accounts.create_user(open_uow(), _principal(as_email), org, email, password, roles)
+    user = accounts.create_user(*acting(as_email), org, email, password, roles)
     if json_out:
         print_json(user.public())
     else:
@@ -180,10 +181,8 @@ def user_list(
     """List users (admin)."""
     from egide.services import accounts
 
-    page = accounts.list_users(
-        open_uow(), _principal(as_email), organisation_id=org, cursor=cursor, limit=limit
-    )
-    _print_page(
+    page = accounts.list_users(*acting(as_email), organisation_id=org, cursor=cursor, limit=limit)
+    print_page(
         page,
         json_out,
         ["Email", "Organisation", "Roles", "Disabled", "Last login"],
@@ -200,7 +199,7 @@ def user_list(
 def _set_disabled(email: str, disabled: bool, as_email: str | None, json_out: bool) -> None:
     from egide.services import accounts
 
-    user = accounts.set_user_disabled(open_uow(), _principal(as_email), email, disabled)
+    user = accounts.set_user_disabled(*acting(as_email), email, disabled)
     if json_out:
         print_json(user.public())
     else:
@@ -233,7 +232,7 @@ def client_create(
     """Create an API client: its client_id and client_secret (shown once) (admin)."""
     from egide.services import accounts
 
-    client, secret = accounts.create_client(open_uow(), _principal(as_email), org, roles, scopes)
+    client, secret = accounts.create_client(*acting(as_email), org, roles, scopes)
     if json_out:
         print_json({**client.public(), "client_secret": secret})
         return
@@ -253,10 +252,8 @@ def client_list(
     """List API clients, without their secrets (admin)."""
     from egide.services import accounts
 
-    page = accounts.list_clients(
-        open_uow(), _principal(as_email), organisation_id=org, cursor=cursor, limit=limit
-    )
-    _print_page(
+    page = accounts.list_clients(*acting(as_email), organisation_id=org, cursor=cursor, limit=limit)
+    print_page(
         page,
         json_out,
         ["Client id", "Organisation", "Roles", "Scopes", "Revoked"],
@@ -276,7 +273,7 @@ def client_revoke(client_id: str, as_email: AsOpt = None, json_out: JsonOpt = Fa
     """Revoke an API client: its secret no longer works (admin)."""
     from egide.services import accounts
 
-    client = accounts.revoke_client(open_uow(), _principal(as_email), client_id)
+    client = accounts.revoke_client(*acting(as_email), client_id)
     if json_out:
         print_json(client.public())
     else:

@@ -15,17 +15,20 @@ from rich.table import Table
 
 from egide.cli.common import (
     ActorOpt,
+    AsOpt,
+    CursorOpt,
     ForceOpt,
     JsonOpt,
     KeyOpt,
-    actor,
+    LimitOpt,
+    acting,
     console,
     guarded,
     money,
-    open_uow,
     output_file,
     parse_set_options,
     print_json,
+    print_page,
     read_data_file,
     styled,
     text_option,
@@ -115,6 +118,7 @@ def declare_cmd(
     file: Annotated[Path, typer.Argument(help="The claim file (YAML or JSON).")],
     json_out: JsonOpt = False,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     key: KeyOpt = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the new claim's number.")
@@ -124,7 +128,7 @@ def declare_cmd(
     from egide.services import claims
 
     data = read_data_file(file)
-    result = claims.declare_claim(open_uow(), policy_number, data, actor(who), key, str(file))
+    result = claims.declare_claim(*acting(as_email), policy_number, data, who, key, str(file))
     if quiet:
         typer.echo(result["claim_id"])
         return
@@ -136,11 +140,11 @@ def declare_cmd(
 
 @app.command("show")
 @guarded
-def show_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
+def show_cmd(claim_id: str, json_out: JsonOpt = False, as_email: AsOpt = None) -> None:
     """The claim today: lines, payments, reserve, aggregate left, deadlines."""
     from egide.services import claims
 
-    result = claims.get_claim(open_uow(), claim_id)
+    result = claims.get_claim(*acting(as_email), claim_id)
     if json_out:
         print_json(result)
     else:
@@ -154,6 +158,7 @@ def add_costs_cmd(
     file: Annotated[Path, typer.Argument(help="A list of costs, or {costs: [...]}.")],
     json_out: JsonOpt = False,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     key: KeyOpt = None,
 ) -> None:
     """Add costs, or update a reserve: a cost with the `id` of an existing one replaces it."""
@@ -166,7 +171,7 @@ def add_costs_cmd(
             [FieldError("(document)", "type", "must be a list of costs or {costs: [...]}")],
             str(file),
         )
-    result = claims.amend_claim(open_uow(), claim_id, patch, actor(who), key, str(file))
+    result = claims.amend_claim(*acting(as_email), claim_id, patch, who, key, str(file))
     print_json(result) if json_out else _render_claim(result)
 
 
@@ -181,6 +186,7 @@ def amend_cmd(
     ] = None,
     json_out: JsonOpt = False,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     key: KeyOpt = None,
 ) -> None:
     """The handler changes the facts: exclusion flags, complaint date, notifications, BI block."""
@@ -199,7 +205,7 @@ def amend_cmd(
             patch[section] = values
     if not patch:
         raise InvalidInput([FieldError("(patch)", "required", "give a file or --set key=value")])
-    result = claims.amend_claim(open_uow(), claim_id, patch, actor(who), key, str(file or "--set"))
+    result = claims.amend_claim(*acting(as_email), claim_id, patch, who, key, str(file or "--set"))
     print_json(result) if json_out else _render_claim(result)
 
 
@@ -215,12 +221,13 @@ def settle_cmd(
     ] = False,
     json_out: JsonOpt = False,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     key: KeyOpt = None,
 ) -> None:
     """Pay what is payable now (incurred costs after the policy terms, less what was paid)."""
     from egide.services import claims
 
-    result = claims.settle_claim(open_uow(), claim_id, actor(who), amount, final, key)
+    result = claims.settle_claim(*acting(as_email), claim_id, who, amount, final, key)
     if json_out:
         print_json(result)
         return
@@ -245,22 +252,23 @@ def reopen_cmd(
     note: Annotated[str, text_option("--note", "Why the claim is reopened (required).")],
     json_out: JsonOpt = False,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     key: KeyOpt = None,
 ) -> None:
     """Reopen a closed claim."""
     from egide.services import claims
 
-    result = claims.reopen_claim(open_uow(), claim_id, note, actor(who), key)
+    result = claims.reopen_claim(*acting(as_email), claim_id, note, who, key)
     print_json(result) if json_out else console.print(f"Claim {claim_id} reopened.")
 
 
 @app.command("clock")
 @guarded
-def clock_cmd(claim_id: str, json_out: JsonOpt = False) -> None:
+def clock_cmd(claim_id: str, json_out: JsonOpt = False, as_email: AsOpt = None) -> None:
     """Each deadline of the incident: due time (Europe/Paris) and status at now (EGIDE_NOW)."""
     from egide.services import claims
 
-    result = claims.claim_clock(open_uow(), claim_id)
+    result = claims.claim_clock(*acting(as_email), claim_id)
     if json_out:
         print_json(result)
         return
@@ -274,13 +282,52 @@ def statement_cmd(
     claim_id: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF.")],
     force: ForceOpt = False,
+    as_email: AsOpt = None,
 ) -> None:
     """The settlement statement (décompte de sinistre), in French, as PDF."""
     from egide.services import claims
 
     output_file(output, "--output", force)
-    pdf = claims.statement_pdf(open_uow(), claim_id)
+    pdf = claims.statement_pdf(*acting(as_email), claim_id)
     write_file(output, pdf, "--output", force)
     console.print(
         styled("Statement of claim {} written to {} ({} bytes).", claim_id, output, len(pdf))
+    )
+
+
+@app.command("list")
+@guarded
+def list_cmd(
+    status: Annotated[
+        str | None, typer.Option("--status", help="open or closed (default: both).")
+    ] = None,
+    establishment: Annotated[
+        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
+    ] = None,
+    cursor: CursorOpt = None,
+    limit: LimitOpt = 20,
+    as_email: AsOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The claims you may see, nearest legal deadline first, a page at a time."""
+    from egide.services import claims
+
+    page = claims.list_claims(
+        *acting(as_email),
+        status=status,
+        establishment_id=establishment,
+        cursor=cursor,
+        limit=limit,
+    )
+    print_page(
+        page,
+        json_out,
+        ["Claim", "Policy", "Status", "Next deadline", "Due"],
+        lambda c: [
+            c["claim_id"],
+            c["policy_number"],
+            c["status"],
+            c["next_deadline"]["code"] if c["next_deadline"] else "",
+            c["next_deadline"]["due_at"][:16] if c["next_deadline"] else "",
+        ],
     )

@@ -24,6 +24,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
@@ -47,7 +48,9 @@ from egide.domain.text import ACTOR_MAX, check_parameters, is_forbidden
 
 if TYPE_CHECKING:  # these pull in SQLAlchemy, Alembic and the product model: imported when used
     from egide.db.uow import SqlUnitOfWork
+    from egide.domain.access import Principal
     from egide.domain.product import Product
+    from egide.services.pages import Page
 
 EXIT_AUDIT_BROKEN = 1
 EXIT_BAD_INPUT = 2
@@ -183,6 +186,16 @@ KeyOpt = Annotated[
         callback=_checked_text("--idempotency-key"),
     ),
 ]
+AsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        envvar="EGIDE_AS",
+        help="Act as this user (for operators on this machine; default: the local operator).",
+    ),
+]
+CursorOpt = Annotated[str | None, typer.Option("--cursor", help="The next page of a list.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Items per page (1 to 100).")]
 ProductOpt = Annotated[
     Path | None, typer.Option("--product", help="Product TOML file (default: the packaged one).")
 ]
@@ -563,6 +576,49 @@ def open_uow() -> SqlUnitOfWork:
     engine = make_engine(url)
     ensure_schema(engine, url)
     return SqlUnitOfWork.from_engine(engine)
+
+
+def print_page(
+    page: Page, json_out: bool, columns: list[str], cells: Callable[[Any], list[str]]
+) -> None:
+    """A list as JSON ({items, next_cursor}) or as a table, with the next page's option."""
+    if json_out:
+        print_json(page.public())
+        return
+    from rich.table import Table
+
+    table = Table(*columns)
+    for item in page.items:
+        table.add_row(*cells(item))
+    console.print(table)
+    if page.next_cursor:
+        console.print(styled("More: --cursor {}", page.next_cursor))
+
+
+def day_option(value: str | None, option: str) -> datetime | None:
+    """A day given on the command line (YYYY-MM-DD) as 0 h Paris time on that day."""
+    if value is None:
+        return None
+    from egide.domain.errors import FieldError, InvalidInput
+    from egide.domain.fields import year_problem
+    from egide.domain.policy import midnight
+
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput([FieldError(option, "format", "must be a day, YYYY-MM-DD")]) from None
+    if problem := year_problem(option, day):
+        raise InvalidInput([problem])
+    return midnight(day)
+
+
+def acting(as_email: str | None) -> tuple[SqlUnitOfWork, Principal]:
+    """The unit of work and who acts: the local operator, or with ``--as EMAIL`` the local
+    operator acting as that user (history records both)."""
+    from egide.services.accounts import acting_principal
+
+    uow = open_uow()
+    return uow, acting_principal(uow, as_email)
 
 
 def actor(value: str | None) -> str:

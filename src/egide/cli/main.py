@@ -17,7 +17,7 @@ from egide.cli import (
     portfolio_cmd,
     quote_cmd,
 )
-from egide.cli.common import console, guarded, open_uow, print_json, product_option, styled
+from egide.cli.common import acting, console, guarded, print_json, product_option, styled
 from egide.cli.render import render_quote
 
 app = typer.Typer(
@@ -104,8 +104,9 @@ def demo(
 
     text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
 
+    uow, principal = acting(None)
     result = quotes.save_quote(
-        open_uow(), yaml.safe_load(text), product_option(None), "demo", source="demo-cabinet.yaml"
+        uow, principal, yaml.safe_load(text), product_option(None), "demo", "demo-cabinet.yaml"
     )
     if quiet:
         typer.echo(result["quote_number"])

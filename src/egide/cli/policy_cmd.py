@@ -15,18 +15,22 @@ import typer
 
 from egide.cli.common import (
     ActorOpt,
+    AsOpt,
+    CursorOpt,
     ForceOpt,
     JsonOpt,
     KeyOpt,
-    actor,
+    LimitOpt,
+    acting,
     console,
+    day_option,
     guarded,
     money,
     note,
-    open_uow,
     output_folder,
     parse_set_options,
     print_json,
+    print_page,
     product_option,
     read_data_file,
     styled,
@@ -87,6 +91,7 @@ def bind_cmd(
     ] = None,
     key: KeyOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the new policy's number.")
@@ -95,7 +100,7 @@ def bind_cmd(
     """Bind an accepted (or approved), unexpired quote: a one-year claims-made policy."""
     from egide.services import policies
 
-    result = policies.bind_quote(open_uow(), quote_number, actor(who), key, start, retroactive)
+    result = policies.bind_quote(*acting(as_email), quote_number, who, key, start, retroactive)
     if result.already_bound:
         note(
             f"quote {result['quote_number']} was already bound as "
@@ -133,6 +138,7 @@ def endorse_cmd(
     key: KeyOpt = None,
     expected_version: VersionOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change cover or answers from a date inside the period, re-rated pro rata temporis."""
@@ -140,7 +146,7 @@ def endorse_cmd(
 
     changes = parse_sets(sets)
     result = policies.endorse_policy(
-        open_uow(), number, effective, changes, actor(who), key, expected_version, note
+        *acting(as_email), number, effective, changes, who, key, expected_version, note
     )
     _print_tx(result, json_out, "endorsed")
 
@@ -156,13 +162,14 @@ def cancel_cmd(
     key: KeyOpt = None,
     expected_version: VersionOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Cancel from a date: refund or not as the product file says for the reason."""
     from egide.services import policies
 
     result = policies.cancel_policy(
-        open_uow(), number, effective, actor(who), reason, key, expected_version
+        *acting(as_email), number, effective, who, reason, key, expected_version
     )
     _print_tx(result, json_out, "cancelled")
 
@@ -175,13 +182,14 @@ def reinstate_cmd(
     key: KeyOpt = None,
     expected_version: VersionOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Put a cancelled policy back in force from a date."""
     from egide.services import policies
 
     result = policies.reinstate_policy(
-        open_uow(), number, effective, actor(who), key, expected_version
+        *acting(as_email), number, effective, who, key, expected_version
     )
     _print_tx(result, json_out, "reinstated")
 
@@ -201,6 +209,7 @@ def renew_cmd(
     key: KeyOpt = None,
     expected_version: VersionOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Renew for a year, re-underwritten and re-priced with the current product."""
@@ -208,10 +217,10 @@ def renew_cmd(
 
     data = read_data_file(application) if application is not None else None
     result = policies.renew_policy(
-        open_uow(),
+        *acting(as_email),
         number,
         product_option(product_file),
-        actor(who),
+        who,
         data,
         key,
         expected_version,
@@ -229,11 +238,12 @@ def show_cmd(
         str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) or date-time; default now.")
     ] = None,
     json_out: JsonOpt = False,
+    as_email: AsOpt = None,
 ) -> None:
     """The cover in force on a date and the whole history."""
     from egide.services import policies
 
-    result = policies.get_policy(open_uow(), number, policies.parse_as_of(as_of))
+    result = policies.get_policy(*acting(as_email), number, policies.parse_as_of(as_of))
     if json_out:
         print_json(result)
         return
@@ -283,15 +293,62 @@ def documents_cmd(
     out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDFs into.")],
     json_out: JsonOpt = False,
     force: ForceOpt = False,
+    as_email: AsOpt = None,
 ) -> None:
     """Write the French PDFs: proposition, conditions particulières, avenants, attestation."""
     from egide.services import policies
 
     output_folder(out, "--output")
-    files = policies.policy_documents(open_uow(), number)
+    files = policies.policy_documents(*acting(as_email), number)
     written = write_files(out, files, "--output", force)
     if json_out:
         print_json({"policy_number": number, "files": [str(p) for p in written]})
         return
     for path in written:
         console.print(str(path))
+
+
+@app.command("list")
+@guarded
+def list_cmd(
+    in_force_on: Annotated[
+        str | None,
+        typer.Option("--in-force-on", help="Only those in force on this day (YYYY-MM-DD)."),
+    ] = None,
+    renewal_within: Annotated[
+        int | None,
+        typer.Option(
+            "--renewal-within", help="Only those whose term ends within N days, not renewed."
+        ),
+    ] = None,
+    establishment: Annotated[
+        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
+    ] = None,
+    cursor: CursorOpt = None,
+    limit: LimitOpt = 20,
+    as_email: AsOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The policies you may see, newest first, a page at a time."""
+    from egide.services import policies
+
+    page = policies.list_policies(
+        *acting(as_email),
+        in_force_on=day_option(in_force_on, "--in-force-on"),
+        renewal_within_days=renewal_within,
+        establishment_id=establishment,
+        cursor=cursor,
+        limit=limit,
+    )
+    print_page(
+        page,
+        json_out,
+        ["Policy", "Status", "Establishment", "Term ends", "Annual premium incl. tax"],
+        lambda p: [
+            p["policy_number"],
+            p["status"],
+            p["establishment"]["name"],
+            p["period_end"][:10],
+            money(p["annual_premium"]["total"]),
+        ],
+    )

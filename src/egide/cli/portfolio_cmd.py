@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
-from egide.cli.accounts_cmd import AsOpt
 from egide.cli.book_cmd import input_book_path, refuse_book
 from egide.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENVIRONMENT,
     ActorOpt,
+    AsOpt,
     ForceOpt,
+    acting,
     actor,
     check_seed,
     console,
@@ -40,7 +41,6 @@ from egide.cli.common import (
     max_workers,
     no_clobber,
     note,
-    open_uow,
     output_folder,
     print_json,
     product_option,
@@ -200,7 +200,6 @@ def simulate_cmd(
     from egide.actuarial.engine import SimulationError
     from egide.actuarial.oed import OedError
     from egide.actuarial.systemic import SystemicModel, load_systemic_model
-    from egide.services.accounts import acting_principal
     from egide.services.policies import parse_as_of
     from egide.services.portfolio import (
         BookFile,
@@ -232,8 +231,7 @@ def simulate_cmd(
         if book is not None
         else DatabaseBook(parse_as_of(as_of))
     )
-    uow = open_uow()
-    principal = acting_principal(uow, as_email)
+    uow, principal = acting(as_email)
     try:
         with _progress() as progress:
             run = run_portfolio_simulation(
@@ -334,11 +332,9 @@ def show_cmd(
     as_email: AsOpt = None,
 ) -> None:
     """Show a saved simulation: its inputs (book fingerprint, seed, versions) and results."""
-    from egide.services.accounts import acting_principal
     from egide.services.portfolio import get_run
 
-    uow = open_uow()
-    run = get_run(uow, acting_principal(uow, as_email), run_id)
+    run = get_run(*acting(as_email), run_id)
     if json_out:
         print_json(run)
         return

@@ -9,15 +9,19 @@ import typer
 
 from egide.cli.common import (
     ActorOpt,
+    AsOpt,
+    CursorOpt,
     ForceOpt,
     JsonOpt,
+    LimitOpt,
     ProductOpt,
-    actor,
+    acting,
     console,
+    day_option,
     guarded,
-    open_uow,
     output_folder,
     print_json,
+    print_page,
     product_option,
     read_data_file,
     styled,
@@ -39,6 +43,7 @@ def price_cmd(
     ] = False,
     product_file: ProductOpt = None,
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -54,7 +59,7 @@ def price_cmd(
     data = read_data_file(file)
     product = product_option(product_file)
     if save:
-        result = quotes.save_quote(open_uow(), data, product, actor(who), source=str(file))
+        result = quotes.save_quote(*acting(as_email), data, product, who, source=str(file))
     else:
         result = quotes.price_quote(data, product, source=str(file))
     if quiet:
@@ -70,11 +75,11 @@ def price_cmd(
 
 @app.command("show")
 @guarded
-def show_cmd(number: str, json_out: JsonOpt = False) -> None:
+def show_cmd(number: str, json_out: JsonOpt = False, as_email: AsOpt = None) -> None:
     """Show a saved quote exactly as it was priced."""
     from egide.services import quotes
 
-    result = quotes.get_quote(open_uow(), number)
+    result = quotes.get_quote(*acting(as_email), number)
     if json_out:
         print_json(result)
     else:
@@ -87,12 +92,13 @@ def approve_cmd(
     number: str,
     note: Annotated[str, text_option("--note", "The underwriter's note (required).")],
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Approve a referred quote so that it can be bound."""
     from egide.services import quotes
 
-    result = quotes.review_quote(open_uow(), number, True, note, actor(who))
+    result = quotes.review_quote(*acting(as_email), number, True, note, who)
     print_json(result) if json_out else console.print(f"Quote {number} approved.")
 
 
@@ -102,12 +108,13 @@ def decline_cmd(
     number: str,
     note: Annotated[str, text_option("--note", "The underwriter's note (required).")],
     who: ActorOpt = None,
+    as_email: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Decline a referred quote."""
     from egide.services import quotes
 
-    result = quotes.review_quote(open_uow(), number, False, note, actor(who))
+    result = quotes.review_quote(*acting(as_email), number, False, note, who)
     print_json(result) if json_out else console.print(f"Quote {number} declined.")
 
 
@@ -117,10 +124,59 @@ def document_cmd(
     number: str,
     out: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the PDF into.")],
     force: ForceOpt = False,
+    as_email: AsOpt = None,
 ) -> None:
     """Write the proposition d'assurance of a saved quote (French PDF)."""
     from egide.services.policies import quote_document
 
     output_folder(out, "--output")
-    name, pdf = quote_document(open_uow(), number)
+    name, pdf = quote_document(*acting(as_email), number)
     console.print(str(write_files(out, {name: pdf}, "--output", force)[0]))
+
+
+@app.command("list")
+@guarded
+def list_cmd(
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="priced, referred, declined, approved or bound."),
+    ] = None,
+    establishment: Annotated[
+        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
+    ] = None,
+    created_from: Annotated[
+        str | None, typer.Option("--from", help="Created on or after this day (YYYY-MM-DD).")
+    ] = None,
+    created_to: Annotated[
+        str | None, typer.Option("--to", help="Created before this day (YYYY-MM-DD).")
+    ] = None,
+    cursor: CursorOpt = None,
+    limit: LimitOpt = 20,
+    as_email: AsOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The quotes you may see, newest first, a page at a time."""
+    from egide.services import quotes
+
+    page = quotes.list_quotes(
+        *acting(as_email),
+        status=status,
+        establishment_id=establishment,
+        created_from=day_option(created_from, "--from"),
+        created_to=day_option(created_to, "--to"),
+        cursor=cursor,
+        limit=limit,
+    )
+    print_page(
+        page,
+        json_out,
+        ["Quote", "Status", "Establishment", "SIRET", "Premium incl. tax", "Created"],
+        lambda q: [
+            q["quote_number"],
+            q["status"],
+            q["establishment"]["name"],
+            q["establishment"]["siret"],
+            q["premium_total"] or "",
+            q["created_at"][:10],
+        ],
+    )

@@ -16,13 +16,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egide.db.tables import ProductVersionRow, QuoteRow
-from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
+from egide.db.tables_accounts import (
+    ApiClientRow,
+    OrganisationEventRow,
+    OrganisationRow,
+    UserRow,
+    client_row,
+    client_value,
+    event_row,
+    event_value,
+    organisation_row,
+    organisation_value,
+    update_client_row,
+    update_organisation_row,
+    update_user_row,
+    user_row,
+    user_value,
+)
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
-from egide.domain.access import OrgKind, Role, Scope
-from egide.domain.accounts import ApiClient, Organisation, User
+from egide.domain.access import OrgKind, Role
+from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 
 _Row = TypeVar("_Row")
@@ -81,9 +97,51 @@ class SqlProductVersions(_Repository):
         return row
 
 
+_Tenanted = TypeVar("_Tenanted", QuoteRow, PolicyRow, ClaimRow)
+
+
+def _tenanted(
+    model: type[_Tenanted],
+    establishment_id: int | None,
+    broker_id: int | None,
+    before_id: int | None,
+    limit: int | None,
+) -> Select[_Tenanted]:
+    """A tenant's rows of a table, newest first, keyset-paginated (`before_id`)."""
+    query = select(model)
+    if establishment_id is not None:
+        query = query.where(model.establishment_id == establishment_id)
+    if broker_id is not None:
+        query = query.where(model.broker_id == broker_id)
+    if before_id is not None:
+        query = query.where(model.id < before_id)
+    query = query.order_by(model.id.desc())
+    return query.limit(limit) if limit is not None else query
+
+
 class SqlQuotes(_Repository):
     def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
         return _one(self.session, select(QuoteRow).where(QuoteRow.number == number), lock)
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[QuoteRow]:
+        query = _tenanted(QuoteRow, establishment_id, broker_id, before_id, limit)
+        if status is not None:
+            query = query.where(QuoteRow.status == status)
+        if created_from is not None:
+            query = query.where(QuoteRow.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(QuoteRow.created_at < created_to)
+        return self._many(query)
 
     def add(self, row: QuoteRow) -> None:
         self._add(row)
@@ -95,6 +153,28 @@ class SqlPolicies(_Repository):
 
     def get_by_quote(self, quote_number: str) -> PolicyRow | None:
         return _one(self.session, select(PolicyRow).where(PolicyRow.quote_number == quote_number))
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[PolicyRow]:
+        return self._many(_tenanted(PolicyRow, establishment_id, broker_id, before_id, limit))
+
+    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
+        found: dict[int, list[PolicyTransactionRow]] = {p.id: [] for p in policies}
+        if found:
+            query = (
+                select(PolicyTransactionRow)
+                .where(PolicyTransactionRow.policy_id.in_(list(found)))
+                .order_by(PolicyTransactionRow.policy_id, PolicyTransactionRow.seq)
+            )
+            for t in self._many(query):
+                found[t.policy_id].append(t)
+        return found
 
     def add(self, row: PolicyRow) -> None:
         self._add(row)
@@ -122,6 +202,20 @@ class SqlPolicies(_Repository):
 
 
 class SqlClaims(_Repository):
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[ClaimRow]:
+        query = _tenanted(ClaimRow, establishment_id, broker_id, before_id, limit)
+        if status is not None:
+            query = query.where(ClaimRow.status == status)
+        return self._many(query)
+
     def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
         return _one(self.session, select(ClaimRow).where(ClaimRow.number == number), lock)
 
@@ -186,92 +280,6 @@ class SqlPortfolioRuns(_Repository):
 # The conversions between rows and values are public: the tests' in-memory fakes use them too.
 
 
-def organisation_value(row: OrganisationRow) -> Organisation:
-    return Organisation(
-        id=row.id,
-        kind=OrgKind(row.kind),
-        name=row.name,
-        siren=row.siren,
-        siret=row.siret,
-        orias=row.orias,
-        broker_id=row.broker_id,
-        created_at=row.created_at,
-    )
-
-
-def user_value(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        email=row.email,
-        password_hash=row.password_hash,
-        roles=frozenset(Role(r) for r in row.roles),
-        disabled=row.disabled,
-        created_at=row.created_at,
-        last_login_at=row.last_login_at,
-    )
-
-
-def client_value(row: ApiClientRow) -> ApiClient:
-    return ApiClient(
-        id=row.id,
-        client_id=row.client_id,
-        organisation_id=row.organisation_id,
-        roles=frozenset(Role(r) for r in row.roles),
-        scopes=frozenset(Scope(s) for s in row.scopes),
-        secret_hash=row.secret_hash,
-        revoked=row.revoked,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-    )
-
-
-def organisation_row(org: Organisation) -> OrganisationRow:
-    return OrganisationRow(
-        kind=org.kind.value,
-        name=org.name,
-        siren=org.siren,
-        siret=org.siret,
-        orias=org.orias,
-        broker_id=org.broker_id,
-        created_at=org.created_at,
-    )
-
-
-def user_row(user: User) -> UserRow:
-    return UserRow(
-        organisation_id=user.organisation_id,
-        email=user.email.lower(),
-        password_hash=user.password_hash,
-        roles=sorted(r.value for r in user.roles),
-        disabled=user.disabled,
-        created_at=user.created_at,
-        last_login_at=user.last_login_at,
-    )
-
-
-def client_row(client: ApiClient) -> ApiClientRow:
-    return ApiClientRow(
-        client_id=client.client_id,
-        organisation_id=client.organisation_id,
-        roles=sorted(r.value for r in client.roles),
-        scopes=sorted(s.value for s in client.scopes),
-        secret_hash=client.secret_hash,
-        revoked=client.revoked,
-        created_at=client.created_at,
-        last_used_at=client.last_used_at,
-    )
-
-
-def update_user_row(row: UserRow, user: User) -> None:
-    row.disabled, row.last_login_at = user.disabled, user.last_login_at
-    row.password_hash, row.roles = user.password_hash, sorted(r.value for r in user.roles)
-
-
-def update_client_row(row: ApiClientRow, client: ApiClient) -> None:
-    row.revoked, row.last_used_at = client.revoked, client.last_used_at
-
-
 class SqlAccounts(_Repository):
     """Organisations, users and API clients; lists are keyset-paginated by id."""
 
@@ -294,6 +302,29 @@ class SqlAccounts(_Repository):
         self._add(row)
         return organisation_value(row)
 
+    def add_establishment_once(self, org: Organisation) -> tuple[Organisation, bool]:
+        assert org.siret is not None
+        existing = self.organisation_by_siret(org.siret)
+        if existing is not None:
+            return existing, False
+        row = organisation_row(org)
+        try:
+            # A savepoint: a concurrent transaction creating the same SIRET (unique violation
+            # once it commits, on PostgreSQL) must not spoil this one, which reads its row.
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            winner = _one(
+                self.session,
+                select(OrganisationRow)
+                .where(OrganisationRow.siret == org.siret)
+                .execution_options(populate_existing=True),
+            )
+            if winner is None:  # pragma: no cover - the conflicting row must exist
+                raise
+            return organisation_value(winner), False
+        return organisation_value(row), True
+
     def organisations(
         self,
         after_id: int,
@@ -309,6 +340,26 @@ class SqlAccounts(_Repository):
             query = query.where(OrganisationRow.broker_id == broker_id)
         rows = self._many(query.order_by(OrganisationRow.id).limit(limit))
         return [organisation_value(r) for r in rows]
+
+    def update_organisation(self, org: Organisation) -> None:
+        row = self.session.get(OrganisationRow, org.id)
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"organisation {org.id}")
+        update_organisation_row(row, org)
+        self.session.flush()
+
+    def add_event(self, event: OrganisationEvent) -> OrganisationEvent:
+        row = event_row(event)
+        self._add(row)
+        return event_value(row)
+
+    def events(self, organisation_id: int) -> list[OrganisationEvent]:
+        query = (
+            select(OrganisationEventRow)
+            .where(OrganisationEventRow.organisation_id == organisation_id)
+            .order_by(OrganisationEventRow.id)
+        )
+        return [event_value(r) for r in self._many(query)]
 
     def user(self, user_id: int) -> User | None:
         row = self.session.get(UserRow, user_id)
@@ -396,6 +447,10 @@ class SqlAuditLog(_Repository):
         return self._readable(
             AuditEntryRow, select(AuditEntryRow).order_by(AuditEntryRow.chain, AuditEntryRow.seq)
         )
+
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        query = select(AuditEntryRow).where(AuditEntryRow.chain == chain)
+        return self._many(query.order_by(AuditEntryRow.seq))
 
     def chains(self) -> list[AuditChainRow]:
         return self._many(select(AuditChainRow).order_by(AuditChainRow.chain))

@@ -51,6 +51,31 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class OrganisationEvent:
+    """What happened to an organisation that its row does not tell: a broker of record
+    transferred by an administrator, with the note they gave."""
+
+    id: int
+    organisation_id: int
+    kind: str  # broker_transfer
+    at: datetime
+    actor: str
+    note: str
+    data: dict[str, Any]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "organisation_id": self.organisation_id,
+            "kind": self.kind,
+            "at": _paris(self.at),
+            "actor": self.actor,
+            "note": self.note,
+            **self.data,
+        }
+
+
+@dataclass(frozen=True)
 class User:
     id: int
     organisation_id: int

@@ -9,14 +9,12 @@ passwords need a slow hash is that people choose them); it is compared in consta
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from egide.clock import now
@@ -43,51 +41,10 @@ from egide.domain.accounts import (
 )
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotAllowed, NotFound
 from egide.domain.text import check_text
+from egide.services.pages import PAGE_DEFAULT, Page, after_cursor, page_limit, page_of
 from egide.services.ports import UnitOfWork
 
-PAGE_DEFAULT, PAGE_MAX = 50, 100
 ACCOUNTS = Resource(Kind.ACCOUNTS)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list and the cursor of the next (None on the last page)."""
-
-    items: Sequence[Any]
-    next_cursor: str | None
-
-    def public(self) -> dict[str, Any]:
-        return {"items": [i.public() for i in self.items], "next_cursor": self.next_cursor}
-
-
-def _cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> int:
-    """The id a cursor stands for; a cursor that is not one of ours is bad input."""
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind == "id" and value.isascii() and value.isdigit() and len(value) < 19:
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidInput([FieldError("cursor", "format", "is not a cursor given by a list")])
-
-
-def _limit(limit: int) -> int:
-    if not 1 <= limit <= PAGE_MAX:
-        raise InvalidInput([FieldError("limit", "range", f"must be from 1 to {PAGE_MAX}")])
-    return limit
-
-
-def _page(items: list[Any], limit: int) -> Page:
-    """`items` holds up to limit + 1 rows: the extra one only says there is a next page."""
-    shown = items[:limit]
-    return Page(shown, _cursor(shown[-1].id) if len(items) > limit else None)
 
 
 def _admin_page(
@@ -100,9 +57,9 @@ def _admin_page(
 ) -> Page:
     """One page of an account list (admin only): `fetch(after_id, how_many)` reads the rows."""
     require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, what)
-    after, size = _after(cursor), _limit(limit)
+    after, size = after_cursor(cursor) or 0, page_limit(limit)
     with uow:
-        return _page(fetch(after, size + 1), size)
+        return page_of([(i.id, i) for i in fetch(after, size + 1)], size)
 
 
 def require(principal: Principal, action: Action, resource: Resource, what: str) -> None:

@@ -43,12 +43,13 @@ from typing import Any, TypeVar
 
 from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
-from egide.db.tables_accounts import ApiClientRow, OrganisationRow, UserRow
+from egide.db.tables_accounts import ApiClientRow, OrganisationEventRow, OrganisationRow, UserRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
-from egide.domain.accounts import ApiClient, Organisation, User
+from egide.domain.access import Action, Principal
+from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.policy import canonical_json
 from egide.services.ports import UnitOfWork
@@ -256,7 +257,18 @@ def client_content(client: ApiClient) -> dict[str, Any]:
     }
 
 
-Account = Organisation | User | ApiClient
+def organisation_event_content(event: OrganisationEvent) -> dict[str, Any]:
+    return {
+        "organisation_id": event.organisation_id,
+        "kind": event.kind,
+        "at": event.at,
+        "actor": event.actor,
+        "note": event.note,
+        "data": event.data,
+    }
+
+
+Account = Organisation | User | ApiClient | OrganisationEvent
 
 
 @dataclass(frozen=True)
@@ -297,6 +309,10 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
 def describe_account(value: Account) -> tuple[Ref, dict[str, Any]]:
     """The record and content of an organisation, a user or an API client (by id: an email or
     a name may change, the id never does)."""
+    if isinstance(value, OrganisationEvent):
+        number = str(value.organisation_id)
+        ref = Ref("organisation_events", number, value.id, f"organisations:{number}")
+        return ref, organisation_event_content(value)
     if isinstance(value, Organisation):
         number, table, content = str(value.id), "organisations", organisation_content(value)
     elif isinstance(value, User):
@@ -433,6 +449,7 @@ _WHAT = {
     "claim_payments": "claim {number}, payment id {item}",
     "portfolio_runs": "portfolio run {number}",
     "organisations": "organisation id {number}",
+    "organisation_events": "organisation id {number}, event id {item}",
     "users": "user id {number}",
     "api_clients": "API client {number}",
     CHAIN_TABLE: "audit chain {number}",
@@ -700,14 +717,20 @@ class _Verifier:
                 add(child, owner)
         for r in rows(PortfolioRunRow):
             add(r)
-        from egide.db.repositories import client_value, organisation_value, user_value
+        from egide.db.tables_accounts import (
+            client_value,
+            event_value,
+            organisation_value,
+            user_value,
+        )
 
         accounts: list[Account] = [organisation_value(o) for o in rows(OrganisationRow)]
         accounts += [user_value(u) for u in rows(UserRow)]
         accounts += [client_value(c) for c in rows(ApiClientRow)]
-        for value in accounts:
-            ref, content = describe_account(value)
-            current[(ref.table, ref.number, ref.item)] = (digest(content), value.id)
+        accounts += [event_value(e) for e in rows(OrganisationEventRow)]
+        for account in accounts:
+            ref, content = describe_account(account)
+            current[(ref.table, ref.number, ref.item)] = (digest(content), account.id)
 
         recorded: dict[_Key, AuditEntryRow] = {}
         for e in entries:  # by chain and sequence: the last entry about a record wins
@@ -821,3 +844,53 @@ def verify_chain(uow: UnitOfWork) -> AuditReport:
 
 
 verify = verify_chain
+
+
+def verify_trail(uow: UnitOfWork, principal: Principal) -> AuditReport:
+    """`verify_chain` for a principal: the insurer's administrators."""
+    from egide.services.accounts import ACCOUNTS, require
+
+    require(principal, Action.AUDIT_VERIFY, ACCOUNTS, "audit trail")
+    return verify_chain(uow)
+
+
+_HISTORY_TABLES = {"quote": "quotes", "policy": "policies", "claim": "claims"}
+
+
+def object_history(
+    uow: UnitOfWork, principal: Principal, kind: str, number: str
+) -> list[dict[str, Any]]:
+    """What the trail recorded about one quote, policy or claim (with its transactions, events
+    and payments), oldest first: who did what and when, and which key signed it. The principal
+    must be able to read the object (another tenant's does not exist)."""
+    from egide.domain.errors import FieldError, InvalidInput, NotFound
+    from egide.domain.text import require_parameters
+    from egide.services import tenancy
+
+    if kind not in _HISTORY_TABLES:
+        raise InvalidInput([FieldError("kind", "enum", "must be quote, policy or claim")])
+    require_parameters(number=number)
+    with uow:
+        row: QuoteRow | PolicyRow | ClaimRow | None = (
+            uow.quotes.get(number)
+            if kind == "quote"
+            else uow.policies.get(number)
+            if kind == "policy"
+            else uow.claims.get(number)
+        )
+        if row is None:
+            raise NotFound(f"{kind} {number} does not exist")
+        tenancy.check(principal, Action(f"{kind}.read"), row, f"{kind} {number}")
+        entries = uow.audit.chain_entries(f"{_HISTORY_TABLES[kind]}:{number}")
+        return [
+            {
+                "seq": e.seq,
+                "recorded_at": e.recorded_at.isoformat(),
+                "action": e.action,
+                "by": e.actor,
+                "record": e.record_table,
+                "item": e.record_item,
+                "key_id": e.key_id,
+            }
+            for e in entries
+        ]

@@ -24,6 +24,7 @@ from typing import Any
 from egide.clock import PARIS, iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import KIND_LABELS_FR
 from egide.domain.claims import (
     COVERAGE_LABELS_FR,
@@ -42,7 +43,8 @@ from egide.domain.money import CENT, ZERO, cents
 from egide.domain.money import parse_amount as parse_money
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
-from egide.services import audit, idempotency
+from egide.services import audit, idempotency, tenancy
+from egide.services.pages import Page, after_cursor, cursor_of, page_limit
 from egide.services.policies import cover_in_force, policy_row_for_update
 from egide.services.ports import UnitOfWork
 from egide.services.products import stored_product
@@ -63,10 +65,14 @@ def _from_cents(value: int) -> Decimal:
 # --------------------------------------------------------------------------- reading
 
 
-def _claim(uow: UnitOfWork, number: str, lock: bool = False) -> ClaimRow:
+def _claim(
+    uow: UnitOfWork, principal: Principal, action: Action, number: str, lock: bool = False
+) -> ClaimRow:
+    """The claim, if the principal may see it (else "does not exist") and act on it."""
     row = uow.claims.get(number, lock=lock)
     if row is None:
         raise NotFound(f"claim {number} does not exist")
+    tenancy.check(principal, action, row, f"claim {number}")
     return row
 
 
@@ -230,14 +236,17 @@ def _new_claim_number(moment: datetime) -> str:
 
 def declare_claim(
     uow: UnitOfWork,
+    principal: Principal,
     policy_number: str,
     data: object,
-    actor: str,
+    actor: str | None = None,
     idempotency_key: str | None = None,
     source: str | None = None,
 ) -> dict[str, Any]:
     """Declare an incident on a policy; returns the claim with its settlement and its clock."""
     require_parameters(policy_number=policy_number, actor=actor, idempotency_key=idempotency_key)
+    tenancy.check(principal, Action.CLAIM_DECLARE, None, "claim")
+    who = history_actor(principal, actor)
     decl = parse_declaration(data, source)
     moment = clock_now()
     check_against_now(decl, moment, source)
@@ -245,6 +254,10 @@ def declare_claim(
     key = idempotency_key or idempotency.new_key()
 
     def work() -> dict[str, Any]:
+        policy = uow.policies.get(policy_number)
+        if policy is None:
+            raise NotFound(f"policy {policy_number} does not exist")
+        tenancy.check(principal, Action.CLAIM_DECLARE, policy, f"policy {policy_number}")
         cover = cover_in_force(uow, policy_number, decl.incident.discovered_at)
         row = ClaimRow(
             number=_new_claim_number(moment),
@@ -257,24 +270,28 @@ def declare_claim(
             declaration=decl.to_data(),
             discovered_at=decl.incident.discovered_at,
             declared_at=moment,
-            actor=actor,
+            actor=who,
             version=0,
             created_at=moment,
+            establishment_id=policy.establishment_id,
+            broker_id=policy.broker_id,
         )
         uow.claims.add(row)
-        _event(uow, row, "declared", actor, moment, {"source": source})
+        _event(uow, row, "declared", who, moment, {"source": source})
         return _claim_data(_State(uow, row, moment))
 
     with uow:
-        result = idempotency.with_idempotency(uow, key, "claim.declare", request, work)
+        org = principal.organisation_id
+        result = idempotency.with_idempotency(uow, org, key, "claim.declare", request, work)
         uow.commit()
     return result
 
 
-def get_claim(uow: UnitOfWork, number: str) -> dict[str, Any]:
+def get_claim(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, Any]:
     require_parameters(number=number)
     with uow:
-        return _claim_data(_State(uow, _claim(uow, number), clock_now()))
+        row = _claim(uow, principal, Action.CLAIM_READ, number)
+        return _claim_data(_State(uow, row, clock_now()))
 
 
 def _require_open(row: ClaimRow, action: str) -> None:
@@ -284,21 +301,24 @@ def _require_open(row: ClaimRow, action: str) -> None:
 
 def amend_claim(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     patch: object,
-    actor: str,
+    actor: str | None = None,
     idempotency_key: str | None = None,
     source: str | None = None,
 ) -> dict[str, Any]:
     """Add costs, update a reserve (a cost with an existing id), set exclusion flags, record a
     complaint or a notification: the declaration is merged and validated as a whole."""
     require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
+    tenancy.check(principal, Action.CLAIM_UPDATE, None, "claim")
+    who = history_actor(principal, actor)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "patch": _jsonable(patch), "actor": actor}
 
     def work() -> dict[str, Any]:
-        row = _claim(uow, number, lock=True)
+        row = _claim(uow, principal, Action.CLAIM_UPDATE, number, lock=True)
         _require_open(row, "change it")
         base = parse_declaration(row.declaration, f"claim {number}")
         merged = merge_declaration(base, patch, source)
@@ -315,12 +335,13 @@ def amend_claim(
                 source,
             )
         row.declaration = merged.to_data()
-        _event(uow, row, "amended", actor, moment, {"patch": _jsonable(patch)})
+        _event(uow, row, "amended", who, moment, {"patch": _jsonable(patch)})
         uow.flush()
         return _claim_data(_State(uow, row, moment))
 
     with uow:
-        result = idempotency.with_idempotency(uow, key, "claim.amend", request, work)
+        org = principal.organisation_id
+        result = idempotency.with_idempotency(uow, org, key, "claim.amend", request, work)
         uow.commit()
     return result
 
@@ -335,8 +356,9 @@ def parse_amount(value: str | Decimal | None) -> Decimal | None:
 
 def settle_claim(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
-    actor: str,
+    actor: str | None = None,
     amount: str | Decimal | None = None,
     final: bool = False,
     idempotency_key: str | None = None,
@@ -344,6 +366,8 @@ def settle_claim(
     """Pay what is payable now (incurred costs, after terms, less what was paid), or `amount`
     of it (a partial payment). `final` closes the claim: its remaining reserve is released."""
     require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
+    tenancy.check(principal, Action.CLAIM_SETTLE, None, "claim")
+    who = history_actor(principal, actor)
     wanted = parse_amount(amount)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
@@ -355,9 +379,9 @@ def settle_claim(
     }
 
     def work() -> dict[str, Any]:
-        head = _claim(uow, number)
+        head = _claim(uow, principal, Action.CLAIM_SETTLE, number)
         policy_row_for_update(uow, head.policy_number)  # serialises the aggregate's erosion
-        row = _claim(uow, number, lock=True)
+        row = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
         _require_open(row, "settle it")
         state = _State(uow, row, moment)
         due = state.payable_now
@@ -375,14 +399,14 @@ def settle_claim(
                     amount_cents=_to_cents(pay),
                     kind="final" if final else "partial",
                     paid_at=moment,
-                    actor=actor,
+                    actor=who,
                 )
             )
-            audit.record(uow, payment, "paid", actor, number=row.number)
-            _event(uow, row, "paid", actor, moment, {"amount": money(pay), "final": final})
+            audit.record(uow, payment, "paid", who, number=row.number)
+            _event(uow, row, "paid", who, moment, {"amount": money(pay), "final": final})
         if final:
             row.status = "closed"
-            _event(uow, row, "closed", actor, moment, {"reserve_released": money(state.reserve)})
+            _event(uow, row, "closed", who, moment, {"reserve_released": money(state.reserve)})
         uow.flush()
         after = _State(uow, row, moment)
         return {
@@ -396,42 +420,51 @@ def settle_claim(
         }
 
     with uow:
-        result = idempotency.with_idempotency(uow, key, "claim.settle", request, work)
+        org = principal.organisation_id
+        result = idempotency.with_idempotency(uow, org, key, "claim.settle", request, work)
         uow.commit()
     return result
 
 
 def reopen_claim(
-    uow: UnitOfWork, number: str, note: str, actor: str, idempotency_key: str | None = None
+    uow: UnitOfWork,
+    principal: Principal,
+    number: str,
+    note: str,
+    actor: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Reopen a closed claim (new facts, a late invoice), with the handler's note."""
     if not note or not note.strip():
         raise InvalidInput([FieldError("note", "required", "say why the claim is reopened")])
     require_parameters(number=number, note=note, actor=actor, idempotency_key=idempotency_key)
+    tenancy.check(principal, Action.CLAIM_SETTLE, None, "claim")
+    who = history_actor(principal, actor)
     moment = clock_now()
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "note": note.strip(), "actor": actor}
 
     def work() -> dict[str, Any]:
-        row = _claim(uow, number, lock=True)
+        row = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
         if row.status != "closed":
             raise Conflict(f"claim {number} is {row.status}: only a closed claim can be reopened")
         row.status = "open"
-        _event(uow, row, "reopened", actor, moment, {}, note=note.strip())
+        _event(uow, row, "reopened", who, moment, {}, note=note.strip())
         uow.flush()
         return _claim_data(_State(uow, row, moment))
 
     with uow:
-        result = idempotency.with_idempotency(uow, key, "claim.reopen", request, work)
+        org = principal.organisation_id
+        result = idempotency.with_idempotency(uow, org, key, "claim.reopen", request, work)
         uow.commit()
     return result
 
 
-def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
+def claim_clock(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, Any]:
     """Each deadline of the incident, its due time (Paris) and its status at the clock's now."""
     require_parameters(number=number)
     with uow:
-        s = _State(uow, _claim(uow, number), clock_now())
+        s = _State(uow, _claim(uow, principal, Action.CLAIM_READ, number), clock_now())
         return {
             "claim_id": number,
             "now": iso_paris(s.moment),
@@ -440,10 +473,10 @@ def claim_clock(uow: UnitOfWork, number: str) -> dict[str, Any]:
         }
 
 
-def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
+def claim_history(uow: UnitOfWork, principal: Principal, number: str) -> list[dict[str, Any]]:
     require_parameters(number=number)
     with uow:
-        row = _claim(uow, number)
+        row = _claim(uow, principal, Action.CLAIM_READ, number)
         events = uow.claims.events(row)
         return [
             {
@@ -457,10 +490,65 @@ def claim_history(uow: UnitOfWork, number: str) -> list[dict[str, Any]]:
         ]
 
 
+def list_claims(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    establishment_id: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """The claims the principal may see, nearest legal deadline first (a claim's earliest
+    deadline not yet met; claims with none after, newest first), one page at a time. Read in one
+    query with the product versions they need (never one query per claim); the deadlines are
+    derived from each declaration at the clock's now."""
+    tenancy.check(principal, Action.CLAIM_READ, None, "claim")
+    if status is not None and status not in ("open", "closed"):
+        raise InvalidInput([FieldError("status", "enum", "must be open or closed")])
+    start, size = after_cursor(cursor) or 0, page_limit(limit)
+    scope = tenancy.tenant_filter(principal)
+    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
+        return Page([], None)
+    moment = clock_now()
+    with uow:
+        rows = uow.claims.find(
+            establishment_id=scope.establishment_id or establishment_id,
+            broker_id=scope.broker_id,
+            status=status,
+        )
+        products = {ref: stored_product(uow, ref) for ref in {r.product_ref for r in rows}}
+        keyed = []
+        for r in rows:
+            decl = parse_declaration(r.declaration, f"claim {r.number}")
+            clock = incident_clock(
+                decl, r.establishment_kind, products[r.product_ref], r.declared_at, moment
+            )
+            pending = sorted((d for d in clock if d.done_at is None), key=lambda d: d.due_at)
+            nearest = pending[0] if pending and r.status == "open" else None
+            summary = {
+                "claim_id": r.number,
+                "policy_number": r.policy_number,
+                "status": r.status,
+                "establishment_id": r.establishment_id,
+                "broker_id": r.broker_id,
+                "discovered_at": iso_paris(r.discovered_at),
+                "declared_at": iso_paris(r.declared_at),
+                "next_deadline": _deadline_data(nearest) if nearest else None,
+            }
+            order = (0, nearest.due_at.timestamp(), r.number) if nearest else (1, -r.id, r.number)
+            keyed.append((order, summary))
+        keyed.sort(key=lambda pair: pair[0])
+        shown = [summary for _, summary in keyed[start : start + size]]
+        more = len(keyed) > start + size
+        # the cursor is the position in this order (deadlines move with time, ids do not)
+        return Page(shown, cursor_of(start + size) if more else None)
+
+
 # --------------------------------------------------------------------------- the statement
 
 
-def statement_view(uow: UnitOfWork, number: str) -> Any:
+def statement_view(uow: UnitOfWork, principal: Principal, number: str) -> Any:
     """The décompte de sinistre's view (egide.documents.views.DecompteView)."""
     require_parameters(number=number)
     from egide.documents.views import (
@@ -472,7 +560,7 @@ def statement_view(uow: UnitOfWork, number: str) -> Any:
     )
 
     with uow:
-        s = _State(uow, _claim(uow, number), clock_now())
+        s = _State(uow, _claim(uow, principal, Action.CLAIM_READ, number), clock_now())
         e = s.cover.application.establishment
         lines = [
             SettlementLineView(
@@ -520,10 +608,10 @@ def statement_view(uow: UnitOfWork, number: str) -> Any:
         )
 
 
-def statement_pdf(uow: UnitOfWork, number: str) -> bytes:
+def statement_pdf(uow: UnitOfWork, principal: Principal, number: str) -> bytes:
     from egide.documents.render import render_decompte
 
-    return render_decompte(statement_view(uow, number))
+    return render_decompte(statement_view(uow, principal, number))
 
 
 def _jsonable(value: object) -> Any:

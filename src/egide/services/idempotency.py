@@ -18,8 +18,12 @@ with the same key runs again. Two concurrent requests with one key serialise on 
 key (PostgreSQL makes the second insert wait for the first transaction, then fail; SQLite
 serialises writers with BEGIN IMMEDIATE); the loser rolls back and reads the winner's response.
 
-`replay(uow, key, scope, request)` is the read-only check, in its own short transaction, for
-callers that do expensive preparation before their write transaction.
+`replay(uow, organisation_id, key, scope, request)` is the read-only check, in its own short
+transaction, for callers that do expensive preparation before their write transaction.
+
+Keys are scoped to the organisation of the principal that sends them: stored as
+``ORGANISATION_ID:KEY``, so one tenant can neither replay another's response nor reserve its key;
+messages name the key as it was sent.
 """
 
 from __future__ import annotations
@@ -60,29 +64,36 @@ def _check_key(key: str) -> None:
         )
 
 
-def _stored(row: IdempotencyRow, scope: str, fingerprint: str) -> dict[str, Any]:
+def stored_key(organisation_id: int, key: str) -> str:
+    return f"{organisation_id}:{key}"
+
+
+def _stored(row: IdempotencyRow, key: str, scope: str, fingerprint: str) -> dict[str, Any]:
     if row.request_hash != fingerprint or row.scope != scope:
         raise Conflict(
-            f"idempotency key {row.key!r} was already used for a different request "
+            f"idempotency key {key!r} was already used for a different request "
             f"({row.scope}); use a new key for a new request"
         )
     if row.response is None:  # cannot happen: key and response commit together
-        raise Conflict(f"idempotency key {row.key!r} has no stored response")
+        raise Conflict(f"idempotency key {key!r} has no stored response")
     return dict(row.response)
 
 
-def replay(uow: UnitOfWork, key: str, scope: str, request: dict[str, Any]) -> dict[str, Any] | None:
+def replay(
+    uow: UnitOfWork, organisation_id: int, key: str, scope: str, request: dict[str, Any]
+) -> dict[str, Any] | None:
     """The stored response for this key and request, None for a new key, Conflict for a key used
     by another request. Runs its own transaction."""
     _check_key(key)
     fingerprint = request_hash(scope, request)
     with uow:
-        row = uow.idempotency.get(key)
-        return None if row is None else _stored(row, scope, fingerprint)
+        row = uow.idempotency.get(stored_key(organisation_id, key))
+        return None if row is None else _stored(row, key, scope, fingerprint)
 
 
 def with_idempotency(
     uow: UnitOfWork,
+    organisation_id: int,
     key: str,
     scope: str,
     request: dict[str, Any],
@@ -96,17 +107,18 @@ def with_idempotency(
     """
     _check_key(key)
     fingerprint = request_hash(scope, request)
-    existing = uow.idempotency.get(key)
+    scoped = stored_key(organisation_id, key)
+    existing = uow.idempotency.get(scoped)
     if existing is not None:
-        return _stored(existing, scope, fingerprint)
+        return _stored(existing, key, scope, fingerprint)
     row = IdempotencyRow(
-        key=key, scope=scope, request_hash=fingerprint, response=None, created_at=now()
+        key=scoped, scope=scope, request_hash=fingerprint, response=None, created_at=now()
     )
     if not uow.idempotency.insert(row):  # lost the race: our transaction was rolled back
-        existing = uow.idempotency.get(key)
+        existing = uow.idempotency.get(scoped)
         if existing is None:  # the winner rolled back after our insert failed: let the caller retry
             raise Conflict(f"idempotency key {key!r} is in use by a concurrent request")
-        return _stored(existing, scope, fingerprint)
+        return _stored(existing, key, scope, fingerprint)
     response = work()
     row.response = response
     uow.flush()

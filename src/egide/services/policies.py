@@ -22,7 +22,6 @@ endorsement only referral reasons that the policy did not already carry count.
 from __future__ import annotations
 
 import copy
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import Any
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
+from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import Application, parse_application
 from egide.domain.cover import CoverInForce
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -59,12 +59,10 @@ from egide.domain.policy import (
 from egide.domain.product import Product
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 from egide.domain.text import require_parameters, shown
+from egide.services import tenancy
+from egide.services.pages import Page, after_cursor, page_limit, page_of
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version, stored_product
-
-# Only the crash test sets this: bind then commits the policy and its issue transaction in two
-# separate database transactions, the bug the crash test must catch.
-BREAK_ATOMICITY_ENV = "EGIDE_TEST_BREAK_ATOMICITY"
 
 MAX_START_DAYS_AHEAD = 90
 
@@ -181,10 +179,12 @@ def policy_row_for_update(uow: UnitOfWork, policy_number: str) -> PolicyRow:
     return row
 
 
-def _policy(uow: UnitOfWork, number: str) -> PolicyRow:
+def _policy(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> PolicyRow:
+    """The policy, if the principal may see it (else "does not exist") and act on it."""
     row = uow.policies.get(number)
     if row is None:
         raise NotFound(f"policy {number} does not exist")
+    tenancy.check(principal, action, row, f"policy {number}")
     return row
 
 
@@ -335,6 +335,7 @@ class BindResult(dict[str, Any]):
 
 def _earlier_bind(
     uow: UnitOfWork,
+    organisation_id: int,
     quote_number: str,
     valid_until: datetime,
     existing: PolicyRow,
@@ -345,6 +346,8 @@ def _earlier_bind(
     """The response of the bind that made `existing`, when this request is the same one again
     (same resolved start and retroactive date, the quote still valid); else a Conflict that
     names the policy. Writes nothing."""
+    from egide.services import idempotency
+
     issue = _transactions(uow, existing)[0]
     bound_as = f"quote {quote_number} was already bound as {existing.number}"
     if moment > valid_until:
@@ -364,7 +367,9 @@ def _earlier_bind(
         )
     # The first call's response, stored with its key (a JSON column, so its key order too).
     first_key = issue.idempotency_key
-    stored = uow.idempotency.get(first_key) if first_key else None
+    # (under this organisation: another's first bind is rebuilt below, its key not looked up)
+    scoped = idempotency.stored_key(organisation_id, first_key) if first_key else None
+    stored = uow.idempotency.get(scoped) if scoped else None
     if stored is not None and stored.scope == "policy.bind" and stored.response is not None:
         response = dict(stored.response)
     else:  # no stored response (cannot happen for a policy bound by this code): rebuild it
@@ -374,8 +379,9 @@ def _earlier_bind(
 
 def bind_quote(
     uow: UnitOfWork,
+    principal: Principal,
     quote_number: str,
-    actor: str,
+    actor: str | None = None,
     idempotency_key: str | None = None,
     start: str | date | None = None,
     retroactive_date: str | date | None = None,
@@ -397,6 +403,8 @@ def bind_quote(
     from egide.services.quotes import is_bindable
 
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
+    tenancy.check(principal, Action.POLICY_BIND, None, "policy")
+    who = history_actor(principal, actor)
     key = idempotency_key or idempotency.new_key()
     request = {
         "quote": quote_number,
@@ -419,7 +427,6 @@ def bind_quote(
         errors.append(
             FieldError("retroactive_date", "not_after_start", "must not follow the start date")
         )
-    split = os.environ.get(BREAK_ATOMICITY_ENV) == "1"
     ran = False  # False after with_idempotency: the key replayed a stored response
     earlier: list[dict[str, Any]] = []  # the response of the bind that made the existing policy
 
@@ -431,11 +438,19 @@ def bind_quote(
             quote = uow.quotes.get(quote_number, lock=True)
             if quote is None:
                 raise NotFound(f"quote {quote_number} does not exist")
+            tenancy.check(principal, Action.POLICY_BIND, quote, f"quote {quote_number}")
             existing = uow.policies.get_by_quote(quote_number)
             if existing is not None:
                 earlier.append(
                     _earlier_bind(
-                        uow, quote_number, quote.valid_until, existing, start_day, retro, moment
+                        uow,
+                        principal.organisation_id,
+                        quote_number,
+                        quote.valid_until,
+                        existing,
+                        start_day,
+                        retro,
+                        moment,
                     )
                 )
                 return earlier[0]
@@ -457,16 +472,16 @@ def bind_quote(
                 quote_number=quote_number,
                 siret=quote.siret,
                 establishment_name=quote.establishment_name,
+                establishment_id=quote.establishment_id,
+                broker_id=quote.broker_id,
                 version=0,
                 created_at=moment,
             )
             uow.policies.add(policy)
             quote.status = "bound"
-            audit.record(uow, quote, "bound", actor)
-            audit.record(uow, policy, "created", actor)
+            audit.record(uow, quote, "bound", who)
+            audit.record(uow, policy, "created", who)
             uow.flush()
-            if split:  # the deliberate bug: the policy is committed without its issue row
-                uow.commit()
             issue = _append(
                 uow,
                 policy,
@@ -475,7 +490,7 @@ def bind_quote(
                 effective=start_day,
                 period=period,
                 retroactive=retro,
-                actor=actor,
+                actor=who,
                 reason=None,
                 product_ref=product.ref,
                 snapshot=snap,
@@ -485,7 +500,8 @@ def bind_quote(
             )
             return _bind_response(policy, issue, moment)
 
-        result = idempotency.with_idempotency(uow, key, "policy.bind", request, work)
+        org = principal.organisation_id
+        result = idempotency.with_idempotency(uow, org, key, "policy.bind", request, work)
         if earlier:  # the quote was bound before: not even this call's key is kept (rollback)
             return BindResult(earlier[0], already_bound=True)
         uow.commit()
@@ -542,11 +558,12 @@ def _premium_only_plan(
 
 def _mutate(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     scope: str,
     request: dict[str, Any],
     key: str | None,
-    actor: str,
+    actor: str | None,
     expected_version: int | None,
     prepare: Callable[[PolicyRow, list[PolicyTransactionRow]], _Plan],
 ) -> dict[str, Any]:
@@ -554,11 +571,15 @@ def _mutate(
     from egide.services import idempotency
 
     key = key or idempotency.new_key()
-    if (stored := idempotency.replay(uow, key, scope, request)) is not None:
+    org = principal.organisation_id
+    who = history_actor(principal, actor)
+    with uow:  # who may: before anything, a replay included
+        _policy(uow, principal, Action.POLICY_CHANGE, number)
+    if (stored := idempotency.replay(uow, org, key, scope, request)) is not None:
         return {**stored, "idempotency_key": key}
     try:
         with uow:
-            policy = _policy(uow, number)
+            policy = _policy(uow, principal, Action.POLICY_CHANGE, number)
             rows = _transactions(uow, policy)
             # the version is that of the rows read (read committed may show a newer policy row)
             if expected_version is not None and rows[-1].seq != expected_version:
@@ -569,7 +590,7 @@ def _mutate(
             plan = prepare(policy, rows)
     except (Conflict, InvalidInput):
         # a retry racing its own first attempt sees the state after it: answer as the first did
-        if (stored := idempotency.replay(uow, key, scope, request)) is not None:
+        if (stored := idempotency.replay(uow, org, key, scope, request)) is not None:
             return {**stored, "idempotency_key": key}
         raise
 
@@ -592,7 +613,7 @@ def _mutate(
                 effective=plan.effective,
                 period=plan.period,
                 retroactive=plan.retroactive,
-                actor=actor,
+                actor=who,
                 reason=plan.reason,
                 product_ref=plan.product_ref,
                 snapshot=plan.snapshot,
@@ -602,7 +623,7 @@ def _mutate(
             )
             return _tx_summary(locked, row)
 
-        result = idempotency.with_idempotency(uow, key, scope, request, work)
+        result = idempotency.with_idempotency(uow, org, key, scope, request, work)
         uow.commit()
     return {**result, "idempotency_key": key}
 
@@ -647,10 +668,11 @@ def apply_changes(app_data: Mapping[str, Any], changes: Mapping[str, object]) ->
 
 def endorse_policy(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     effective: str | date,
     changes: Mapping[str, object],
-    actor: str,
+    actor: str | None = None,
     idempotency_key: str | None = None,
     expected_version: int | None = None,
     underwriter_note: str | None = None,
@@ -708,15 +730,24 @@ def endorse_policy(
         )
 
     return _mutate(
-        uow, number, "policy.endorse", request, idempotency_key, actor, expected_version, prepare
+        uow,
+        principal,
+        number,
+        "policy.endorse",
+        request,
+        idempotency_key,
+        actor,
+        expected_version,
+        prepare,
     )
 
 
 def cancel_policy(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     effective: str | date,
-    actor: str,
+    actor: str | None = None,
     reason: str = "insured_request",
     idempotency_key: str | None = None,
     expected_version: int | None = None,
@@ -752,15 +783,24 @@ def cancel_policy(
         return _premium_only_plan(rows, Kind.CANCEL, term, day, period, change, reason)
 
     return _mutate(
-        uow, number, "policy.cancel", request, idempotency_key, actor, expected_version, prepare
+        uow,
+        principal,
+        number,
+        "policy.cancel",
+        request,
+        idempotency_key,
+        actor,
+        expected_version,
+        prepare,
     )
 
 
 def reinstate_policy(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     effective: str | date,
-    actor: str,
+    actor: str | None = None,
     idempotency_key: str | None = None,
     expected_version: int | None = None,
 ) -> dict[str, Any]:
@@ -791,15 +831,24 @@ def reinstate_policy(
         return _premium_only_plan(rows, Kind.REINSTATE, term, day, period, change, None)
 
     return _mutate(
-        uow, number, "policy.reinstate", request, idempotency_key, actor, expected_version, prepare
+        uow,
+        principal,
+        number,
+        "policy.reinstate",
+        request,
+        idempotency_key,
+        actor,
+        expected_version,
+        prepare,
     )
 
 
 def renew_policy(
     uow: UnitOfWork,
+    principal: Principal,
     number: str,
     product: Product,
-    actor: str,
+    actor: str | None = None,
     application: object | None = None,
     idempotency_key: str | None = None,
     expected_version: int | None = None,
@@ -867,7 +916,15 @@ def renew_policy(
         )
 
     return _mutate(
-        uow, number, "policy.renew", request, idempotency_key, actor, expected_version, prepare
+        uow,
+        principal,
+        number,
+        "policy.renew",
+        request,
+        idempotency_key,
+        actor,
+        expected_version,
+        prepare,
     )
 
 
@@ -900,7 +957,8 @@ def _in_force_row(
 
 
 def cover_in_force(uow: UnitOfWork, policy_number: str, moment: datetime) -> CoverInForce:
-    """The policy's status and terms on `moment` (aware datetime). Call inside ``with uow:``.
+    """The policy's status and terms on `moment` (aware datetime). Call inside ``with uow:``,
+    once the caller has checked that its principal may see the policy (claims do).
 
     Raises NotFound for an unknown policy. Never raises for a moment outside every period: it
     returns the nearest term with status ``not_yet_in_force`` (before the first period) or
@@ -911,7 +969,9 @@ def cover_in_force(uow: UnitOfWork, policy_number: str, moment: datetime) -> Cov
     """
     if moment.tzinfo is None:
         raise ValueError("cover_in_force needs an aware datetime")
-    policy = _policy(uow, policy_number)
+    policy = uow.policies.get(policy_number)
+    if policy is None:
+        raise NotFound(f"policy {policy_number} does not exist")
     rows = _transactions(uow, policy)
     status, term = status_on(_views(rows), moment)
     row = _in_force_row(rows, term, moment)
@@ -972,12 +1032,14 @@ def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
     return item
 
 
-def get_policy(uow: UnitOfWork, number: str, as_of: datetime | None = None) -> dict[str, Any]:
+def get_policy(
+    uow: UnitOfWork, principal: Principal, number: str, as_of: datetime | None = None
+) -> dict[str, Any]:
     """The cover in force on `as_of` (default now) and the whole history."""
     require_parameters(number=number)
     moment = as_of or clock_now()
     with uow:
-        policy = _policy(uow, number)
+        policy = _policy(uow, principal, Action.POLICY_READ, number)
         rows = _transactions(uow, policy)
         status, term = status_on(_views(rows), moment)
         row = _in_force_row(rows, term, moment)
@@ -1018,6 +1080,96 @@ def get_policy(uow: UnitOfWork, number: str, as_of: datetime | None = None) -> d
             "coverages": coverages,
             "transactions": [_tx_data(rows, i) for i in range(len(rows))],
         }
+
+
+def in_force_since(uow: UnitOfWork, policy: PolicyRow, since: datetime) -> bool:
+    """Was the policy in force at some moment from `since` to now? Its status changes only at
+    0 h of a transaction's effective day and at a period's bounds (a period is a year, longer
+    than any window asked), so those moments and the two ends are enough."""
+    views = _views(uow.policies.transactions(policy))
+    moment = clock_now()
+    checks = [since, moment] + [
+        midnight(v.effective) for v in views if since <= midnight(v.effective) <= moment
+    ]
+    return any(status_on(views, m)[0] is Status.IN_FORCE for m in checks)
+
+
+def policy_summary(
+    policy: PolicyRow, rows: list[PolicyTransactionRow], moment: datetime
+) -> dict[str, Any]:
+    status, term = status_on(_views(rows), moment)
+    row = _in_force_row(rows, term, moment)
+    return {
+        "policy_number": policy.number,
+        "quote_number": policy.quote_number,
+        "establishment": {"name": policy.establishment_name, "siret": policy.siret},
+        "establishment_id": policy.establishment_id,
+        "broker_id": policy.broker_id,
+        "status": status.value,
+        "term": term,
+        "period_start": midnight(row.period_start).isoformat(),
+        "period_end": midnight(row.period_end).isoformat(),
+        "annual_premium": row.snapshot["annual_premium"],
+        "version": rows[-1].seq,
+    }
+
+
+def list_policies(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    in_force_on: datetime | None = None,
+    renewal_within_days: int | None = None,
+    establishment_id: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """The policies the principal may see, newest first, one page at a time: those in force on
+    `in_force_on`, and/or those in force now whose current term ends within
+    `renewal_within_days` days and is not renewed yet. Rows are read in batches with their
+    transactions (one query per batch, never per policy) and filtered on their derived status."""
+    tenancy.check(principal, Action.POLICY_READ, None, "policy")
+    if renewal_within_days is not None and not 0 <= renewal_within_days <= 366:
+        raise InvalidInput([FieldError("renewal_within", "range", "must be from 0 to 366 days")])
+    before, size = after_cursor(cursor), page_limit(limit)
+    scope = tenancy.tenant_filter(principal)
+    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
+        return Page([], None)
+    moment = clock_now()
+
+    def keep(rows: list[PolicyTransactionRow]) -> bool:
+        views = _views(rows)
+        if in_force_on is not None and status_on(views, in_force_on)[0] is not Status.IN_FORCE:
+            return False
+        if renewal_within_days is not None:
+            status, term = status_on(views, moment)
+            if status is not Status.IN_FORCE or term != latest_term(views):
+                return False
+            end = midnight(term_period(views, term).end)
+            if end - moment > timedelta(days=renewal_within_days):
+                return False
+        return True
+
+    found: list[tuple[int, dict[str, Any]]] = []
+    with uow:
+        while len(found) <= size:
+            batch = uow.policies.find(
+                establishment_id=scope.establishment_id or establishment_id,
+                broker_id=scope.broker_id,
+                before_id=before,
+                limit=max(size + 1, 50),
+            )
+            if not batch:
+                break
+            txs = uow.policies.transactions_of(batch)
+            for policy in batch:
+                rows = txs[policy.id]
+                if rows and keep(rows):
+                    found.append((policy.id, policy_summary(policy, rows, in_force_on or moment)))
+                    if len(found) > size:
+                        break
+            before = batch[-1].id
+        return page_of(found, size)
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -1167,7 +1319,7 @@ def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium:
     return lines
 
 
-def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
+def proposition_view(uow: UnitOfWork, principal: Principal, quote_number: str) -> Any:
     """The proposition d'assurance of a stored quote (call inside ``with uow:``)."""
     from egide.domain.rating import policy_terms, price
 
@@ -1182,6 +1334,7 @@ def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     quote = uow.quotes.get(quote_number)
     if quote is None:
         raise NotFound(f"quote {quote_number} does not exist")
+    tenancy.check(principal, Action.QUOTE_READ, quote, f"quote {quote_number}")
     product = stored_product(uow, quote.product_ref)
     app = parse_application(quote.application, product)
     r = quote.result
@@ -1234,16 +1387,18 @@ def proposition_view(uow: UnitOfWork, quote_number: str) -> Any:
     )
 
 
-def quote_document(uow: UnitOfWork, quote_number: str) -> tuple[str, bytes]:
+def quote_document(uow: UnitOfWork, principal: Principal, quote_number: str) -> tuple[str, bytes]:
     """The proposition d'assurance of a quote: (file name, PDF); the edge writes it."""
     from egide.documents import render_proposition
 
     with uow:
-        view = proposition_view(uow, quote_number)
+        view = proposition_view(uow, principal, quote_number)
     return f"{view.quote_number}-proposition.pdf", render_proposition(view)
 
 
-def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]:
+def policy_document_views(
+    uow: UnitOfWork, principal: Principal, number: str
+) -> list[tuple[str, Any]]:
     """(file stem, view) of every document of a policy: the proposition of its quote, the
     conditions particulières of each term (as issued or renewed), an avenant for each later
     change (endorsement, cancellation, reinstatement), and the attestation of the term in force
@@ -1258,12 +1413,12 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
 
     moment = clock_now()
     with uow:
-        policy = _policy(uow, number)
+        policy = _policy(uow, principal, Action.POLICY_READ, number)
         rows = _transactions(uow, policy)
         docs: list[tuple[str, Any]] = [
             (
                 f"{number}-proposition-{policy.quote_number}",
-                proposition_view(uow, policy.quote_number),
+                proposition_view(uow, principal, policy.quote_number),
             )
         ]
         endorsement = 0
@@ -1364,7 +1519,7 @@ def policy_document_views(uow: UnitOfWork, number: str) -> list[tuple[str, Any]]
     return docs
 
 
-def policy_documents(uow: UnitOfWork, number: str) -> dict[str, bytes]:
+def policy_documents(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, bytes]:
     """Every document of the policy (`policy_document_views`) as {file name: PDF}, in order; the
     edge writes them."""
     from egide import documents
@@ -1376,5 +1531,5 @@ def policy_documents(uow: UnitOfWork, number: str) -> dict[str, bytes]:
         v.AvenantView: documents.render_avenant,
         v.AttestationView: documents.render_attestation,
     }
-    items = policy_document_views(uow, number)
+    items = policy_document_views(uow, principal, number)
     return {f"{stem}.pdf": renderers[type(view)](view) for stem, view in items}

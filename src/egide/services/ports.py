@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
-    from egide.domain.accounts import ApiClient, Organisation, User
+    from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 
 _R = TypeVar("_R")
 
@@ -49,6 +49,20 @@ class ProductVersions(Protocol):
 class Quotes(Protocol):
     def get(self, number: str, *, lock: bool = False) -> QuoteRow | None: ...
 
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[QuoteRow]:
+        """A tenant's quotes (None: any), newest first, those with an id below `before_id`."""
+        ...
+
     def add(self, row: QuoteRow) -> None: ...
 
 
@@ -58,6 +72,21 @@ class Policies(Protocol):
     def get_by_quote(self, quote_number: str) -> PolicyRow | None: ...
 
     def add(self, row: PolicyRow) -> None: ...
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[PolicyRow]:
+        """A tenant's policies (None: any), newest first, those with an id below `before_id`."""
+        ...
+
+    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
+        """The transactions of several policies in one query, by policy id, in sequence order."""
+        ...
 
     def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
         """The policy's transactions in sequence order."""
@@ -76,6 +105,18 @@ class Policies(Protocol):
 
 class Claims(Protocol):
     def get(self, number: str, *, lock: bool = False) -> ClaimRow | None: ...
+
+    def find(
+        self,
+        *,
+        establishment_id: int | None = None,
+        broker_id: int | None = None,
+        status: str | None = None,
+        before_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[ClaimRow]:
+        """A tenant's claims (None: any), newest first, those with an id below `before_id`."""
+        ...
 
     def add(self, row: ClaimRow) -> None: ...
 
@@ -134,6 +175,21 @@ class Accounts(Protocol):
         broker_id: int | None = None,
     ) -> list[Organisation]: ...
 
+    def add_establishment_once(self, org: Organisation) -> tuple[Organisation, bool]:
+        """Store an establishment unless one holds its SIRET (a concurrent transaction's
+        included, in which case this one stays usable): the stored one, and whether it is new."""
+        ...
+
+    def update_organisation(self, org: Organisation) -> None:
+        """Name and broker of record."""
+        ...
+
+    def add_event(self, event: OrganisationEvent) -> OrganisationEvent: ...
+
+    def events(self, organisation_id: int) -> list[OrganisationEvent]:
+        """The organisation's history, oldest first."""
+        ...
+
     def user(self, user_id: int) -> User | None: ...
 
     def user_by_email(self, email: str) -> User | None:
@@ -179,6 +235,10 @@ class AuditLog(Protocol):
 
     def entries(self) -> list[AuditEntryRow]:
         """Every entry, by chain then sequence."""
+        ...
+
+    def chain_entries(self, chain: str) -> list[AuditEntryRow]:
+        """One chain's entries, in sequence."""
         ...
 
     def chains(self) -> list[AuditChainRow]:

@@ -1,4 +1,7 @@
-"""Quote use cases: price (pure), save, show, approve or decline a referred quote."""
+"""Quote use cases: price (pure), save, show, list, approve or decline a referred quote.
+
+Every stored quote acts for a principal (`egide.domain.access.Principal`) and belongs to a tenant
+(`egide.services.tenancy`): a quote the principal may not see "does not exist"."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
+from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import KIND_LABELS_FR, parse_application
 from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.money import cents
@@ -16,6 +20,7 @@ from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
 from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
+from egide.services.pages import Page, after_cursor, page_limit, page_of
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
 
@@ -110,18 +115,33 @@ def new_quote_number(moment: datetime) -> str:
     return f"DEV-{moment:%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def save_quote(
-    uow: UnitOfWork, data: object, product: Product, actor: str, source: str | None = None
-) -> dict[str, Any]:
-    """Price and store a quote (inputs, product version, breakdown); returns it with its number."""
-    from egide.db.tables import QuoteRow  # the ORM: only when a quote is stored
+def _tenant(row: QuoteRow) -> dict[str, Any]:
+    return {"establishment_id": row.establishment_id, "broker_id": row.broker_id}
 
+
+def save_quote(
+    uow: UnitOfWork,
+    principal: Principal,
+    data: object,
+    product: Product,
+    actor: str | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Price and store a quote (inputs, product version, breakdown); returns it with its number.
+    It belongs to the establishment of the application's SIRET (`tenancy.establishment_for`);
+    `actor` is a free-text label recorded beside the principal."""
+    from egide.db.tables import QuoteRow  # the ORM: only when a quote is stored
+    from egide.services import tenancy
+
+    tenancy.check(principal, Action.QUOTE_SAVE, None, "quote")
     require_parameters(actor=actor)
+    who = history_actor(principal, actor)
     app = parse_application(data, product, source)
     result = assessment_to_dict(assess(app, product), product)
     moment = clock_now()
     with uow:
         record_product_version(uow, product)
+        establishment_id, broker_id = tenancy.establishment_for(uow, principal, app, moment)
         number = new_quote_number(moment)
         until = valid_until(moment, product)
         result = {
@@ -142,60 +162,138 @@ def save_quote(
                 application=app.to_data(),
                 result=result,
                 valid_until=until,
-                actor=actor,
+                actor=who,
                 created_at=moment,
+                establishment_id=establishment_id,
+                broker_id=broker_id,
             )
         )
         from egide.services import audit  # storage only: pricing alone loads no database
 
-        audit.record(uow, row, "saved", actor)
+        audit.record(uow, row, "saved", who)
         uow.commit()
-    return result
+    return {**result, **_tenant(row)}
 
 
-def _get(uow: UnitOfWork, number: str, lock: bool = False) -> QuoteRow:
+def _get(
+    uow: UnitOfWork, principal: Principal, action: Action, number: str, lock: bool = False
+) -> QuoteRow:
+    """The quote, if the principal may see it (else "does not exist") and act on it."""
+    from egide.services import tenancy
+
     row = uow.quotes.get(number, lock=lock)
     if row is None:
         raise NotFound(f"quote {number} does not exist")
+    tenancy.check(principal, action, row, f"quote {number}")
     return row
 
 
-def get_quote(uow: UnitOfWork, number: str) -> dict[str, Any]:
+def quote_row(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> QuoteRow:
+    """For the other services (documents, binding): the quote row if visible and allowed."""
+    return _get(uow, principal, action, number)
+
+
+def _shown(row: QuoteRow) -> dict[str, Any]:
+    result = dict(row.result)
+    result["status"] = row.status
+    if row.reviewed_by:
+        result["review"] = {
+            "by": row.reviewed_by,
+            "at": iso_paris(row.reviewed_at) if row.reviewed_at else None,
+            "note": row.review_note,
+        }
+    return {**result, **_tenant(row)}
+
+
+def get_quote(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, Any]:
     """The stored quote exactly as priced, with its current status and review."""
     require_parameters(number=number)
     with uow:
-        row = _get(uow, number)
-        result = dict(row.result)
-        result["status"] = row.status
-        if row.reviewed_by:
-            result["review"] = {
-                "by": row.reviewed_by,
-                "at": iso_paris(row.reviewed_at) if row.reviewed_at else None,
-                "note": row.review_note,
-            }
-        return result
+        return _shown(_get(uow, principal, Action.QUOTE_READ, number))
+
+
+QUOTE_STATUSES = ("priced", "referred", "declined", "approved", "bound")
+
+
+def list_quotes(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    establishment_id: int | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """The quotes the principal may see, newest first, one page at a time: a summary of each
+    (number, status, establishment, premium, dates)."""
+    from egide.services import tenancy
+
+    tenancy.check(principal, Action.QUOTE_READ, None, "quote")
+    if status is not None and status not in QUOTE_STATUSES:
+        raise InvalidInput(
+            [FieldError("status", "enum", f"must be one of {', '.join(QUOTE_STATUSES)}")]
+        )
+    before, size = after_cursor(cursor), page_limit(limit)
+    scope = tenancy.tenant_filter(principal)
+    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
+        return Page([], None)  # another establishment's: as if it had none
+    with uow:
+        rows = uow.quotes.find(
+            establishment_id=scope.establishment_id or establishment_id,
+            broker_id=scope.broker_id,
+            status=status,
+            created_from=created_from,
+            created_to=created_to,
+            before_id=before,
+            limit=size + 1,
+        )
+        return page_of([(r.id, quote_summary(r)) for r in rows], size)
+
+
+def quote_summary(row: QuoteRow) -> dict[str, Any]:
+    premium = row.result.get("premium", {})
+    return {
+        "quote_number": row.number,
+        "status": row.status,
+        "decision": row.decision,
+        "establishment": {"name": row.establishment_name, "siret": row.siret},
+        **_tenant(row),
+        "product": row.product_ref,
+        "premium_total": premium.get("total"),
+        "created_at": iso_paris(row.created_at),
+        "valid_until": iso_paris(row.valid_until),
+    }
 
 
 def review_quote(
-    uow: UnitOfWork, number: str, approve: bool, note: str, actor: str
+    uow: UnitOfWork,
+    principal: Principal,
+    number: str,
+    approve: bool,
+    note: str,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """An underwriter approves or declines a referred quote, with a note."""
     if not note.strip():
         raise InvalidInput([FieldError("note", "required", "an underwriter's note is required")])
     require_parameters(number=number, note=note, actor=actor)
+    who = history_actor(principal, actor)
     with uow:
-        row = _get(uow, number, lock=True)  # an approval and a decline at once: one wins
+        # an approval and a decline at once: one wins (the row lock)
+        row = _get(uow, principal, Action.QUOTE_REVIEW, number, lock=True)
         if row.status != "referred":
             raise Conflict(f"quote {number} is {row.status}: only a referred quote can be reviewed")
         row.status = "approved" if approve else "declined"
         row.review_note = note.strip()
-        row.reviewed_by = actor
+        row.reviewed_by = who
         row.reviewed_at = clock_now()
         from egide.services import audit
 
-        audit.record(uow, row, row.status, actor)
+        audit.record(uow, row, row.status, who)
         uow.commit()
-    return get_quote(uow, number)
+        return _shown(row)
 
 
 def is_bindable(row: QuoteRow, moment: datetime) -> str | None:

@@ -3,7 +3,8 @@ broker of record; idempotency keys are scoped to an organisation; the accounts a
 
 Upgrade:
 
-1. adds ``establishment_id`` and ``broker_id`` to quotes, policies and claims (indexed; no
+1. creates ``organisation_events`` (a broker of record transferred, with its note), adds
+   ``establishment_id`` and ``broker_id`` to quotes, policies and claims (indexed; no
    foreign key, which SQLite could not drop again on a downgrade: the services keep them), widens
    the ``actor`` columns to hold a principal beside the ``--actor`` label (PostgreSQL; SQLite does
    not enforce lengths) and the idempotency key to hold its organisation;
@@ -16,8 +17,10 @@ Upgrade:
    entry for each, and a ``sealed`` entry for every organisation (the insurer the 0006 migration
    created included), user and API client.
 
-Downgrade drops the columns and the keys' prefixes (another tenant's keys are dropped), leaves
-the widened columns wide; the audit entries stay (an entry about a
+Downgrade records each quote, policy and claim without its tenant in the trail, then drops the
+columns and the keys' prefixes (another tenant's keys are dropped) and the organisations'
+events (their entries stay, so a later verify reports them deleted: transfer notes are lost),
+and leaves the widened columns wide; the other audit entries stay (an entry about a
 record the verifier no longer reads is reported, so verify after a downgrade is not clean).
 
 Revision ID: 0007_tenancy
@@ -124,6 +127,25 @@ def _rows(conn: sa.Connection, table: sa.TableClause, *order: str) -> list[Any]:
 
 
 def _add_columns() -> None:
+    op.create_table(
+        "organisation_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("at", AwareDateTime(), nullable=False),
+        sa.Column("actor", sa.String(400), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_organisation_events_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation_events")),
+    )
+    op.create_index(
+        op.f("ix_organisation_events_organisation_id"), "organisation_events", ["organisation_id"]
+    )
     for table in TENANTED:
         op.add_column(table, sa.Column("establishment_id", sa.Integer(), nullable=True))
         op.add_column(table, sa.Column("broker_id", sa.Integer(), nullable=True))
@@ -235,12 +257,12 @@ def _last_digests(conn: sa.Connection) -> dict[tuple[str, str], str]:
 
 def _check_and_seal(conn: sa.Connection, before: dict[str, list[Any]]) -> None:
     """`before`: the tenanted rows as they were before step 2 (their entries' content)."""
-    from egide.db.repositories import client_value, organisation_value, user_value
+    from egide.db.tables_accounts import client_value, organisation_value, user_value
     from egide.services import audit
     from egide.settings import UnsafeEnvironment
 
     last = _last_digests(conn)
-    contents = {
+    contents: dict[str, Any] = {
         "quotes": audit.quote_content,
         "policies": audit.policy_content,
         "claims": audit.claim_content,
@@ -283,8 +305,28 @@ def upgrade() -> None:
     _check_and_seal(conn, before)
 
 
+def _record_untenanted(conn: sa.Connection) -> None:
+    """Before the columns go: each quote, policy and claim as it will stand without them, so
+    that the trail still matches its rows (and a later upgrade accepts them)."""
+    from egide.services import audit
+
+    log = _Log(conn)
+    contents: dict[str, Any] = {
+        "quotes": (QUOTES, audit.quote_content),
+        "policies": (POLICIES, audit.policy_content),
+        "claims": (CLAIMS, audit.claim_content),
+    }
+    for table, (clause, content) in contents.items():
+        for row in _rows(conn, clause):
+            row.establishment_id = row.broker_id = None
+            ref = audit.Ref(table, row.number, None, f"{table}:{row.number}")
+            audit.append(log, ref, "untenanted", content(row), "migration 0007 downgrade")  # type: ignore[arg-type]
+    log.write()
+
+
 def downgrade() -> None:
     conn = op.get_bind()
+    _record_untenanted(conn)
     prefix = f"{_insurer_id(conn)}:"
     for (key,) in conn.execute(sa.select(IDEMPOTENCY.c.key)).all():
         if key.startswith(prefix):
@@ -299,4 +341,5 @@ def downgrade() -> None:
         with op.batch_alter_table(table, recreate="never") as batch:
             batch.drop_column("broker_id")
             batch.drop_column("establishment_id")
+    op.drop_table("organisation_events")
     # The widened columns stay wide: narrowing them could fail on, or cut, what was recorded.
