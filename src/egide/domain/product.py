@@ -725,6 +725,13 @@ def parse_product(
         sha256=hashlib.sha256((text + "\0" + model_text).encode()).hexdigest(),
         ilf_exponent=ilf_exponent,
     )
+    bi_terms = coverages["business_interruption"]
+    if risk_model.incident_model is not None and bi_terms.waiting_period_mode != "time_deductible":
+        raise ProductError(
+            path,
+            "coverages.business_interruption.waiting_period_mode",
+            "must be time_deductible with an incident risk model (structure = incidents)",
+        )
     if product.loading_total >= 1:
         raise ProductError(
             path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1"
