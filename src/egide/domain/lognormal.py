@@ -136,10 +136,12 @@ def _solve(
     return z
 
 
-def comonotone_layer(components: list[Component], deductible: float, aggregate: float) -> float:
-    """E[min(max(sum_j p_j(Z) - D, 0), A)], Z standard normal (see above)."""
-    if aggregate <= 0:
-        return 0.0
+Segment = tuple[float, float, float, list[tuple[float, float]]]  # (left, right, const, active)
+
+
+def _segments(components: list[Component]) -> list[Segment]:
+    """The z axis cut where a coverage starts or stops paying; on each piece the sum of the
+    payments is const + sum of b e^(kz) over the active coverages."""
     base = 0.0  # constant components
     comps: list[tuple[Component, float, float]] = []
     for c in components:
@@ -156,7 +158,7 @@ def comonotone_layer(components: list[Component], deductible: float, aggregate: 
         comps.append((c, lo, hi))
     points = sorted({p for _, lo, hi in comps for p in (lo, hi) if math.isfinite(p)})
     edges = [-math.inf, *points, math.inf]
-    segments = []
+    segments: list[Segment] = []
     for left, right in itertools.pairwise(edges):
         if math.isinf(left) and math.isinf(right):
             probe = 0.0
@@ -168,31 +170,42 @@ def comonotone_layer(components: list[Component], deductible: float, aggregate: 
             probe = 0.5 * (left + right)
         const, active = _segment_sum(comps, probe)
         segments.append((left, right, const + base, active))
+    return segments
 
-    def at(seg_index: int, z: float) -> float:
-        _, _, const, active = segments[seg_index]
-        if z == -math.inf:
-            return const
-        if z == math.inf:
-            return const if not active else math.inf
-        return _value(const, active, z)
 
-    def crossing(target: float) -> float:
-        """Smallest z with S(z) >= target (-inf / +inf when always / never)."""
-        if at(0, -math.inf) >= target:
-            return -math.inf
-        for i, (left, right, const, active) in enumerate(segments):
-            if at(i, right) >= target:
-                return _solve(const, active, target, left, right)
-        return math.inf
+def _crossing(segments: list[Segment], target: float) -> float:
+    """Smallest z with S(z) >= target (-inf / +inf when always / never)."""
+    if segments[0][2] >= target:
+        return -math.inf
+    for left, right, const, active in segments:
+        top = (
+            _value(const, active, right)
+            if math.isfinite(right)
+            else (const if not active else math.inf)
+        )
+        if top >= target:
+            return _solve(const, active, target, left, right)
+    return math.inf
 
-    z1 = crossing(deductible)
+
+def comonotone_exceedance(components: list[Component], level: float) -> float:
+    """P(sum_j p_j(Z) > level): the chance that the incident's payments exceed `level`."""
+    z = _crossing(_segments(components), level)
+    return 0.0 if z == math.inf else 1.0 if z == -math.inf else 1.0 - norm_cdf(z)
+
+
+def comonotone_layer(components: list[Component], deductible: float, aggregate: float) -> float:
+    """E[min(max(sum_j p_j(Z) - D, 0), A)], Z standard normal (see above)."""
+    if aggregate <= 0:
+        return 0.0
+    segments = _segments(components)
+    z1 = _crossing(segments, deductible)
     if z1 == math.inf:
         return 0.0
-    z2 = crossing(deductible + aggregate)
-    total = aggregate * (1.0 - norm_cdf(z2)) if math.isfinite(z2) else 0.0
+    z2 = _crossing(segments, deductible + aggregate)
     if z2 == -math.inf:
         return aggregate
+    total = aggregate * (1.0 - norm_cdf(z2)) if math.isfinite(z2) else 0.0
     for left, right, const, active in segments:
         u, v = max(left, z1), min(right, z2)
         if not u < v:
