@@ -119,9 +119,9 @@ def test_every_reference_is_a_valid_application_of_its_kind(v2: Product) -> None
         assert ref.deductible in [int(d) for d in v2.deductible_amounts(kind)]
 
 
-def test_calibration_refuses_a_v1_product(product: Product) -> None:
+def test_calibration_refuses_a_v1_product() -> None:
     with pytest.raises(ProductError):
-        calibration(product)
+        calibration(load_product(PRODUCTS / "cyber-sante-v1.toml"))
 
 
 def test_the_command_prints_the_table_as_json() -> None:

@@ -58,9 +58,8 @@ def test_a_tiny_risk_at_the_minimum_premium_still_pays_for_a_higher_limit(
     assert all(b >= a * Decimal("1.01") for a, b in itertools.pairwise(t))
 
 
-def test_the_factor_is_one_at_the_lowest_limit_and_the_v1_product_has_none(
-    v2: Product, product: Product
-) -> None:
+def test_the_factor_is_one_at_the_lowest_limit_and_the_v1_product_has_none(v2: Product) -> None:
+    product = load_product(PRODUCTS / "cyber-sante-v1.toml")
     for kind in KINDS:
         lowest = v2.aggregate_amounts(kind)[0]
         assert v2.increased_limit_factor(kind, lowest) == 1.0

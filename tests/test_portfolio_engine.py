@@ -39,7 +39,15 @@ from egide.domain.product import COVERAGES, INCIDENTS, KINDS, Product, load_prod
 from egide.domain.rating import price
 
 SYSTEMIC_FILE = Path(__file__).resolve().parents[1] / "src/egide/products/systemic-events-v1.toml"
+PRODUCT_V1 = Path(__file__).resolve().parents[1] / "src/egide/products/cyber-sante-v1.toml"
 PRODUCT_V2 = Path(__file__).resolve().parents[1] / "src/egide/products/cyber-sante-v2.toml"
+
+
+@pytest.fixture(scope="module")
+def product() -> Product:
+    """Product 2026.1 (risk model v1), whatever the default: these tests are about v1's
+    per-coverage model; the `test_v2_*` ones use `product_v2`."""
+    return load_product(PRODUCT_V1)
 
 
 @pytest.fixture(scope="module")

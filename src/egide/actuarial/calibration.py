@@ -270,7 +270,7 @@ def kind_figures(product: Product, ref: Reference) -> dict[str, Any]:
     ded, agg = float(terms.deductible), float(terms.aggregate_limit)
     quote = price(app, product)
     frequency = incidents = over_1m = 0.0
-    ransomware = ransomware_20 = 0.0
+    ransomware = ransomware_20 = ransomware_paid_20 = 0.0
     for code, risk in incident_profile(app, model).items():
         comps = [c for _, c in incident_components(risk, terms, hourly)]
         incidents += risk.frequency
@@ -279,7 +279,13 @@ def kind_figures(product: Product, ref: Reference) -> dict[str, Any]:
             over_1m += risk.frequency * lognormal.comonotone_exceedance(comps, ded + LARGE_CLAIM)
         if code == "ransomware":
             ransomware = risk.frequency
-            ransomware_20 = _quantile(comps, 0.95, ded, agg)
+            z = _norm_ppf(0.95)
+            ransomware_20 = sum(
+                min(line.fixed + line.median * math.exp(line.sigma * z), line.cap)
+                * (hourly if line.coverage == "business_interruption" else 1.0)
+                for line in risk.costs
+            )
+            ransomware_paid_20 = _quantile(comps, 0.95, ded, agg)
     n = ref.establishments_in_france
     el = float(quote.expected_loss)
     return {
@@ -296,7 +302,8 @@ def kind_figures(product: Product, ref: Reference) -> dict[str, Any]:
         "premium": float(quote.net),
         "premium_total_ttc": float(quote.total),
         "premium_national": n * float(quote.net),
-        "ransomware_cost_1_in_20": ransomware_20,
+        "ransomware_cost_1_in_20": ransomware_20,  # ground up, before any term
+        "ransomware_paid_1_in_20": ransomware_paid_20,  # what the policy pays of it
         "reference": {
             "description": ref.description,
             "annual_revenue": ref.annual_revenue,

@@ -56,7 +56,7 @@ INCIDENTS: tuple[str, ...] = (
     "lost_device",
 )
 COST_EXPOSURES: tuple[str, ...] = ("revenue", "records_exposed", "outage_hours")
-DEFAULT_PRODUCT_FILE = "cyber-sante-v1.toml"
+DEFAULT_PRODUCT_FILE = "cyber-sante-v2.toml"
 
 
 # --------------------------------------------------------------------------- risk model
