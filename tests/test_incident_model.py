@@ -212,9 +212,28 @@ def test_the_five_incident_types_are_in_the_model_with_the_coverages_they_trigge
     assert {"business_interruption", "data_restoration", "cyber_extortion"} <= ransomware
     assert "crisis_management" in ransomware
     assert "business_interruption" not in im.incidents["data_breach"].costs
-    # records-driven costs take the breach-size fit's mu and sigma (docs/breaches.md)
-    assert float(im.incidents["data_breach"].records_mu) == pytest.approx(8.588)
-    assert float(im.incidents["data_breach"].records_sigma) == pytest.approx(2.0)
+
+
+def test_records_exposed_take_the_breach_size_fit_documented_in_breaches_md(v2: Product) -> None:
+    """Not only its sigma: the mu of the fit (the summary table of docs/breaches.md, itself
+    checked against a fresh fit by tests/test_breaches_docs.py) and the within-entity sigma it
+    recommends."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "breaches.md").read_text("utf-8")
+
+    def fitted_mu(row: str) -> float:
+        line = next(x for x in text.splitlines() if x.startswith(f"| {row} |"))
+        return float(line.split("|")[3].split()[0])
+
+    im = v2.risk_model.incident_model
+    assert im is not None
+    hacking = fitted_mu("Healthcare Provider, Hacking/IT Incident")
+    assert float(im.incidents["data_breach"].records_mu) == pytest.approx(hacking, abs=5e-4)
+    assert float(im.incidents["ransomware"].records_mu) == pytest.approx(hacking, abs=5e-4)
+    everything = fitted_mu("all covered entities")
+    assert float(im.incidents["lost_device"].records_mu) == pytest.approx(everything, abs=5e-4)
+    recommended = float(text.split("**sigma_records = ")[1].split("**")[0])
+    for code in ("data_breach", "ransomware", "lost_device"):
+        assert float(im.incidents[code].records_sigma) == recommended
 
 
 def test_a_ransomware_claim_hits_several_coverages_at_once(v2: Product) -> None:
