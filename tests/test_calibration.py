@@ -130,3 +130,18 @@ def test_the_command_prints_the_table_as_json() -> None:
     payload = json.loads(result.output)
     assert set(payload) >= {"kinds", "anchors"}
     assert payload["kinds"]["hopital"]["establishments_in_france"] == 1_329
+
+
+def test_docs_calibration_md_shows_the_table_the_command_prints(table: dict[str, Any]) -> None:
+    """docs/calibration.md quotes the figures of `egide model calibration` (refreshed by hand):
+    counts, claims a year and national premiums, to their printed rounding."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text("utf-8")
+    for kind, k in table["kinds"].items():
+        line = next(x for x in text.splitlines() if x.startswith(f"| {kind} | ") and "M€" in x)
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert int(cells[1].replace(" ", "")) == k["establishments_in_france"], kind
+        assert float(cells[3]) == pytest.approx(k["claims_per_year"], abs=0.051), kind
+        assert float(cells[4]) == pytest.approx(k["claims_over_1m_per_year"], abs=0.0051), kind
+        assert float(cells[5]) == pytest.approx(k["ransomware_per_year"], abs=0.051), kind
+        national = float(cells[10].split()[0])
+        assert national == pytest.approx(k["premium_national"] / 1e6, abs=0.051), kind
