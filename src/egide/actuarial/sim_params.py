@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 from scipy.special import erfc
 
 from egide.actuarial.book import BookEntry
@@ -409,125 +411,181 @@ def incident_expected_loss(incidents: IncidentArrays, terms: TermsArrays) -> F64
 
 
 def comonotone_layer_vec(a: F64, b: F64, k: F64, t: F64, lim: F64, ded: F64, agg: F64) -> F64:
-    """`egide.domain.lognormal.comonotone_layer` row by row: components (n, m), D and A (n,)."""
-    n, m = a.shape
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        valid = lim > 0
-        variable = valid & (b > 0) & (k > 0)
-        const_part = np.where(valid & ~variable, np.minimum(np.maximum(a + b - t, 0.0), lim), 0.0)
-        safe_b = np.where(variable, b, 1.0)
-        safe_k = np.where(variable, k, 1.0)
-        lo = np.where(t > a, np.log((t - a) / safe_b) / safe_k, -np.inf)
-        hi = np.where(t + lim > a, np.log((t + lim - a) / safe_b) / safe_k, -np.inf)
-        always_capped = variable & (hi == -np.inf)
-        const_part = const_part + np.where(always_capped, lim, 0.0)
-        variable = variable & ~always_capped
-        base = const_part.sum(axis=1)
-        lo = np.where(variable, lo, np.inf)
-        hi = np.where(variable, hi, np.inf)
-        pts = np.concatenate([lo, hi], axis=1)
-        pts = np.where(np.isfinite(pts), pts, np.inf)
-        pts.sort(axis=1)
-        edges = np.concatenate([np.full((n, 1), -np.inf), pts, np.full((n, 1), np.inf)], axis=1)
-        n_seg = edges.shape[1] - 1
-
-        def state(z: F64) -> tuple[F64, F64]:
-            """(constant part, active mask (n, m)) of the sum at points z (n,) inside segments."""
-            zc = z[:, None]
-            capped = variable & (zc >= hi)
-            active = variable & (zc >= lo) & (zc < hi)
-            const = base + np.where(capped, lim, 0.0).sum(axis=1)
-            const = const + np.where(active, a - t, 0.0).sum(axis=1)
-            return const, active
-
-        def value(const: F64, active: F64, z: F64) -> F64:
-            terms_ = np.where(active, safe_b * np.exp(safe_k * z[:, None]), 0.0)
-            out: F64 = const + terms_.sum(axis=1)
-            return out
-
-        # each segment's constant part and active set, from a probe point inside it
-        seg_const = np.empty((n, n_seg))
-        seg_active = np.empty((n, n_seg, m), dtype=np.bool_)
-        for j in range(n_seg):
-            left, right = edges[:, j], edges[:, j + 1]
-            probe = np.where(
-                np.isfinite(left) & np.isfinite(right),
-                0.5 * (left + right),
-                np.where(
-                    np.isfinite(right), right - 1.0, np.where(np.isfinite(left), left + 1.0, 0.0)
-                ),
-            )
-            probe = np.where(left == np.inf, np.inf, probe)  # empty segments past the last edge
-            seg_const[:, j], seg_active[:, j, :] = state(probe)
-        # the sum at each edge (continuous): from the segment on its left, -inf from the first
-        at_edge = np.empty((n, n_seg + 1))
-        at_edge[:, 0] = seg_const[:, 0]
-        for j in range(1, n_seg + 1):
-            z = edges[:, j]
-            seg = j - 1
-            finite = np.isfinite(z)
-            v = value(seg_const[:, seg], seg_active[:, seg, :], np.where(finite, z, 0.0))
-            top = np.where(seg_active[:, seg, :].any(axis=1), np.inf, seg_const[:, seg])
-            at_edge[:, j] = np.where(finite, v, top)
-        rows = np.arange(n)
-
-        def crossing(target: F64) -> F64:
-            reached = at_edge >= target[:, None]
-            first = np.where(reached.any(axis=1), reached.argmax(axis=1), n_seg + 1)
-            z = np.full(n, np.inf)
-            z = np.where(first == 0, -np.inf, z)
-            inside = (first >= 1) & (first <= n_seg)
-            seg = np.clip(first - 1, 0, n_seg - 1)
-            left, right = edges[rows, seg], edges[rows, seg + 1]
-            const, active = seg_const[rows, seg], seg_active[rows, seg, :]
-            has_active = active.any(axis=1)
-            # an upper start for Newton from above (the function is convex increasing)
-            start = np.where(
-                np.isfinite(right),
-                right,
-                np.where(np.isfinite(left), np.maximum(left, 0.0), 0.0) + 1.0,
-            )
-            step = np.ones(n)
-            for _ in range(80):
-                low = inside & has_active & (value(const, active, start) < target)
-                if not low.any():
-                    break
-                start = np.where(low, start + step, start)
-                step = np.where(low, step * 2.0, step)
-            zz = start
-            for _ in range(100):
-                f = value(const, active, zz) - target
-                d = np.where(active, safe_b * safe_k * np.exp(safe_k * zz[:, None]), 0.0).sum(
-                    axis=1
-                )
-                new = zz - np.where(d > 0, f / d, 0.0)
-                new = np.where(np.isfinite(left), np.maximum(new, left), new)
-                done = np.abs(new - zz) <= 1e-13 * np.maximum(1.0, np.abs(zz))
-                zz = new
-                if np.all(done | ~inside):
-                    break
-            root = np.where(has_active, zz, left)
-            return np.where(inside, root, z)
-
-        z1 = crossing(ded)
-        z2 = crossing(ded + agg)
-        phi = _norm_cdf
-        total = np.where(
-            np.isfinite(z2), agg * (1.0 - phi(np.where(np.isfinite(z2), z2, 0.0))), 0.0
-        )
-        total = np.where(z2 == -np.inf, agg, total)
-        for j in range(n_seg):
-            u = np.maximum(edges[:, j], z1)
-            v = np.minimum(edges[:, j + 1], z2)
-            ok = (u < v) & (z2 > -np.inf) & (z1 < np.inf)
-            part = (seg_const[:, j] - ded) * (phi(v) - phi(u))
-            expo = np.where(
-                seg_active[:, j, :],
-                safe_b
-                * np.exp(0.5 * safe_k**2)
-                * (phi(v[:, None] - safe_k) - phi(u[:, None] - safe_k)),
-                0.0,
-            ).sum(axis=1)
-            total = total + np.where(ok, part + expo, 0.0)
-        out: F64 = np.where((z1 == np.inf) | (agg <= 0), 0.0, np.maximum(total, 0.0))
+    """`egide.domain.lognormal.comonotone_layer` row by row: components (n, m), D and A (n,).
+    The same algorithm compiled (numba), one row at a time."""
+    n = a.shape[0]
+    out = np.empty(n)
+    _layer_rows(
+        np.ascontiguousarray(a, dtype=np.float64),
+        np.ascontiguousarray(b, dtype=np.float64),
+        np.ascontiguousarray(k, dtype=np.float64),
+        np.ascontiguousarray(t, dtype=np.float64),
+        np.ascontiguousarray(lim, dtype=np.float64),
+        np.ascontiguousarray(ded, dtype=np.float64),
+        np.ascontiguousarray(agg, dtype=np.float64),
+        out,
+    )
     return out
+
+
+@njit(cache=True, nogil=True)
+def _phi(x: float) -> float:  # pragma: no cover - compiled
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+@njit(cache=True, nogil=True)
+def _seg_value(
+    const: float, vb: Any, vk: Any, active: Any, z: float
+) -> float:  # pragma: no cover - compiled
+    v = const
+    for j in range(vb.shape[0]):
+        if active[j]:
+            v += vb[j] * math.exp(vk[j] * z)
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _seg_solve(
+    const: float, vb: Any, vk: Any, active: Any, target: float, lo: float, hi: float
+) -> float:  # pragma: no cover - compiled
+    """As `lognormal._solve`: Newton from above on a convex increasing sum."""
+    any_active = False
+    for j in range(vb.shape[0]):
+        any_active = any_active or active[j]
+    if not any_active:
+        return lo
+    z = hi if math.isfinite(hi) else (max(lo, 0.0) if math.isfinite(lo) else 0.0) + 1.0
+    step = 1.0
+    while _seg_value(const, vb, vk, active, z) < target:
+        z += step
+        step *= 2.0
+    for _ in range(200):
+        f = _seg_value(const, vb, vk, active, z) - target
+        d = 0.0
+        for j in range(vb.shape[0]):
+            if active[j]:
+                d += vb[j] * vk[j] * math.exp(vk[j] * z)
+        new = z - f / d
+        if math.isfinite(lo) and new < lo:
+            new = lo
+        if abs(new - z) <= 1e-13 * max(1.0, abs(z)):
+            return new
+        z = new
+    return z
+
+
+@njit(cache=True, nogil=True)
+def _layer_rows(a: Any, b: Any, k: Any, t: Any, lim: Any, ded: Any, agg: Any, out: Any) -> None:
+    """`lognormal.comonotone_layer` on each row (same steps, compiled)."""  # pragma: no cover
+    n, m = a.shape
+    inf = np.inf
+    # work arrays, allocated once: the variable components, the sorted break points, the edges
+    va = np.empty(m)
+    vb = np.empty(m)
+    vk = np.empty(m)
+    vt = np.empty(m)
+    vl = np.empty(m)
+    vlo = np.empty(m)
+    vhi = np.empty(m)
+    all_edges = np.empty(2 * m + 2)
+    all_const = np.empty(2 * m + 1)
+    all_active = np.zeros((2 * m + 1, m), dtype=np.bool_)
+    for r in range(n):
+        if agg[r] <= 0.0:
+            out[r] = 0.0
+            continue
+        base = 0.0
+        nv = 0
+        for j in range(m):
+            aj, bj, kj, tj, lj = a[r, j], b[r, j], k[r, j], t[r, j], lim[r, j]
+            if lj <= 0.0:
+                continue
+            if bj <= 0.0 or kj <= 0.0:
+                base += min(max(aj + bj - tj, 0.0), lj)
+                continue
+            hi = math.log((tj + lj - aj) / bj) / kj if tj + lj > aj else -inf
+            if hi == -inf:
+                base += lj
+                continue
+            lo = math.log((tj - aj) / bj) / kj if tj > aj else -inf
+            va[nv], vb[nv], vk[nv], vt[nv], vl[nv], vlo[nv], vhi[nv] = aj, bj, kj, tj, lj, lo, hi
+            nv += 1
+        # break points in increasing order (insertion sort; a repeated point makes an empty
+        # segment, which neither the crossing nor the integral uses)
+        npts = 0
+        for j in range(nv):
+            for p in (vlo[j], vhi[j]):
+                if math.isfinite(p):
+                    i = npts
+                    while i > 0 and all_edges[i] > p:
+                        all_edges[i + 1] = all_edges[i]
+                        i -= 1
+                    all_edges[i + 1] = p
+                    npts += 1
+        all_edges[0] = -inf
+        all_edges[npts + 1] = inf
+        edges = all_edges[: npts + 2]
+        seg_const = all_const[: npts + 1]
+        seg_active = all_active[: npts + 1, :nv]
+        seg_active[:, :] = False
+        vb_, vk_ = vb[:nv], vk[:nv]
+        n_seg = edges.shape[0] - 1
+        for s in range(n_seg):
+            left, right = edges[s], edges[s + 1]
+            if math.isinf(left) and math.isinf(right):
+                probe = 0.0
+            elif math.isinf(left):
+                probe = right - 1.0
+            elif math.isinf(right):
+                probe = left + 1.0
+            else:
+                probe = 0.5 * (left + right)
+            const = base
+            for j in range(nv):
+                if probe >= vhi[j]:
+                    const += vl[j]
+                elif probe >= vlo[j]:
+                    const += va[j] - vt[j]
+                    seg_active[s, j] = True
+            seg_const[s] = const
+        zs = np.empty(2)
+        for q in range(2):
+            target = ded[r] if q == 0 else ded[r] + agg[r]
+            z = inf
+            if seg_const[0] >= target:
+                z = -inf
+            else:
+                for s in range(n_seg):
+                    right = edges[s + 1]
+                    if math.isfinite(right):
+                        top = _seg_value(seg_const[s], vb_, vk_, seg_active[s], right)
+                    else:
+                        top = seg_const[s]
+                        for j in range(nv):
+                            if seg_active[s, j]:
+                                top = inf
+                    if top >= target:
+                        z = _seg_solve(
+                            seg_const[s], vb_, vk_, seg_active[s], target, edges[s], right
+                        )
+                        break
+            zs[q] = z
+        z1, z2 = zs[0], zs[1]
+        if z1 == inf:
+            out[r] = 0.0
+            continue
+        if z2 == -inf:
+            out[r] = agg[r]
+            continue
+        total = agg[r] * (1.0 - _phi(z2)) if math.isfinite(z2) else 0.0
+        for s in range(n_seg):
+            u = max(edges[s], z1)
+            v = min(edges[s + 1], z2)
+            if not u < v:
+                continue
+            total += (seg_const[s] - ded[r]) * (_phi(v) - _phi(u))
+            for j in range(nv):
+                if seg_active[s, j]:
+                    kj = vk[j]
+                    total += vb[j] * math.exp(0.5 * kj * kj) * (_phi(v - kj) - _phi(u - kj))
+        out[r] = max(total, 0.0)
