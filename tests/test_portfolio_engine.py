@@ -35,10 +35,26 @@ from egide.actuarial.systemic import (
 from egide.actuarial.terms_vec import TermsArrays, apply_terms_vec
 from egide.domain.application import Application, Cover, Establishment, History, Security
 from egide.domain.errors import ProductError
-from egide.domain.product import COVERAGES, KINDS, Product
+from egide.domain.product import COVERAGES, INCIDENTS, KINDS, Product, load_product
 from egide.domain.rating import price
 
 SYSTEMIC_FILE = Path(__file__).resolve().parents[1] / "src/egide/products/systemic-events-v1.toml"
+PRODUCT_V1 = Path(__file__).resolve().parents[1] / "src/egide/products/cyber-sante-v1.toml"
+PRODUCT_V2 = Path(__file__).resolve().parents[1] / "src/egide/products/cyber-sante-v2.toml"
+
+
+@pytest.fixture(scope="module")
+def product() -> Product:
+    """Product 2026.1 (risk model v1), whatever the default: these tests are about v1's
+    per-coverage model; the `test_v2_*` ones use `product_v2`."""
+    return load_product(PRODUCT_V1)
+
+
+@pytest.fixture(scope="module")
+def product_v2() -> Product:
+    """Product 2026.2 (risk model v2: the incident model)."""
+    return load_product(PRODUCT_V2)
+
 
 VENDORS = ("vendor_a", "vendor_b", "vendor_c")
 HOSTS = ("host_a", "host_b", "on_premises")
@@ -202,6 +218,66 @@ def test_the_vectorised_parameters_equal_the_rating_engines_policy_by_policy(
     np.testing.assert_allclose(fast.terms.hourly_loss, slow.terms.hourly_loss, rtol=1e-12)
     assert fast.expected_loss == pytest.approx(slow.expected_loss, rel=1e-9)
     np.testing.assert_array_equal(fast.kind, slow.kind)
+
+
+def test_v2_independent_aal_before_the_aggregate_recovers_the_rating_expected_loss(
+    product_v2: Product,
+) -> None:
+    """Risk model v2: the incidents the engine draws (one deductible each, comonotone costs)
+    average to the closed-form expected loss of the rating engine."""
+    book = small_book(50, 11, product_v2)
+    result = simulate_book(book, product_v2, 20_000, 5, systemic=SystemicModel.none())
+    rated = sum(float(price(e.application, product_v2).expected_loss) for e in book)
+    assert result.expected_loss == pytest.approx(rated, rel=1e-6, abs=1.0)
+    within(
+        result.independent_aal_before_aggregate, result.expected_loss, result.independent_aal_stderr
+    )
+    assert result.independent_aal <= result.independent_aal_before_aggregate
+    assert result.systemic_aal == 0.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_v2_vectorised_parameters_equal_the_rating_engines_policy_by_policy(
+    product_v2: Product, seed: int
+) -> None:
+    book = small_book(300, seed, product_v2)
+    rng = np.random.default_rng(seed)
+    for i in range(0, len(book), 3):
+        app = book[i].application
+        code = COVERAGES[int(rng.integers(6))]
+        options = [o for o in product_v2.coverages[code].limit_options if o <= app.cover.limit]
+        if options:
+            sub = {code: options[int(rng.integers(len(options)))]}
+            book[i] = replace(book[i], application=app.with_cover(sublimits=sub))
+    slow = portfolio_arrays(book, product_v2, vectorised=False)
+    fast = portfolio_arrays(book, product_v2)
+    assert slow.incidents is not None and fast.incidents is not None
+    assert fast.incidents.rate.shape == (len(book), len(INCIDENTS))
+    for name in ("rate", "fixed", "median", "sigma", "cap"):
+        np.testing.assert_allclose(
+            getattr(fast.incidents, name), getattr(slow.incidents, name), rtol=1e-12
+        )
+    for name in ("sub_deductible", "sub_limit", "deductible", "aggregate", "waiting_hours"):
+        np.testing.assert_array_equal(getattr(fast.terms, name), getattr(slow.terms, name))
+    np.testing.assert_allclose(fast.terms.hourly_loss, slow.terms.hourly_loss, rtol=1e-12)
+    # rating sums each coverage's expected loss rounded to the cent: 6 half-cents a policy
+    assert abs(fast.expected_loss - slow.expected_loss) <= 0.03 * len(book)
+    assert np.all(fast.frequency == 0.0)  # every independent claim is an incident
+
+
+def test_v2_engine_pays_what_the_array_terms_pay_on_its_own_incidents(product_v2: Product) -> None:
+    """The incident kernel applies the terms of `apply_terms_vec` (held to the Decimal terms)
+    to the whole incident at once: several coverages, one deductible."""
+    book = small_book(40, 6, product_v2)
+    arrays = portfolio_arrays(book, product_v2)
+    result = simulate(arrays, 400, 3, block_years=100, keep_events=True)
+    ev = result.events
+    assert ev is not None
+    independent = ev["systemic_event"] < 0
+    assert (np.count_nonzero(ev["ground_up"][independent] > 0, axis=1) >= 3).any()
+    again = apply_terms_vec(arrays.terms, ev["policy"], ev["year"], ev["time"], ev["ground_up"])
+    np.testing.assert_allclose(ev["payable"], again.payable, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(ev["payable"].sum(), result.ylt.total.sum(), rtol=1e-9)
 
 
 # --------------------------------------------------------------------------- limiting cases

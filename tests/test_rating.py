@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from scipy import integrate, stats
 from egide.domain import lognormal
 from egide.domain.application import parse_application
 from egide.domain.money import ZERO
-from egide.domain.product import Product
+from egide.domain.product import Product, load_product
 from egide.domain.quote import assess
 from egide.domain.rating import (
     CoverageRisk,
@@ -28,6 +29,19 @@ from egide.domain.terms import ClaimLosses, PolicyTerms, apply_terms
 from tests.appdata import BOOL_CONTROLS, applications, base_application
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PRODUCTS = Path(__file__).resolve().parents[1] / "src" / "egide" / "products"
+
+
+@pytest.fixture(scope="module", params=["cyber-sante-v1.toml", "cyber-sante-v2.toml"])
+def product(request: pytest.FixtureRequest) -> Product:
+    """Both products: the monotonic properties hold for risk model v1 and v2 alike."""
+    return load_product(PRODUCTS / request.param)
+
+
+@pytest.fixture(scope="module")
+def product_v1() -> Product:
+    """Product 2026.1: the per-coverage closed forms of risk model v1."""
+    return load_product(PRODUCTS / "cyber-sante-v1.toml")
 
 
 @pytest.mark.parametrize(
@@ -73,8 +87,9 @@ def monte_carlo_payment(
 @pytest.mark.parametrize("mode", ["time_deductible", "trigger"])
 @pytest.mark.parametrize("kind", ["cabinet_medical", "clinique"])
 def test_closed_form_expected_claim_equals_the_claims_semantics_on_simulated_claims(
-    product: Product, kind: str, mode: str
+    product_v1: Product, kind: str, mode: str
 ) -> None:
+    product = product_v1
     app = parse_application(base_application(kind, limit=250_000, deductible=2_500), product)
     profile = risk_profile(app, product.risk_model)
     terms = policy_terms(app, product)

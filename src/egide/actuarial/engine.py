@@ -32,7 +32,13 @@ import numpy.typing as npt
 from egide.actuarial import sim_kernel as K
 from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.actuarial.book import BookEntry
-from egide.actuarial.sim_params import PolicyInputs, parameters, policy_inputs
+from egide.actuarial.sim_params import (
+    IncidentArrays,
+    PolicyInputs,
+    incident_parameters,
+    parameters,
+    policy_inputs,
+)
 from egide.actuarial.systemic import (
     KINDS_OF_EVENT,
     SystemicDraw,
@@ -43,8 +49,15 @@ from egide.actuarial.systemic import (
     load_systemic_model,
 )
 from egide.actuarial.terms_vec import TermsArrays
-from egide.domain.product import COVERAGES, KINDS, Product
-from egide.domain.rating import expected_claim_payment, policy_terms, risk_profile
+from egide.domain.product import COVERAGES, INCIDENTS, KINDS, Product
+from egide.domain.rating import (
+    bi_hourly_loss,
+    expected_claim_payment,
+    incident_profile,
+    policy_terms,
+    price,
+    risk_profile,
+)
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -76,6 +89,10 @@ class PortfolioArrays:
     host: I64 | None = None  # (P,) index into host_names
     host_names: tuple[str, ...] = ()
     expected_loss: float = math.nan  # the rating engine's expected loss of the book (per year)
+    # risk model v2: the incidents (then `frequency` is 0: every independent claim is an
+    # incident; `mu` and `sigma` carry each coverage's cost in its first incident type, for the
+    # systemic events' severities)
+    incidents: IncidentArrays | None = None
 
     @property
     def n_policies(self) -> int:
@@ -95,6 +112,12 @@ class PortfolioArrays:
             raise SimulationError("terms and kind: must have one row per policy")
         if p and (self.kind.min() < 0 or self.kind.max() >= len(self.kind_names)):
             raise SimulationError("kind: index out of range of kind_names")
+        if self.incidents is not None:
+            inc = self.incidents
+            if inc.rate.shape[0] != p or inc.median.shape[0] != p:
+                raise SimulationError("incidents: must have one row per policy")
+            if not np.all(np.isfinite(inc.rate)) or np.any(inc.rate < 0):
+                raise SimulationError("incidents.rate: must be finite and >= 0")
 
 
 def _index(values: Sequence[str]) -> tuple[I64, tuple[str, ...]]:
@@ -115,6 +138,8 @@ def portfolio_arrays(
     host = _index([e.cloud_host for e in entries])
     if vectorised:
         return arrays_from_inputs(policy_inputs(entries, product), product, vendor, host)
+    if product.risk_model.incident_model is not None:
+        return _rating_incident_arrays(entries, product, vendor, host)
     freq, mu, sigma, terms_arrays, expected_loss = _rating_parameters(entries, product)
     kind_lookup = {k: i for i, k in enumerate(KINDS)}
     kind = np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64)
@@ -142,6 +167,23 @@ def arrays_from_inputs(
     """The arrays of a book from its rating inputs (`sim_params.PolicyInputs`, from entries or
     straight from an OED file's columns) and its software vendors and hosts, each as (index per
     policy, sorted names)."""
+    if product.risk_model.incident_model is not None:
+        incidents, terms_arrays, expected = incident_parameters(inputs, product)
+        mu, sigma = _systemic_severity(incidents)
+        return PortfolioArrays(
+            frequency=np.zeros((inputs.n_policies, N_COV)),
+            mu=mu,
+            sigma=sigma,
+            terms=terms_arrays,
+            kind=inputs.kind,
+            kind_names=KINDS,
+            vendor=vendor[0],
+            vendor_names=vendor[1],
+            host=host[0],
+            host_names=host[1],
+            expected_loss=float(expected.sum()),
+            incidents=incidents,
+        )
     freq, mu, sigma, terms_arrays, expected = parameters(inputs, product)
     return PortfolioArrays(
         frequency=freq,
@@ -179,6 +221,73 @@ def _rating_parameters(
             expected += risk.frequency * expected_claim_payment(risk, t)
         hourly[i] = profile["business_interruption"].hourly_loss
     return freq, mu, sigma, TermsArrays.from_policy_terms(terms, list(hourly)), expected
+
+
+def _systemic_severity(incidents: IncidentArrays) -> tuple[F64, F64]:
+    """Per coverage, the lognormal (mu, sigma) of its cost in the first incident type (INCIDENTS
+    order: ransomware first) that triggers it — what the v1 systemic events draw from."""
+    n = incidents.rate.shape[0]
+    mu = np.zeros((n, N_COV))
+    sigma = np.zeros((n, N_COV))
+    done = np.zeros(N_COV, dtype=np.bool_)
+    for i in range(len(INCIDENTS)):
+        for k in range(N_COV):
+            total = incidents.fixed[:, i, k] + incidents.median[:, i, k]
+            if done[k] or not np.any(total > 0):
+                continue
+            mu[:, k] = np.log(np.maximum(total, 1e-9))
+            sigma[:, k] = incidents.sigma[:, i, k]
+            done[k] = True
+    return mu, sigma
+
+
+def _rating_incident_arrays(
+    entries: Sequence[BookEntry],
+    product: Product,
+    vendor: tuple[I64, tuple[str, ...]],
+    host: tuple[I64, tuple[str, ...]],
+) -> PortfolioArrays:
+    """Risk model v2 through the rating engine's own functions, one application at a time."""
+    model = product.risk_model
+    n, n_inc = len(entries), len(INCIDENTS)
+    rate = np.zeros((n, n_inc))
+    fixed = np.zeros((n, n_inc, N_COV))
+    median = np.zeros((n, n_inc, N_COV))
+    sigma = np.zeros((n, n_inc, N_COV))
+    cap = np.full((n, n_inc, N_COV), np.inf)
+    terms, hourly = [], []
+    expected = 0.0
+    for p, entry in enumerate(entries):
+        app = entry.application
+        profile = incident_profile(app, model)
+        for i, code in enumerate(INCIDENTS):
+            risk = profile[code]
+            rate[p, i] = risk.frequency
+            for line in risk.costs:
+                k = COVERAGES.index(line.coverage)
+                fixed[p, i, k], median[p, i, k] = line.fixed, line.median
+                sigma[p, i, k], cap[p, i, k] = line.sigma, line.cap
+        terms.append(policy_terms(app, product))
+        hourly.append(bi_hourly_loss(app, model))
+        expected += float(price(app, product).expected_loss)
+    incidents = IncidentArrays(rate, fixed, median, sigma, cap)
+    mu, sev_sigma = _systemic_severity(incidents)
+    kind_lookup = {k: i for i, k in enumerate(KINDS)}
+    kind = np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64)
+    return PortfolioArrays(
+        frequency=np.zeros((n, N_COV)),
+        mu=mu,
+        sigma=sev_sigma,
+        terms=TermsArrays.from_policy_terms(terms, hourly),
+        kind=kind,
+        kind_names=KINDS,
+        vendor=vendor[0],
+        vendor_names=vendor[1],
+        host=host[0],
+        host_names=host[1],
+        expected_loss=expected,
+        incidents=incidents,
+    )
 
 
 def systemic_exposure(arrays: PortfolioArrays, model: SystemicModel | None) -> SystemicExposure:
@@ -241,8 +350,10 @@ def run_block(
     ylt = np.zeros((n_years, K.N_FIXED + len(arrays.kind_names)))
     t = arrays.terms
     capacity = 0
+    inc = arrays.incidents
     if keep_events:
-        expected = float(arrays.frequency.sum()) * n_years + len(draw.policy)
+        rates = float(arrays.frequency.sum()) + (float(inc.rate.sum()) if inc is not None else 0.0)
+        expected = rates * n_years + len(draw.policy)
         capacity = int(expected + 10 * math.sqrt(expected) + 100)
     while True:
         ev_policy = np.zeros(capacity, dtype=np.int64)
@@ -250,12 +361,15 @@ def run_block(
         ev_event = np.zeros(capacity, dtype=np.int64)
         ev_gu = np.zeros((capacity, N_COV))
         ev_pay = np.zeros((capacity, N_COV))
-        count = K.block_kernel(
+        kernel: Any = K.block_kernel
+        model_arrays: tuple[Any, ...] = (arrays.frequency, arrays.mu, arrays.sigma)
+        if inc is not None:
+            kernel = K.incident_block_kernel
+            model_arrays = (inc.rate, inc.fixed, inc.median, inc.sigma, inc.cap)
+        count = kernel(
             np.random.default_rng(ind_seed),
             n_years,
-            arrays.frequency,
-            arrays.mu,
-            arrays.sigma,
+            *model_arrays,
             t.sub_deductible,
             t.sub_limit,
             t.deductible,

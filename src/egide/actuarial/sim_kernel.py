@@ -155,3 +155,137 @@ def block_kernel(
                 count += 1
                 j += 1
     return count
+
+
+@njit(cache=True, nogil=True)
+def incident_block_kernel(
+    rng: Any,
+    n_years: int,
+    inc_rate: Any,
+    inc_fixed: Any,
+    inc_median: Any,
+    inc_sigma: Any,
+    inc_cap: Any,
+    sub_ded: Any,
+    sub_lim: Any,
+    deductible: Any,
+    aggregate: Any,
+    hourly: Any,
+    wait: Any,
+    indemnity: Any,
+    trigger: Any,
+    kind: Any,
+    sys_start: Any,
+    sys_t: Any,
+    sys_event: Any,
+    sys_x: Any,
+    sys_loss: Any,
+    ylt: Any,
+    keep: int,
+    ev_policy: Any,
+    ev_t: Any,
+    ev_event: Any,
+    ev_gu: Any,
+    ev_pay: Any,
+) -> int:  # pragma: no cover - compiled
+    """Risk model v2: as `block_kernel`, but each independent claim is one incident (its type
+    drawn in proportion to the types' rates) whose costs on every coverage it triggers come from
+    one standard normal z (fixed + median e^(sigma z), at most cap; BI in hours); the terms apply
+    to the whole incident at once (one deductible), then the annual aggregate in time order."""
+    n_pol, n_inc = inc_rate.shape
+    n_cov = inc_median.shape[2]
+    horizon = float(n_years)
+    buf = np.empty(n_cov)
+    gu = np.empty(n_cov)
+    out = np.empty(n_cov)
+    count = 0
+    for p in range(n_pol):
+        rate = 0.0
+        last = 0
+        for i in range(n_inc):
+            if inc_rate[p, i] > 0.0:
+                rate += inc_rate[p, i]
+                last = i
+        t_ind = rng.standard_exponential() / rate if rate > 0.0 else np.inf
+        j = sys_start[p]
+        j_end = sys_start[p + 1]
+        cur_year = -1
+        used = 0.0
+        agg = aggregate[p]
+        kp = KIND0 + kind[p]
+        while True:
+            t_sys = sys_t[j] if j < j_end else np.inf
+            if t_ind >= horizon and j >= j_end:
+                break
+            if t_ind < horizon and t_ind <= t_sys:
+                t = t_ind
+                u = rng.random() * rate
+                i = 0
+                acc = inc_rate[p, 0]
+                while u >= acc and i < n_inc - 1:
+                    i += 1
+                    acc += inc_rate[p, i]
+                if inc_rate[p, i] <= 0.0:
+                    i = last
+                z = rng.standard_normal()
+                for kk in range(n_cov):
+                    m = inc_median[p, i, kk]
+                    x = inc_fixed[p, i, kk]
+                    if m > 0.0:
+                        x += m * np.exp(inc_sigma[p, i, kk] * z)
+                    x = min(x, inc_cap[p, i, kk])
+                    gu[kk] = x
+                    buf[kk] = x
+                buf[0] = bi_money(gu[0], hourly[p], wait[p], indemnity[p], trigger[p])
+                net = claim_net(buf, sub_ded[p], sub_lim[p], deductible[p], out)
+                year = int(t)
+                if year != cur_year:
+                    cur_year = year
+                    used = 0.0
+                pay = aggregate_cut(out, net, max(agg - used, 0.0))
+                used += pay
+                ylt[year, TOTAL] += pay
+                ylt[year, INDEPENDENT] += pay
+                ylt[year, INDEPENDENT_BEFORE_AGGREGATE] += min(net, agg)
+                if pay > ylt[year, MAX_OCCURRENCE]:
+                    ylt[year, MAX_OCCURRENCE] = pay
+                for kk in range(n_cov):
+                    ylt[year, COVERAGE0 + kk] += out[kk]
+                ylt[year, kp] += pay
+                if keep > 0 and count < keep:
+                    ev_policy[count] = p
+                    ev_t[count] = t
+                    ev_event[count] = -1
+                    for kk in range(n_cov):
+                        ev_gu[count, kk] = gu[kk]
+                        ev_pay[count, kk] = out[kk]
+                count += 1
+                t_ind += rng.standard_exponential() / rate
+            else:
+                t = t_sys
+                for kk in range(n_cov):
+                    buf[kk] = sys_x[j, kk]
+                buf[0] = bi_money(sys_x[j, 0], hourly[p], wait[p], indemnity[p], trigger[p])
+                total = claim_net(buf, sub_ded[p], sub_lim[p], deductible[p], out)
+                year = int(t)
+                if year != cur_year:
+                    cur_year = year
+                    used = 0.0
+                pay = aggregate_cut(out, total, max(agg - used, 0.0))
+                used += pay
+                ylt[year, TOTAL] += pay
+                ylt[year, SYSTEMIC] += pay
+                for kk in range(n_cov):
+                    ylt[year, COVERAGE0 + kk] += out[kk]
+                ylt[year, kp] += pay
+                sys_loss[sys_event[j]] += pay
+                if keep > 0 and count < keep:
+                    ev_policy[count] = p
+                    ev_t[count] = t
+                    ev_event[count] = sys_event[j]
+                    for kk in range(n_cov):
+                        ev_gu[count, kk] = sys_x[j, kk]
+                        ev_pay[count, kk] = out[kk]
+                count += 1
+                j += 1
+    return count

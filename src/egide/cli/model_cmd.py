@@ -1,4 +1,5 @@
-"""`egide model ...`: commands that (re)fit the risk model's parameters on data.
+"""`egide model ...`: commands that (re)fit the risk model's parameters on data, and the
+calibration table of risk model v2 (`egide model calibration`).
 
 Mounted by the main CLI as ``app.add_typer(model_cmd.app, name="model")``.
 """
@@ -511,6 +512,63 @@ def fit_breaches(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         _print_human(console, data, entity_type, left_out, fit, ks_boot, within)
+
+
+@app.command("calibration")
+@guarded
+def calibration_cmd(
+    product_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--product",
+            help="Product file (risk model v2); default: the packaged cyber-sante-v2.toml.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The model's national figures per kind of establishment beside the public anchors."""
+    from importlib import resources
+
+    from egide.actuarial.calibration import calibration
+    from egide.domain.errors import ProductError
+    from egide.domain.product import load_product
+
+    path = product_file or Path(str(resources.files("egide.products") / "cyber-sante-v2.toml"))
+    try:
+        table = calibration(load_product(path))
+    except ProductError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(table, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    out = Table(
+        title=f"Calibration of {table['product']} (risk model {table['risk_model_version']})"
+    )
+    for col in (
+        "kind",
+        "in France",
+        "claims/yr",
+        "> 1 MEUR/yr",
+        "ransomware/yr",
+        "EL",
+        "premium HT",
+    ):
+        out.add_column(col, justify="right" if col != "kind" else "left")
+    for kind, k in table["kinds"].items():
+        out.add_row(
+            kind,
+            f"{k['establishments_in_france']:,}",
+            f"{k['claims_per_year']:,.1f}",
+            f"{k['claims_over_1m_per_year']:,.2f}",
+            f"{k['ransomware_per_year']:,.1f}",
+            f"{k['expected_loss']:,.0f}",
+            f"{k['premium']:,.0f}",
+        )
+    console.print(out)
+    for a in table["anchors"]:
+        console.print(f"{a['name']}: {a['value']} {a['unit']} — {a['source']}")
 
 
 if __name__ == "__main__":  # python -m egide.cli.model_cmd fit-breaches FILE...

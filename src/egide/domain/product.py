@@ -47,7 +47,16 @@ CONTROL_FIELDS: tuple[str, ...] = (
     "incident_response_plan",
 )
 GRADED_FIELDS: tuple[str, ...] = ("critical_patch_days", "security_budget_share")
-DEFAULT_PRODUCT_FILE = "cyber-sante-v1.toml"
+# The incident types of risk model v2 (`[model] structure = "incidents"`).
+INCIDENTS: tuple[str, ...] = (
+    "ransomware",
+    "data_breach",
+    "denial_of_service",
+    "outage",
+    "lost_device",
+)
+COST_EXPOSURES: tuple[str, ...] = ("revenue", "records_exposed", "outage_hours")
+DEFAULT_PRODUCT_FILE = "cyber-sante-v2.toml"
 
 
 # --------------------------------------------------------------------------- risk model
@@ -103,6 +112,50 @@ class GradedControl:
 
 
 @dataclass(frozen=True)
+class CostParams:
+    """One coverage's ground-up cost in one incident type (risk model v2).
+
+    cost = fixed + variable, capped at `fixed + variable(records held)` for records-driven costs:
+    - fixed = fixed_cost * (revenue / 1 MEUR) ** fixed_exponent (forensics, legal advice,
+      notification set-up: paid whatever the incident's size);
+    - variable = median * (exposure / reference) ** exponent * exp(sigma * z), z the incident's one
+      standard normal driver (every cost of an incident moves with the same z: comonotone).
+    Exposure "revenue": reference 1 MEUR; "records_exposed": the records the incident exposes
+    (lognormal, from the breach-size fit), reference 1 000 records, sigma then = exponent x the
+    records' sigma; "outage_hours": business interruption, `median` unused, hours from the kind.
+    """
+
+    coverage: str
+    exposure: str
+    fixed: Decimal
+    fixed_exponent: Decimal
+    median: Decimal
+    exponent: Decimal
+    sigma: Decimal
+
+
+@dataclass(frozen=True)
+class IncidentType:
+    code: str
+    label: str
+    history: str  # "ransomware" | "incident": which history count raises its frequency
+    records_mu: Decimal  # log records exposed at `records_reference` records held
+    records_sigma: Decimal
+    records_reference: Decimal
+    outage_sigma: Decimal
+    costs: Mapping[str, CostParams]  # coverage -> cost (coverages the incident triggers)
+
+
+@dataclass(frozen=True)
+class IncidentModel:
+    """The incident types of risk model v2 and, per kind, their frequencies and outage hours."""
+
+    incidents: Mapping[str, IncidentType]
+    frequency: Mapping[str, Mapping[str, Decimal]]  # kind -> incident -> yearly frequency
+    outage_hours: Mapping[str, Mapping[str, Decimal]]  # kind -> incident -> median hours
+
+
+@dataclass(frozen=True)
 class RiskModel:
     version: str
     coverage_share: Mapping[str, Decimal]
@@ -116,6 +169,13 @@ class RiskModel:
     ransomware_factor: Decimal
     history_max_factor: Decimal
     sha256: str
+    # risk model v2 only (None in v1): the incident model; controls' `frequency` factors are then
+    # keyed by incident type and their `severity` factors by coverage (variable costs only)
+    incident_model: IncidentModel | None = None
+
+    @property
+    def is_incident_model(self) -> bool:
+        return self.incident_model is not None
 
 
 # --------------------------------------------------------------------------- product
@@ -176,6 +236,9 @@ class Product:
     source_text: str = field(repr=False)
     model_text: str = field(repr=False)
     sha256: str = ""
+    # increased-limit factor (product 2026.2 on): the premium is multiplied by
+    # (limit / the kind's lowest limit option) ** ilf_exponent; 0 (v1): no factor
+    ilf_exponent: Decimal = Decimal(0)
 
     @property
     def ref(self) -> str:
@@ -190,6 +253,14 @@ class Product:
 
     def deductible_amounts(self, kind: str) -> list[Decimal]:
         return [o.amount for o in self.deductible_options if kind in o.kinds]
+
+    def increased_limit_factor(self, kind: str, limit: Decimal) -> float:
+        """(limit / lowest limit option of the kind) ** ilf_exponent, 1 when there is none."""
+        if self.ilf_exponent == 0:
+            return 1.0
+        base = min(self.aggregate_amounts(kind))
+        ratio = float(max(limit / base, Decimal(1)))
+        return float(ratio ** float(self.ilf_exponent))
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -270,15 +341,29 @@ class _Reader:
             raise self.fail(key, f"must be <= {high}")
         return result
 
-    def factors(self, key: str) -> dict[str, Decimal]:
+    def factors(self, key: str, codes: tuple[str, ...] = COVERAGES) -> dict[str, Decimal]:
+        what = "coverage" if codes is COVERAGES else "incident type"
         value = self.data.get(key, {})
         if not isinstance(value, dict):
-            raise self.fail(key, "must be a table of coverage = factor")
+            raise self.fail(key, f"must be a table of {what} = factor")
         out: dict[str, Decimal] = {}
         for cov, factor in value.items():
-            if cov not in COVERAGES:
-                raise self.fail(f"{key}.{cov}", "is not a coverage code")
+            if cov not in codes:
+                raise self.fail(
+                    f"{key}.{cov}", f"is not a{'n' if what[0] == 'i' else ''} {what} code"
+                )
             out[cov] = self.number(f"{key}.{cov}", factor, low=1)
+        return out
+
+    def amounts(self, key: str, codes: tuple[str, ...], *, low: int = 0) -> dict[str, Decimal]:
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(key, "is required and must be a table of incident type = number")
+        out: dict[str, Decimal] = {}
+        for code, amount in value.items():
+            if code not in codes:
+                raise self.fail(f"{key}.{code}", "is not an incident type code")
+            out[code] = self.number(f"{key}.{code}", amount, low=low)
         return out
 
 
@@ -304,6 +389,10 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
         raise ProductError(path, "(syntax)", f"is not valid TOML: {exc}") from None
     r = _Reader(path, data)
     model = r.table("model")
+    structured = model.has("structure")
+    if structured:
+        model.text("structure", ("incidents",))
+        return _parse_incident_risk_model(r, text)
     shares = r.table("coverage_share")
     shares.text("source")
     coverage_share = {c: shares.dec(c, low=0, high=1, strict_low=True) for c in COVERAGES}
@@ -341,6 +430,30 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
             exposure=s.text("exposure", ("revenue", "records")),
             exponent=s.dec("exponent", low=0, high=2),
         )
+    controls, graded = _parse_controls(r, path, COVERAGES)
+    hist = r.table("history")
+    hist.text("source")
+    return RiskModel(
+        version=model.text("version"),
+        coverage_share=coverage_share,
+        kinds=kinds,
+        frequency_size_exponent=size.dec("frequency_exponent", low=0, high=2),
+        max_size_ratio=size.dec("max_size_ratio", low=1),
+        severity=severity,
+        controls=controls,
+        graded=graded,
+        incident_factor=hist.dec("incident_factor", low=0),
+        ransomware_factor=hist.dec("ransomware_factor", low=0),
+        history_max_factor=hist.dec("max_factor", low=1),
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _parse_controls(
+    r: _Reader, path: str, frequency_codes: tuple[str, ...]
+) -> tuple[dict[str, Control], dict[str, GradedControl]]:
+    """The controls and graded controls; frequency factors keyed by `frequency_codes` (coverages
+    in v1, incident types in v2), severity factors by coverage."""
     ctrl_r = r.table("controls")
     controls: dict[str, Control] = {}
     for code in CONTROL_FIELDS:
@@ -351,17 +464,18 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
             label=c.text("label"),
             recommendation=c.text("recommendation"),
             score_weight=int(c.dec("score_weight", low=0, high=100)),
-            frequency=c.factors("frequency"),
+            frequency=c.factors("frequency", frequency_codes),
             severity=c.factors("severity"),
         )
     graded_r = r.table("graded")
     graded: dict[str, GradedControl] = {}
+    what = "coverage" if frequency_codes is COVERAGES else "incident type"
     for code in GRADED_FIELDS:
         g = graded_r.table(code)
         g.text("source")
         applies = g.data.get("applies_to")
-        if not isinstance(applies, list) or not all(a in COVERAGES for a in applies):
-            raise g.fail("applies_to", "must be a list of coverage codes")
+        if not isinstance(applies, list) or not all(a in frequency_codes for a in applies):
+            raise g.fail("applies_to", f"must be a list of {what} codes")
         good, bad = g.dec("good"), g.dec("bad")
         if good == bad:
             raise g.fail("bad", "must differ from good")
@@ -382,21 +496,111 @@ def parse_risk_model(text: str, path: str = "risk-model") -> RiskModel:
         raise ProductError(
             path, "controls.*.score_weight", f"must add up to 100 (got {total_weight})"
         )
+    return controls, graded
+
+
+def _parse_cost(c: _Reader, coverage: str) -> CostParams:
+    c.text("source")
+    exposure = c.text("exposure", COST_EXPOSURES)
+    if (exposure == "outage_hours") != (coverage == "business_interruption"):
+        raise c.fail("exposure", "is outage_hours for business_interruption and only for it")
+    return CostParams(
+        coverage=coverage,
+        exposure=exposure,
+        fixed=c.dec("fixed", low=0, default=Decimal(0)),
+        fixed_exponent=c.dec("fixed_exponent", low=0, high=2, default=Decimal(0)),
+        median=c.dec("median", low=0, default=Decimal(0)),
+        exponent=c.dec("exponent", low=0, high=2, default=Decimal(0)),
+        sigma=c.dec("sigma", low=0, high=5, default=Decimal(0)),
+    )
+
+
+def _parse_incident_risk_model(r: _Reader, text: str) -> RiskModel:
+    """Risk model v2: incident types, each with its frequency by kind and its correlated costs
+    over the coverages it triggers (docs/model.md § Incident model)."""
+    path = r.path
+    model = r.table("model")
+    inc_r = r.table("incidents")
+    incidents: dict[str, IncidentType] = {}
+    for code in INCIDENTS:
+        i = inc_r.table(code)
+        i.text("source")
+        costs_r = i.table("costs")
+        costs: dict[str, CostParams] = {}
+        for cov in costs_r.names():
+            if cov not in COVERAGES:
+                raise costs_r.fail(cov, "is not a coverage code")
+            costs[cov] = _parse_cost(costs_r.table(cov), cov)
+        if not costs:
+            raise i.fail("costs", "must name at least one coverage")
+        needs_records = any(c.exposure == "records_exposed" for c in costs.values())
+        zero = Decimal(0)
+        incidents[code] = IncidentType(
+            code=code,
+            label=i.text("label"),
+            history=i.text("history", ("ransomware", "incident")),
+            records_mu=i.dec("records_mu") if needs_records else zero,
+            records_sigma=i.dec("records_sigma", low=0, high=5) if needs_records else zero,
+            records_reference=(i.dec("records_reference", low=1) if needs_records else Decimal(1)),
+            outage_sigma=(
+                i.dec("outage_sigma", low=0, high=5, strict_low=True)
+                if "business_interruption" in costs
+                else zero
+            ),
+            costs=costs,
+        )
+    for extra in inc_r.names():
+        if extra not in INCIDENTS:
+            raise inc_r.fail(extra, f"is not an incident type (one of {', '.join(INCIDENTS)})")
+    kinds_r = r.table("kinds")
+    kinds: dict[str, KindParams] = {}
+    frequency: dict[str, dict[str, Decimal]] = {}
+    outage: dict[str, dict[str, Decimal]] = {}
+    bi_incidents = tuple(c for c in INCIDENTS if "business_interruption" in incidents[c].costs)
+    for kind in KINDS:
+        k = kinds_r.table(kind)
+        k.text("source")
+        freq = k.amounts("frequency", INCIDENTS)
+        for code in INCIDENTS:
+            if code not in freq:
+                raise k.fail(f"frequency.{code}", "is required (a yearly frequency >= 0)")
+        hours = k.amounts("outage_hours", bi_incidents)
+        for code in bi_incidents:
+            if code not in hours or hours[code] <= 0:
+                raise k.fail(f"outage_hours.{code}", "is required and must be > 0")
+        frequency[kind], outage[kind] = freq, hours
+        kinds[kind] = KindParams(
+            code=kind,
+            label=k.text("label"),
+            reference_revenue=k.dec("reference_revenue", low=0, strict_low=True),
+            base_frequency=sum(freq.values(), Decimal(0)),
+            gross_margin_rate=k.dec("gross_margin_rate", low=0, high=1, strict_low=True),
+            operating_hours=k.dec("operating_hours", low=1, high=8784),
+            outage_median_hours=hours.get("ransomware", Decimal(1)),
+            outage_sigma=incidents["ransomware"].outage_sigma or Decimal(1),
+        )
+    for extra in kinds_r.names():
+        if extra not in KINDS:
+            raise kinds_r.fail(extra, "is not a kind of establishment")
+    size = r.table("size")
+    size.text("source")
+    controls, graded = _parse_controls(r, path, INCIDENTS)
     hist = r.table("history")
     hist.text("source")
     return RiskModel(
         version=model.text("version"),
-        coverage_share=coverage_share,
+        coverage_share={c: Decimal(0) for c in COVERAGES},
         kinds=kinds,
         frequency_size_exponent=size.dec("frequency_exponent", low=0, high=2),
         max_size_ratio=size.dec("max_size_ratio", low=1),
-        severity=severity,
+        severity={},
         controls=controls,
         graded=graded,
         incident_factor=hist.dec("incident_factor", low=0),
         ransomware_factor=hist.dec("ransomware_factor", low=0),
         history_max_factor=hist.dec("max_factor", low=1),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
+        incident_model=IncidentModel(incidents=incidents, frequency=frequency, outage_hours=outage),
     )
 
 
@@ -482,6 +686,11 @@ def parse_product(
     for i, item in enumerate(raw_excl):
         e = _Reader(path, item if isinstance(item, dict) else {}, f"exclusions[{i}].")
         exclusions.append(Exclusion(code=e.text("code"), label=e.text("label")))
+    ilf_exponent = Decimal(0)
+    if r.has("increased_limit"):
+        ilf = r.table("increased_limit")
+        ilf.text("source")
+        ilf_exponent = ilf.dec("exponent", low=0, high=1)
     claims = r.table("claims")
     cancel = r.table("cancellation")
     policy_modes = ("pro_rata", "no_refund")
@@ -514,7 +723,15 @@ def parse_product(
         source_text=text,
         model_text=model_text,
         sha256=hashlib.sha256((text + "\0" + model_text).encode()).hexdigest(),
+        ilf_exponent=ilf_exponent,
     )
+    bi_terms = coverages["business_interruption"]
+    if risk_model.incident_model is not None and bi_terms.waiting_period_mode != "time_deductible":
+        raise ProductError(
+            path,
+            "coverages.business_interruption.waiting_period_mode",
+            "must be time_deductible with an incident risk model (structure = incidents)",
+        )
     if product.loading_total >= 1:
         raise ProductError(
             path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1"

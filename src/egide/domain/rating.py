@@ -29,6 +29,9 @@ from egide.domain.scoring import control_present, graded_value
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 
 HOURS_PER_DAY = Decimal(24)
+HOURS_PER_YEAR = 8760.0  # risk model v2: BI hourly loss = annual gross margin / calendar hours
+REVENUE_UNIT = 1_000_000.0  # risk model v2: reference revenue of costs
+RECORDS_UNIT = 1_000.0  # risk model v2: reference records exposed of costs
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,157 @@ def expected_claim_payment(risk: CoverageRisk, terms: PolicyTerms) -> float:
     return lognormal.layer(mu_money, risk.sigma, wait_money + sub_ded + ded, min(width, agg))
 
 
+# --------------------------------------------------------------------------- risk model v2
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One coverage's ground-up cost in one incident: fixed + median x exp(sigma z), at most
+    `cap` (records held); for business interruption `median` is outage HOURS (fixed 0)."""
+
+    coverage: str
+    fixed: float
+    median: float
+    sigma: float
+    cap: float = math.inf
+
+
+@dataclass(frozen=True)
+class IncidentRisk:
+    """Yearly frequency of one incident type and its comonotone costs (COVERAGES order)."""
+
+    incident: str
+    frequency: float
+    costs: tuple[CostLine, ...]
+    factors: tuple[Factor, ...] = ()
+
+
+def bi_hourly_loss(app: Application, model: RiskModel) -> float:
+    """Risk model v2: lost gross margin per CALENDAR hour (annual margin / 8 760 h)."""
+    e = app.establishment
+    return float(e.annual_revenue * model.kinds[e.type].gross_margin_rate) / HOURS_PER_YEAR
+
+
+def incident_profile(app: Application, model: RiskModel) -> dict[str, IncidentRisk]:
+    """Frequency and costs of each incident type for this establishment (risk model v2)."""
+    im = model.incident_model
+    assert im is not None, "incident_profile needs risk model v2"
+    e, s, h = app.establishment, app.security, app.history
+    kind = model.kinds[e.type]
+    revenue = float(e.annual_revenue)
+    size_factor = _clip_ratio(revenue / float(kind.reference_revenue), model) ** float(
+        model.frequency_size_exponent
+    )
+    sev_mult = dict.fromkeys(COVERAGES, 1.0)
+    sev_factors: dict[str, list[Factor]] = {c: [] for c in COVERAGES}
+    for code, control in model.controls.items():
+        if control_present(s, code):
+            continue
+        for cov, factor in control.severity.items():
+            sev_mult[cov] *= float(factor)
+            sev_factors[cov].append(Factor(code, "severity", float(factor)))
+    records = float(max(e.patient_records, 1))
+    out: dict[str, IncidentRisk] = {}
+    for inc_code, inc in im.incidents.items():
+        factors: list[Factor] = [Factor("size", "frequency", size_factor)]
+        mult = size_factor
+        for code, control in model.controls.items():
+            if inc_code in control.frequency and not control_present(s, code):
+                f = float(control.frequency[inc_code])
+                mult *= f
+                factors.append(Factor(code, "frequency", f))
+        for code, graded in model.graded.items():
+            if inc_code not in graded.applies_to:
+                continue
+            badness = graded.badness(graded_value(s, code))
+            if badness > 0:
+                f = 1.0 + float(badness) * (float(graded.worst_factor) - 1.0)
+                mult *= f
+                factors.append(Factor(code, "frequency", f))
+        hist = 1.0 + float(model.incident_factor) * h.incidents_last_5_years
+        if inc.history == "ransomware":
+            hist += float(model.ransomware_factor) * h.ransomware_last_5_years
+        hist = min(hist, float(model.history_max_factor))
+        if hist > 1.0:
+            mult *= hist
+            factors.append(Factor("history", "frequency", hist))
+        frequency = float(im.frequency[e.type][inc_code]) * mult
+        exposed = math.exp(float(inc.records_mu)) * records / float(inc.records_reference)
+        lines: list[CostLine] = []
+        for cov in COVERAGES:
+            cost = inc.costs.get(cov)
+            if cost is None:
+                continue
+            factors.extend(sev_factors[cov])
+            if cost.exposure == "outage_hours":
+                hours = float(im.outage_hours[e.type][inc_code]) * sev_mult[cov]
+                lines.append(CostLine(cov, 0.0, hours, float(inc.outage_sigma)))
+                continue
+            fixed = float(cost.fixed) * (revenue / REVENUE_UNIT) ** float(cost.fixed_exponent)
+            b = float(cost.exponent)
+            if cost.exposure == "revenue":
+                median = float(cost.median) * (revenue / REVENUE_UNIT) ** b * sev_mult[cov]
+                lines.append(CostLine(cov, fixed, median, float(cost.sigma)))
+                continue
+            unit = float(cost.median) * sev_mult[cov]
+            median = unit * (exposed / RECORDS_UNIT) ** b
+            cap = fixed + unit * (records / RECORDS_UNIT) ** b
+            lines.append(CostLine(cov, fixed, median, b * float(inc.records_sigma), cap))
+        out[inc_code] = IncidentRisk(inc_code, frequency, tuple(lines), tuple(factors))
+    return out
+
+
+def incident_components(
+    risk: IncidentRisk, terms: PolicyTerms, hourly_loss: float
+) -> list[tuple[str, lognormal.Component]]:
+    """Each triggered coverage's payment p(z) = min(max(a + b e^(kz) - t, 0), l) under the
+    terms, as (a, b, k, t, l): sub-deductible and sub-limit; for BI the waiting and indemnity
+    periods in calendar hours times the hourly loss (time deductible)."""
+    out: list[tuple[str, lognormal.Component]] = []
+    for line in risk.costs:
+        cov = terms.coverages.get(line.coverage)
+        if cov is None:
+            continue
+        sd, sl = float(cov.sub_deductible), float(cov.limit)
+        if line.coverage == "business_interruption":
+            r = hourly_loss
+            if r <= 0:
+                continue
+            wait = float(terms.waiting_period_hours) * r
+            period = float(terms.indemnity_period_hours) * r
+            comp = (0.0, line.median * r, line.sigma, wait + sd, min(sl, max(period - sd, 0.0)))
+        else:
+            cap = min(sl, max(line.cap - sd, 0.0))
+            comp = (line.fixed, line.median, line.sigma, sd, cap)
+        out.append((line.coverage, comp))
+    return out
+
+
+def expected_incident_payment(
+    risk: IncidentRisk, terms: PolicyTerms, hourly_loss: float
+) -> dict[str, float]:
+    """Expected payment of one incident per coverage, after one deductible for the incident
+    (taken in coverage order) and the aggregate as a cap on the claim (cut from the last
+    coverage back): coverage c gets G(first c) - G(first c-1), G(prefix) = E[min(max(sum of the
+    prefix's payments - D, 0), A)] in closed form (`lognormal.comonotone_layer`)."""
+    ded, agg = float(terms.deductible), float(terms.aggregate_limit)
+    comps = incident_components(risk, terms, hourly_loss)
+    out: dict[str, float] = {}
+    before = 0.0
+    for i, (code, _) in enumerate(comps):
+        upto = lognormal.comonotone_layer([c for _, c in comps[: i + 1]], ded, agg)
+        out[code] = max(upto - before, 0.0)
+        before = upto
+    return out
+
+
+def systemic_expected_loss(app: Application, product: Product) -> float:
+    """The systemic load's expected loss carried in the premium (risk model v2). Zero here: the
+    systemic-events model (issue 11, part 2) fills this hook; `price` lists it in `loadings`
+    as "systemic" and spreads its premium over the coverages."""
+    return 0.0
+
+
 @dataclass(frozen=True)
 class CoveragePrice:
     code: str
@@ -201,6 +355,8 @@ class Price:
 
 
 def price(app: Application, product: Product) -> Price:
+    if product.risk_model.incident_model is not None:
+        return _price_incidents(app, product)
     model = product.risk_model
     profile = risk_profile(app, model)
     terms = policy_terms(app, product)
@@ -242,6 +398,92 @@ def price(app: Application, product: Product) -> Price:
         "expenses": cents(net * product.expenses),
         "broker_commission": cents(net * product.broker_commission),
         "profit_and_risk": cents(net * product.profit_and_risk),
+    }
+    tax = cents(net * product.tax_rate)
+    return Price(
+        coverages=tuple(coverages),
+        expected_loss=expected,
+        loadings=loadings,
+        minimum_premium=minimum,
+        minimum_applied=minimum_applied,
+        net=net,
+        tax_rate=product.tax_rate,
+        tax=tax,
+        total=net + tax,
+    )
+
+
+def _price_incidents(app: Application, product: Product) -> Price:
+    """`price` under risk model v2: per coverage, the sum over incident types of frequency x
+    expected payment; premium = (expected loss + systemic load) / (1 - loadings), the minimum
+    premium, then the increased-limit factor of the chosen limit."""
+    model = product.risk_model
+    profile = incident_profile(app, model)
+    terms = policy_terms(app, product)
+    hourly = bi_hourly_loss(app, model)
+    divisor = 1.0 - float(product.loading_total)
+    el = dict.fromkeys(COVERAGES, 0.0)
+    freq = dict.fromkeys(COVERAGES, 0.0)
+    ground_up = dict.fromkeys(COVERAGES, 0.0)
+    factors: dict[str, list[Factor]] = {c: [] for c in COVERAGES}
+    for risk in profile.values():
+        for code, paid in expected_incident_payment(risk, terms, hourly).items():
+            el[code] += risk.frequency * paid
+        for line in risk.costs:
+            mean = (
+                line.fixed + lognormal.mean(math.log(line.median), line.sigma)
+                if line.median > 0
+                else line.fixed
+            )
+            if line.coverage == "business_interruption":
+                mean *= hourly
+            freq[line.coverage] += risk.frequency
+            ground_up[line.coverage] += risk.frequency * min(mean, line.cap)
+            factors[line.coverage].extend(
+                Factor(f"{risk.incident}:{f.code}", f.applies_to, f.value) for f in risk.factors
+            )
+    total_el = sum(el.values())
+    systemic = systemic_expected_loss(app, product)
+    raw = []
+    for code in COVERAGES:
+        share = el[code] / total_el if total_el > 0 else 1.0 / len(COVERAGES)
+        raw.append(cents((el[code] + systemic * share) / divisor))
+    gross = sum(raw, ZERO)
+    minimum = product.minimum_premium[app.establishment.type]
+    minimum_applied = gross < minimum
+    premiums = _spread(minimum, raw) if minimum_applied else raw
+    ilf = product.increased_limit_factor(app.establishment.type, app.cover.limit)
+    before_ilf = sum(premiums, ZERO)
+    if ilf != 1.0:
+        premiums = _spread(cents(before_ilf * Decimal(repr(ilf))), premiums)
+    coverages = []
+    for code, premium in zip(COVERAGES, premiums, strict=True):
+        cov = product.coverages[code]
+        f = freq[code]
+        coverages.append(
+            CoveragePrice(
+                code=code,
+                label=cov.label,
+                limit=terms.coverages[code].limit,
+                deductible=terms.deductible,
+                sub_deductible=terms.coverages[code].sub_deductible,
+                frequency=f,
+                mean_severity=ground_up[code] / f if f > 0 else 0.0,
+                expected_claim=el[code] / f if f > 0 else 0.0,
+                expected_loss=cents(el[code]),
+                premium=premium,
+                factors=tuple(factors[code]),
+            )
+        )
+    net = sum(premiums, ZERO)
+    # the non-systemic expected loss before the aggregate, as in v1 (sum of the coverages' cents)
+    expected = sum((c.expected_loss for c in coverages), ZERO)
+    loadings = {
+        "expenses": cents(net * product.expenses),
+        "broker_commission": cents(net * product.broker_commission),
+        "profit_and_risk": cents(net * product.profit_and_risk),
+        "increased_limit": net - before_ilf,
+        "systemic": cents(systemic / divisor),
     }
     tax = cents(net * product.tax_rate)
     return Price(
