@@ -26,6 +26,7 @@ from egide.domain.application import Application
 from egide.domain.money import ZERO, cents
 from egide.domain.product import COVERAGES, Product, RiskModel
 from egide.domain.scoring import control_present, graded_value
+from egide.domain.systemic_load import SYSTEMIC_LOADING, systemic_load
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 
 HOURS_PER_DAY = Decimal(24)
@@ -205,12 +206,13 @@ def price(app: Application, product: Product) -> Price:
     profile = risk_profile(app, model)
     terms = policy_terms(app, product)
     divisor = 1.0 - float(product.loading_total)
+    systemic = systemic_load(app, product, terms)  # {} without systemic events (2026.1)
     raw: list[tuple[str, CoverageRisk, float, Decimal, Decimal]] = []
     for code in COVERAGES:
         risk = profile[code]
         per_claim = expected_claim_payment(risk, terms)
         el = cents(risk.frequency * per_claim)
-        premium = cents(risk.frequency * per_claim / divisor)
+        premium = cents((risk.frequency * per_claim + systemic.get(code, 0.0)) / divisor)
         raw.append((code, risk, per_claim, el, premium))
     gross = sum((p for *_, p in raw), ZERO)
     minimum = product.minimum_premium[app.establishment.type]
@@ -243,6 +245,8 @@ def price(app: Application, product: Product) -> Price:
         "broker_commission": cents(net * product.broker_commission),
         "profit_and_risk": cents(net * product.profit_and_risk),
     }
+    if systemic:
+        loadings[SYSTEMIC_LOADING] = cents(sum(systemic.values()))
     tax = cents(net * product.tax_rate)
     return Price(
         coverages=tuple(coverages),
