@@ -20,8 +20,9 @@ lasts outage_median_hours x exp(outage_sigma Z) hours (one Z for all its coverag
 
 The systemic load of a quote (`systemic_load`) is, per coverage, the insured's expected systemic
 loss under the policy's terms: P(hit) x E[payment of the event's claim], the expectation over Z
-taken on 32 equal-probability cells of the normal law, each cell's costs at their exact
-conditional mean (exact without limits; with limits, within a fraction of a percent). Pure
+taken on 40 cells of the normal law (24 of equal probability up to the 96th percentile, then
+slices halving towards the upper tail, where the limits cut), each cell's costs at their exact
+conditional mean (exact without limits; with limits, within half a percent of a fine integration). Pure
 standard library, deterministic, well under a millisecond. `egide.actuarial.systemic` simulates
 the same model for the portfolio (tested equal in expectation).
 """
@@ -64,7 +65,6 @@ DAMAGE_CONTROLS: tuple[str, ...] = (
 UNKNOWN = "unknown"
 BI = "business_interruption"
 _BI_INDEX = COVERAGES.index(BI)
-CELLS = 32
 SYSTEMIC_LOADING = "systemic_events"  # the key of the load in a quote's `loadings`
 
 
@@ -405,14 +405,28 @@ def size_factor(params: SystemicParams, revenue: float) -> float:
     return float((revenue / params.reference_revenue) ** params.cost_exponent)
 
 
+def _edges() -> tuple[float, ...]:
+    """Cell edges on the probability scale: 24 equal cells up to 0.96, then cells halving
+    towards 1 (the upper tail, where the limits cut, in fine slices), the last one to 1."""
+    body = [j / 25 for j in range(25)]
+    tail = [1.0 - 0.04 / 2**k for k in range(1, TAIL_CELLS)]
+    return (*body, *tail, 1.0)
+
+
+TAIL_CELLS = 16
+EDGES = _edges()
+WEIGHTS: tuple[float, ...] = tuple(b - a for a, b in zip(EDGES, EDGES[1:], strict=False))
+
+
 @lru_cache(maxsize=16)
 def _cells(sigma: float) -> tuple[float, ...]:
-    """E[exp(sigma Z) | Z in cell j] for the CELLS equal-probability cells of N(0, 1)."""
+    """E[exp(sigma Z) | Z in cell j] for the cells of N(0, 1) between the EDGES."""
     nd = NormalDist()
-    edges = [-math.inf, *(nd.inv_cdf(j / CELLS) for j in range(1, CELLS)), math.inf]
-    scale = math.exp(0.5 * sigma * sigma) * CELLS
+    z = [-math.inf, *(nd.inv_cdf(u) for u in EDGES[1:-1]), math.inf]
+    scale = math.exp(0.5 * sigma * sigma)
     return tuple(
-        scale * (nd.cdf(edges[j + 1] - sigma) - nd.cdf(edges[j] - sigma)) for j in range(CELLS)
+        scale * (nd.cdf(z[j + 1] - sigma) - nd.cdf(z[j] - sigma)) / WEIGHTS[j]
+        for j in range(len(WEIGHTS))
     )
 
 
@@ -505,13 +519,12 @@ def scenario_losses(
             cost_f, outage_f = damage_factors(s, controls)
             base = [s.costs.get(c, 0.0) * size * cost_f for c in COVERAGES]
             hours = s.outage_median_hours * outage_f
-            for m, h in zip(_cells(s.sigma), _cells(s.outage_sigma), strict=True):
+            cells = zip(WEIGHTS, _cells(s.sigma), _cells(s.outage_sigma), strict=True)
+            for w, m, h in cells:
                 paid = t.pay([b * m for b in base], hours * h)
                 for k in range(n):
-                    total[k] += paid[k]
-        out.append(
-            ScenarioLoss(s.code, p, dict(zip(COVERAGES, [x / CELLS for x in total], strict=True)))
-        )
+                    total[k] += w * paid[k]
+        out.append(ScenarioLoss(s.code, p, dict(zip(COVERAGES, total, strict=True))))
     return tuple(out)
 
 
