@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -415,7 +416,7 @@ def _edges() -> tuple[float, ...]:
 
 TAIL_CELLS = 16
 EDGES = _edges()
-WEIGHTS: tuple[float, ...] = tuple(b - a for a, b in zip(EDGES, EDGES[1:], strict=False))
+WEIGHTS: tuple[float, ...] = tuple(b - a for a, b in pairwise(EDGES))
 
 
 @lru_cache(maxsize=16)
