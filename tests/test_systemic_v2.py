@@ -280,3 +280,21 @@ def test_engine_matches_the_premium_load(product2: Product, book: list[Any]) -> 
 
 def test_every_policy_keeps_its_coverage_order(product2: Product) -> None:
     assert tuple(sl.claim_payment(policy_terms(_app(product2), product2), {}, 0, 1)) == COVERAGES
+
+
+def test_a_stored_product_reprices_with_the_same_systemic_load(product2: Product) -> None:
+    """services/products re-parses a recorded product from its product and model texts: the
+    systemic-events file it names comes from the packaged products, and its text is in the
+    sha256 (a changed file cannot pass under the recorded version)."""
+    from egide.domain.product import parse_product
+
+    stored = parse_product(product2.source_text, product2.model_text, "stored:x", "stored:x:m")
+    assert stored.sha256 == product2.sha256
+    app = _app(product2, "pharmacie")
+    assert price(app, stored) == price(app, product2)
+    changed = parse_product(
+        product2.source_text,
+        product2.model_text,
+        systemic_text=product2.systemic_events_text.replace("hit_share = 0.15", "hit_share = 0.2"),
+    )
+    assert changed.sha256 != product2.sha256
