@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -574,15 +574,19 @@ def exposure_v2(model: SystemicModelV2, inputs: SystemicInputs | None) -> System
     params = model.params
     n = inputs.n_policies
     size = (inputs.revenue / params.reference_revenue) ** params.cost_exponent
+    cache: dict[str, tuple[I64, dict[str, int]]] = {}
     out = []
     for s in params.scenarios.values():
         dep = params.dependencies[s.dependency]
         targets = params.targets(s)
-        answers = np.array(inputs.answers[s.dependency], dtype=object)
-        named = set(dep.vendors)
-        unknown = answers == sl.UNKNOWN
-        shared = ~np.isin(answers, list(dep.not_shared)) if n else np.zeros(0, np.bool_)
-        tail = shared & ~unknown & ~np.isin(answers, list(named)) if n else shared
+        codes, lookup = _codes(inputs, s.dependency, cache)
+
+        def among(names: Iterable[str], codes: I64 = codes, lookup: dict[str, int] = lookup) -> Any:
+            wanted = [lookup[v] for v in names if v in lookup]
+            return np.isin(codes, wanted) if wanted else np.zeros(n, np.bool_)
+
+        unknown = among([sl.UNKNOWN])
+        tail = ~among(dep.not_shared) & ~unknown & ~among(dep.vendors)
         known: list[I64] = []
         known_m: list[float] = []
         unknown_m = np.zeros((len(targets), len(KINDS)))
@@ -591,7 +595,7 @@ def exposure_v2(model: SystemicModelV2, inputs: SystemicInputs | None) -> System
                 known.append(np.flatnonzero(tail).astype(np.int64))
                 known_m.append(1.0 / dep.tail_vendors)
             else:
-                known.append(np.flatnonzero(answers == t.name).astype(np.int64))
+                known.append(np.flatnonzero(among([t.name])).astype(np.int64))
                 known_m.append(1.0)
             for k, kind in enumerate(KINDS):
                 unknown_m[i, k] = sl.membership(dep, kind, sl.UNKNOWN, t.name)
@@ -623,6 +627,21 @@ def exposure_v2(model: SystemicModelV2, inputs: SystemicInputs | None) -> System
             )
         )
     return SystemicExposureV2(model, tuple(out), n)
+
+
+def _codes(
+    inputs: SystemicInputs, dependency: str, cache: dict[str, tuple[I64, dict[str, int]]]
+) -> tuple[I64, dict[str, int]]:
+    """The answers of a dependency as integer codes, and the code of each distinct answer."""
+    if dependency not in cache:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(pd.Series(inputs.answers[dependency], dtype=object))
+        cache[dependency] = (
+            np.asarray(codes, dtype=np.int64),
+            {str(v): i for i, v in enumerate(uniques)},
+        )
+    return cache[dependency]
 
 
 def draw_systemic_v2(
