@@ -199,7 +199,7 @@ def simulate_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from egide.actuarial.engine import SimulationError, portfolio_arrays, simulate
-    from egide.actuarial.systemic import SystemicModel, load_systemic_model
+    from egide.actuarial.systemic import SystemicModel, load_systemic_model, systemic_model_of
 
     _check_options(years, block_years, seed, workers, scheduler)
     if no_systemic and systemic_file is not None:
@@ -217,7 +217,13 @@ def simulate_cmd(
         fail(f"--ord {ord_dir}: folder is not empty (--force writes into it)", EXIT_CONFLICT)
     who = actor(who)
     product = product_option(product_file)
-    systemic = SystemicModel.none() if no_systemic else load_systemic_model(systemic_file)
+    systemic = (
+        SystemicModel.none()
+        if no_systemic
+        else load_systemic_model(systemic_file)
+        if systemic_file is not None
+        else systemic_model_of(product)  # the product's systemic_events; 2026.1: v1
+    )
     entries: list[BookEntry] | None = None
     loaded = None
     try:
