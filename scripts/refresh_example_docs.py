@@ -35,8 +35,14 @@ def eur(value: str) -> str:
     return f"{Decimal(value).quantize(Decimal(1)):,}".replace(",", " ")
 
 
-def quote(path: Path) -> dict:  # type: ignore[type-arg]
-    return price_quote(yaml.safe_load(path.read_text(encoding="utf-8")), load_product())
+V1 = ROOT / "src" / "egide" / "products" / "cyber-sante-v1.toml"
+
+
+def quote(path: Path, product_file: Path | None = None) -> dict:  # type: ignore[type-arg]
+    """Priced with the default product (docs/examples.md), or `product_file` (docs/model.md's
+    calibration tables are those of product 2026.1, risk model v1)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return price_quote(data, load_product(product_file))
 
 
 def rendered(q: dict) -> str:  # type: ignore[type-arg]
@@ -65,7 +71,7 @@ def main() -> None:
     model_doc = ROOT / "docs" / "model.md"
     text = model_doc.read_text(encoding="utf-8")
     for name in WORKED:
-        q = quote(ROOT / "examples" / f"{name}.yaml")
+        q = quote(ROOT / "examples" / f"{name}.yaml", V1)
         cells = " | ".join(
             f"{eur(c['expected_loss'])} / {eur(c['premium'])}" for c in q["coverages"]
         )
@@ -76,7 +82,7 @@ def main() -> None:
         )
         text = re.sub(rf"^\| `examples/{re.escape(name)}\.yaml` \|.*$", row, text, flags=re.M)
     for path in sorted((ROOT / "examples" / "cases").glob("*.yaml")):
-        q = quote(path)
+        q = quote(path, V1)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         cover = data["cover"]
         row = (

@@ -290,6 +290,8 @@ APPLICATION_TEXT: dict[str, str] = {
     "technology.software_vendor": "weda",
     "technology.cloud_host": "ovhcloud",
     "technology.email_vendor": "microsoft",
+    "technology.remote_access_vendor": "stormshield",
+    "establishment.nis2_category": "not_subject",
 }
 APPLICATION_FILES = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "cases").glob("*.yaml"))
 

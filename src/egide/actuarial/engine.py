@@ -23,7 +23,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
@@ -41,11 +41,18 @@ from egide.actuarial.sim_params import (
 )
 from egide.actuarial.systemic import (
     KINDS_OF_EVENT,
+    AnySystemicModel,
     SystemicDraw,
     SystemicExposure,
+    SystemicExposureV2,
+    SystemicInputs,
     SystemicModel,
+    SystemicModelV2,
     Targets,
+    any_event,
     draw_systemic,
+    event_kinds,
+    exposure_v2,
     load_systemic_model,
 )
 from egide.actuarial.terms_vec import TermsArrays
@@ -93,6 +100,7 @@ class PortfolioArrays:
     # incident; `mu` and `sigma` carry each coverage's cost in its first incident type, for the
     # systemic events' severities)
     incidents: IncidentArrays | None = None
+    systemic_inputs: SystemicInputs | None = None  # what systemic events v2 read of each policy
 
     @property
     def n_policies(self) -> int:
@@ -136,10 +144,13 @@ def portfolio_arrays(
     equal); False: the rating engine's own functions, one application at a time (slower)."""
     vendor = _index([e.software_vendor for e in entries])
     host = _index([e.cloud_host for e in entries])
+    systemic_inputs = SystemicInputs.from_entries(entries)
     if vectorised:
-        return arrays_from_inputs(policy_inputs(entries, product), product, vendor, host)
+        arrays = arrays_from_inputs(policy_inputs(entries, product), product, vendor, host)
+        return replace(arrays, systemic_inputs=systemic_inputs)
     if product.risk_model.incident_model is not None:
-        return _rating_incident_arrays(entries, product, vendor, host)
+        arrays = _rating_incident_arrays(entries, product, vendor, host)
+        return replace(arrays, systemic_inputs=systemic_inputs)
     freq, mu, sigma, terms_arrays, expected_loss = _rating_parameters(entries, product)
     kind_lookup = {k: i for i, k in enumerate(KINDS)}
     kind = np.array([kind_lookup[e.application.establishment.type] for e in entries], np.int64)
@@ -155,6 +166,7 @@ def portfolio_arrays(
         host=host[0],
         host_names=host[1],
         expected_loss=expected_loss,
+        systemic_inputs=systemic_inputs,
     )
 
 
@@ -290,8 +302,12 @@ def _rating_incident_arrays(
     )
 
 
-def systemic_exposure(arrays: PortfolioArrays, model: SystemicModel | None) -> SystemicExposure:
+def systemic_exposure(
+    arrays: PortfolioArrays, model: AnySystemicModel | None
+) -> SystemicExposure | SystemicExposureV2:
     """Who each kind of systemic event can strike in this book."""
+    if isinstance(model, SystemicModelV2):
+        return exposure_v2(model, arrays.systemic_inputs)
     model = model or SystemicModel.none()
     none = np.zeros(arrays.n_policies, dtype=np.int64)
     vendors = Targets.build(
@@ -329,7 +345,7 @@ def block_seed(seed: int, index: int) -> np.random.SeedSequence:
 
 def run_block(
     arrays: PortfolioArrays,
-    exposure: SystemicExposure,
+    exposure: SystemicExposure | SystemicExposureV2,
     seed: int,
     index: int,
     block_years: int,
@@ -412,12 +428,8 @@ def run_block(
     return BlockResult(index, ylt, draw.event_year, draw.event_kind, sys_loss, events)
 
 
-def _any_systemic(model: SystemicModel) -> bool:
-    return (
-        model.vendor_ransomware.annual_probability > 0
-        or model.cloud_outage.annual_probability > 0
-        or model.phishing_wave.annual_probability > 0
-    )
+def _any_systemic(model: AnySystemicModel) -> bool:
+    return any_event(model)
 
 
 # --------------------------------------------------------------------------- the result
@@ -488,6 +500,7 @@ class PortfolioResult:
     systemic_event_kind: I64  # index into KINDS_OF_EVENT
     systemic_event_loss: F64  # paid across the book for that event
     systemic_model_version: str = ""
+    systemic_event_names: tuple[str, ...] = KINDS_OF_EVENT
     events: dict[str, npt.NDArray[Any]] | None = field(default=None, repr=False)
 
     # ---- average annual loss and its standard error
@@ -561,7 +574,7 @@ class PortfolioResult:
 
     def systemic_events_by_kind(self) -> dict[str, dict[str, float]]:
         out = {}
-        for i, name in enumerate(KINDS_OF_EVENT):
+        for i, name in enumerate(self.systemic_event_names):
             mask = self.systemic_event_kind == i
             out[name] = {
                 "count": float(mask.sum()),
@@ -631,7 +644,7 @@ def simulate(
     seed: int,
     *,
     block_years: int = DEFAULT_BLOCK_YEARS,
-    systemic: SystemicModel | None = None,
+    systemic: AnySystemicModel | None = None,
     threads: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -682,7 +695,7 @@ def simulate(
 
 def _run_dask(
     arrays: PortfolioArrays,
-    exposure: SystemicExposure,
+    exposure: SystemicExposure | SystemicExposureV2,
     seed: int,
     n_blocks: int,
     block_years: int,
@@ -726,7 +739,7 @@ def _merge(
     seed: int,
     years: int,
     block_years: int,
-    exposure: SystemicExposure,
+    exposure: SystemicExposure | SystemicExposureV2,
 ) -> PortfolioResult:
     blocks = sorted(blocks, key=lambda b: b.index)
     rows = np.concatenate([b.ylt for b in blocks])
@@ -750,6 +763,7 @@ def _merge(
         systemic_event_kind=np.concatenate([b.event_kind for b in blocks]).astype(np.int64),
         systemic_event_loss=np.concatenate([b.event_loss for b in blocks]),
         systemic_model_version=exposure.model.version,
+        systemic_event_names=event_kinds(exposure.model),
         events=events,
     )
 
@@ -764,7 +778,7 @@ def simulate_book(
     scheduler: str | None = None,
     on_progress: ProgressFn | None = None,
     *,
-    systemic: SystemicModel | None = None,
+    systemic: AnySystemicModel | None = None,
     threads: int | None = None,
     keep_events: bool = False,
 ) -> PortfolioResult:

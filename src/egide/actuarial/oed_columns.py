@@ -65,6 +65,7 @@ from egide.actuarial.oed import (
 )
 from egide.actuarial.oed import _cell as cell_text
 from egide.actuarial.oed import _entry_from_row as entry_from_row
+from egide.actuarial.systemic import SystemicInputs
 from egide.domain.application import (
     BEDDED,
     FINESS_REQUIRED,
@@ -160,6 +161,7 @@ def portfolio_arrays_of(
     vendor, host = _index(book.software_vendor), _index(book.cloud_host)
     _report(on_progress, 2, steps)
     arrays = arrays_from_inputs(inputs, product, vendor, host)
+    arrays = replace(arrays, systemic_inputs=SystemicInputs.from_columns(book))
     _report(on_progress, 3, steps)
     return arrays
 

@@ -112,6 +112,46 @@ UNDERWRITING_REASONS: Mapping[str, str] = _fr(
             f"Très grand établissement (chiffre d'affaires supérieur à 500{NBSP}M€ ou plus de "
             f"2{NNBSP}000 lits) : tarification à valider par un souscripteur."
         ),
+        # product 2026.2 (egide.domain.underwriting, [underwriting] of cyber-sante-v2.toml)
+        "NO_MFA_REMOTE_ACCESS": (
+            "Pas d'authentification multifacteur sur les accès distants : condition du marché, "
+            "vérifier les accès distants (VPN, bureau à distance, prestataires) et l'exiger avant "
+            "la prise d'effet."
+        ),
+        "NO_MFA_REMOTE_ACCESS_DECLINED": (
+            "Pas d'authentification multifacteur sur les accès distants pour ce type "
+            "d'établissement : risque non assurable en l'état."
+        ),
+        "RECORDS_ZERO": (
+            "Aucun dossier patient déclaré pour un établissement qui en détient : vérifier le "
+            "nombre de patients dont les données sont conservées (file active)."
+        ),
+        "RECORDS_LOW": (
+            "Nombre de dossiers patients faible au regard du chiffre d'affaires pour ce type "
+            "d'établissement : vérifier le nombre de patients dont les données sont conservées."
+        ),
+        "RECORDS_HIGH": (
+            "Nombre de dossiers patients élevé au regard du chiffre d'affaires pour ce type "
+            "d'établissement : vérifier le nombre de dossiers et le chiffre d'affaires déclarés."
+        ),
+        "RECORDS_BELOW_BEDS": (
+            "Moins de dossiers patients que de lits : vérifier le nombre de lits et le nombre de "
+            "dossiers déclarés."
+        ),
+        "NIS2_NO_RESPONSE_PLAN": (
+            "Entité essentielle ou importante au sens de la directive NIS2 sans plan de réponse "
+            "aux incidents : vérifier la mise en conformité (gestion des risques, notification "
+            "des incidents)."
+        ),
+        "NO_CRISIS_EXERCISE": (
+            "Pas d'exercice de crise annuel (instruction DNS/2025/12) : demander la date de "
+            "l'exercice prévu et le plan de continuité."
+        ),
+        "KEV_APPLIANCE_SLOW_PATCHING": (
+            "Équipement d'accès distant d'un éditeur dont des failles sont au catalogue des "
+            "vulnérabilités exploitées de la CISA, correctifs critiques appliqués en plus de "
+            "30 jours : vérifier la version et les correctifs de l'équipement."
+        ),
     }
 )
 

@@ -48,6 +48,24 @@ MAX_RECORDS = 100_000_000  # more than France's population
 MAX_EMPLOYEES = 200_000
 MAX_BEDS = 10_000
 
+# NIS2 (directive (EU) 2022/2555, art. 3; size per Recommendation 2003/361/EC, as transposed in
+# France): a healthcare provider is an essential entity from 250 staff (or more than 50 M€ of
+# revenue), an important one from 50 staff (or more than 10 M€), below that not subject.
+NIS2_CATEGORIES: tuple[str, ...] = ("essential", "important", "not_subject")
+NIS2_ESSENTIAL_STAFF = 250
+NIS2_IMPORTANT_STAFF = 50
+NIS2_ESSENTIAL_REVENUE = Decimal(50_000_000)
+NIS2_IMPORTANT_REVENUE = Decimal(10_000_000)
+
+# Answers added by product 2026.2, each optional: absent (None, or "unknown" for a vendor) means
+# unknown, priced as such. `Application.to_data` leaves an unknown one out, so the data of every
+# application written before them is unchanged.
+NEW_OPTIONAL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("establishment", "nis2_category"),
+    ("security", "crisis_exercise"),
+    ("technology", "remote_access_vendor"),
+)
+
 
 @dataclass(frozen=True)
 class Establishment:
@@ -61,6 +79,7 @@ class Establishment:
     finess: str | None = None
     postcode: str | None = None
     city: str | None = None
+    nis2_category: str | None = None  # NIS2_CATEGORIES; None: not answered
 
 
 @dataclass(frozen=True)
@@ -77,7 +96,9 @@ class Security:
     incident_response_plan: bool
     security_budget_share: Decimal
     pgssi_s_compliant: bool = False  # follows the PGSSI-S referentials (informative)
-    care_programme: bool = False  # enrolled in the CaRE programme (informative)
+    care_programme: bool = False  # enrolled in the CaRE programme
+    # an annual crisis exercise (instruction DNS/2025/12); None: not answered
+    crisis_exercise: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -90,12 +111,14 @@ class History:
 @dataclass(frozen=True)
 class Technology:
     """The shared dependencies that systemic events strike (accumulation): the main healthcare
-    software vendor (DPI, LGC or LGO), the HDS host (or ``on_premises``), the e-mail provider.
-    Free text, normalised to lower case; ``unknown`` when not answered."""
+    software vendor (DPI, LGC or LGO), the HDS host (or ``on_premises``), the e-mail provider,
+    the remote-access appliance (VPN / remote-desktop gateway vendor, ``none`` without remote
+    access). Free text, normalised to lower case; ``unknown`` when not answered."""
 
     software_vendor: str = "unknown"
     cloud_host: str = "unknown"
     email_vendor: str = "unknown"
+    remote_access_vendor: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -124,6 +147,9 @@ class Application:
             return value
 
         data = {k: conv(v) for k, v in asdict(self).items()}
+        for section, key in NEW_OPTIONAL_FIELDS:
+            if data[section].get(key) in (None, "unknown"):
+                del data[section][key]
         return data
 
     def with_security(self, **changes: Any) -> Application:
@@ -250,6 +276,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
             "patient_records",
             "postcode",
             "city",
+            "nis2_category",
         },
     )
     name = c.text(e, "establishment.name", "name", max_length=NAME_MAX, required=True)
@@ -297,6 +324,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
     if postcode is not None and not postcode_valid(postcode):
         c.add("establishment.postcode", "format", "must be a 5-character French postcode")
     city = c.text(e, "establishment.city", "city", max_length=CITY_MAX)
+    nis2 = _nis2_category(c, e, employees, revenue)
 
     s = c.section(data, "security")
     bools = REQUIRED_SECURITY_CONTROLS
@@ -309,6 +337,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
             "critical_patch_days",
             "medical_devices_segmented",
             "security_budget_share",
+            "crisis_exercise",
         },
     )
     flags = {b: c.boolean(s, f"security.{b}", b) for b in bools}
@@ -333,6 +362,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
     )
     pgssi = c.boolean(s, "security.pgssi_s_compliant", "pgssi_s_compliant", default=False)
     care = c.boolean(s, "security.care_programme", "care_programme", default=False)
+    exercise = c.boolean(s, "security.crisis_exercise", "crisis_exercise", nullable=True)
 
     h_raw = data.get("history", {})
     if not isinstance(h_raw, dict):
@@ -432,9 +462,10 @@ def parse_application(data: object, product: Product, source: str | None = None)
     if not isinstance(t_raw, dict):
         c.add("technology", "type", "must be a mapping of keys")
         t_raw = {}
-    c.unknown(t_raw, "technology.", {"software_vendor", "cloud_host", "email_vendor"})
+    tech_keys = ("software_vendor", "cloud_host", "email_vendor", "remote_access_vendor")
+    c.unknown(t_raw, "technology.", set(tech_keys))
     tech: dict[str, str] = {}
-    for key in ("software_vendor", "cloud_host", "email_vendor"):
+    for key in tech_keys:
         answer = c.text(t_raw, f"technology.{key}", key, max_length=SHORT_TEXT_MAX)
         if answer is not None:
             tech[key] = answer.lower()
@@ -467,6 +498,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
             patient_records=records,
             postcode=postcode,
             city=city,
+            nis2_category=nis2,
         ),
         security=Security(
             **{b: bool(v) for b, v in flags.items()},
@@ -475,6 +507,7 @@ def parse_application(data: object, product: Product, source: str | None = None)
             security_budget_share=budget,
             pgssi_s_compliant=bool(pgssi),
             care_programme=bool(care),
+            crisis_exercise=exercise,
         ),
         history=History(
             incidents_last_5_years=incidents or 0,
@@ -484,3 +517,49 @@ def parse_application(data: object, product: Product, source: str | None = None)
         cover=Cover(limit=limit, deductible=deductible, sublimits=sublimits),
         technology=Technology(**tech),
     )
+
+
+def _nis2_category(
+    c: _Collector, e: Mapping[str, Any], employees: int | None, revenue: Decimal | None
+) -> str | None:
+    """The declared NIS2 category, checked against the declared staff (and revenue): essential
+    needs 250 staff or more (or > 50 M€ of revenue); important needs 50 or more (or > 10 M€) and
+    fewer than 250; not subject needs fewer than 50."""
+    path = "establishment.nis2_category"
+    answer = c.text(e, path, "nis2_category", max_length=CODE_MAX)
+    if answer is None:
+        return None
+    if answer not in NIS2_CATEGORIES:
+        c.add(path, "choice", f"must be one of {', '.join(NIS2_CATEGORIES)}")
+        return None
+    if employees is None or revenue is None:
+        return answer  # the staff or revenue has its own error already
+    large = employees >= NIS2_ESSENTIAL_STAFF or revenue > NIS2_ESSENTIAL_REVENUE
+    medium = employees >= NIS2_IMPORTANT_STAFF or revenue > NIS2_IMPORTANT_REVENUE
+    if answer == "essential" and not large:
+        c.add(
+            path,
+            "consistency",
+            f"essential needs establishment.employees >= {NIS2_ESSENTIAL_STAFF}"
+            " (or annual_revenue > 50 000 000)",
+        )
+    elif answer == "important" and not medium:
+        c.add(
+            path,
+            "consistency",
+            f"important needs establishment.employees >= {NIS2_IMPORTANT_STAFF}"
+            " (or annual_revenue > 10 000 000)",
+        )
+    elif answer == "important" and employees >= NIS2_ESSENTIAL_STAFF:
+        c.add(
+            path,
+            "consistency",
+            f"is essential, not important, from {NIS2_ESSENTIAL_STAFF} establishment.employees",
+        )
+    elif answer == "not_subject" and employees >= NIS2_IMPORTANT_STAFF:
+        c.add(
+            path,
+            "consistency",
+            f"cannot be not_subject with {NIS2_IMPORTANT_STAFF} establishment.employees or more",
+        )
+    return answer

@@ -239,6 +239,10 @@ class Product:
     # increased-limit factor (product 2026.2 on): the premium is multiplied by
     # (limit / the kind's lowest limit option) ** ilf_exponent; 0 (v1): no factor
     ilf_exponent: Decimal = Decimal(0)
+    # The systemic-events file the product names (`systemic_events` in [product], 2026.2 on):
+    # its text, read by egide.domain.systemic_load; empty when the product names none.
+    systemic_events_file: str = ""
+    systemic_events_text: str = field(default="", repr=False)
 
     @property
     def ref(self) -> str:
@@ -626,12 +630,17 @@ def _options(r: _Reader, key: str) -> tuple[Option, ...]:
 
 
 def parse_product(
-    text: str, model_text: str, path: str = "product", model_path: str = ""
+    text: str,
+    model_text: str,
+    path: str = "product",
+    model_path: str = "",
+    systemic_text: str | None = None,
 ) -> Product:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProductError(path, "(syntax)", f"is not valid TOML: {exc}") from None
+    systemic_file, systemic_text = _systemic_events(data, path, systemic_text)
     risk_model = parse_risk_model(model_text, model_path or "risk-model")
     r = _Reader(path, data)
     p = r.table("product")
@@ -722,8 +731,12 @@ def parse_product(
         risk_model=risk_model,
         source_text=text,
         model_text=model_text,
-        sha256=hashlib.sha256((text + "\0" + model_text).encode()).hexdigest(),
+        sha256=hashlib.sha256(
+            (text + "\0" + model_text + ("\0" + systemic_text if systemic_text else "")).encode()
+        ).hexdigest(),
         ilf_exponent=ilf_exponent,
+        systemic_events_file=systemic_file,
+        systemic_events_text=systemic_text,
     )
     bi_terms = coverages["business_interruption"]
     if risk_model.incident_model is not None and bi_terms.waiting_period_mode != "time_deductible":
@@ -732,6 +745,10 @@ def parse_product(
             "coverages.business_interruption.waiting_period_mode",
             "must be time_deductible with an incident risk model (structure = incidents)",
         )
+    if systemic_text:
+        from egide.domain.systemic_load import product_systemic_params  # imports this module
+
+        product_systemic_params(product)  # validated once, here: errors name that file
     if product.loading_total >= 1:
         raise ProductError(
             path, "loadings", "expenses + broker_commission + profit_and_risk must be < 1"
@@ -742,6 +759,26 @@ def parse_product(
         if not product.deductible_amounts(kind):
             raise ProductError(path, "deductible.options", f"offer no option to kind {kind}")
     return product
+
+
+def _systemic_events(data: Mapping[str, Any], path: str, given: str | None) -> tuple[str, str]:
+    """(file name, text) of the systemic-events file the product names, or ("", "").
+
+    Without `given` text (a product re-read from its stored text, or a packaged one), the file is
+    read from the packaged products: a released file is never edited, and its text is in the
+    product's sha256, so a changed file cannot pass under a recorded version."""
+    table = data.get("product")
+    name = table.get("systemic_events") if isinstance(table, dict) else None
+    if name is None:
+        return "", ""
+    if not isinstance(name, str) or not name.endswith(".toml") or "/" in name:
+        raise ProductError(path, "product.systemic_events", "must name a .toml file")
+    if given is not None:
+        return name, given
+    try:
+        return name, resources.files("egide.products").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProductError(path, "product.systemic_events", f"{name} does not exist") from None
 
 
 def load_product(path: str | Path | None = None) -> Product:
@@ -761,4 +798,10 @@ def load_product(path: str | Path | None = None) -> Product:
         raise ProductError(str(file), "product.risk_model", "is required and must name a file")
     model_path = file.parent / model_name
     model_text, _ = _read_toml(model_path)
-    return parse_product(text, model_text, str(file), str(model_path))
+    systemic_name = (
+        product_table.get("systemic_events") if isinstance(product_table, dict) else None
+    )
+    systemic_text = None
+    if isinstance(systemic_name, str) and systemic_name and "/" not in systemic_name:
+        systemic_text, _ = _read_toml(file.parent / systemic_name)  # same folder
+    return parse_product(text, model_text, str(file), str(model_path), systemic_text)

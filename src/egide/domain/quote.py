@@ -54,7 +54,7 @@ def _fixes(app: Application, product: Product) -> list[tuple[str, str, dict[str,
 def assess(app: Application, product: Product, *, with_recommendations: bool = True) -> Assessment:
     model = product.risk_model
     score = security_score(app.security, model)
-    uw = underwrite(app, score)
+    uw = underwrite(app, score, product)
     current = price(app, product)
     recs: list[Recommendation] = []
     if with_recommendations:

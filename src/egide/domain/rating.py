@@ -26,6 +26,7 @@ from egide.domain.application import Application
 from egide.domain.money import ZERO, cents
 from egide.domain.product import COVERAGES, Product, RiskModel
 from egide.domain.scoring import control_present, graded_value
+from egide.domain.systemic_load import SYSTEMIC_LOADING, systemic_load
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 
 HOURS_PER_DAY = Decimal(24)
@@ -319,13 +320,6 @@ def expected_incident_payment(
     return out
 
 
-def systemic_expected_loss(app: Application, product: Product) -> float:
-    """The systemic load's expected loss carried in the premium (risk model v2). Zero here: the
-    systemic-events model (issue 11, part 2) fills this hook; `price` lists it in `loadings`
-    as "systemic" and spreads its premium over the coverages."""
-    return 0.0
-
-
 @dataclass(frozen=True)
 class CoveragePrice:
     code: str
@@ -361,12 +355,13 @@ def price(app: Application, product: Product) -> Price:
     profile = risk_profile(app, model)
     terms = policy_terms(app, product)
     divisor = 1.0 - float(product.loading_total)
+    systemic = systemic_load(app, product, terms)  # {} without systemic events (2026.1)
     raw: list[tuple[str, CoverageRisk, float, Decimal, Decimal]] = []
     for code in COVERAGES:
         risk = profile[code]
         per_claim = expected_claim_payment(risk, terms)
         el = cents(risk.frequency * per_claim)
-        premium = cents(risk.frequency * per_claim / divisor)
+        premium = cents((risk.frequency * per_claim + systemic.get(code, 0.0)) / divisor)
         raw.append((code, risk, per_claim, el, premium))
     gross = sum((p for *_, p in raw), ZERO)
     minimum = product.minimum_premium[app.establishment.type]
@@ -399,6 +394,8 @@ def price(app: Application, product: Product) -> Price:
         "broker_commission": cents(net * product.broker_commission),
         "profit_and_risk": cents(net * product.profit_and_risk),
     }
+    if systemic:
+        loadings[SYSTEMIC_LOADING] = cents(sum(systemic.values()))
     tax = cents(net * product.tax_rate)
     return Price(
         coverages=tuple(coverages),
@@ -442,12 +439,10 @@ def _price_incidents(app: Application, product: Product) -> Price:
             factors[line.coverage].extend(
                 Factor(f"{risk.incident}:{f.code}", f.applies_to, f.value) for f in risk.factors
             )
-    total_el = sum(el.values())
-    systemic = systemic_expected_loss(app, product)
-    raw = []
-    for code in COVERAGES:
-        share = el[code] / total_el if total_el > 0 else 1.0 / len(COVERAGES)
-        raw.append(cents((el[code] + systemic * share) / divisor))
+    # the systemic load (egide.domain.systemic_load): each coverage's expected payment in the
+    # product's systemic events, {} for a product that names none
+    systemic = systemic_load(app, product, terms)
+    raw = [cents((el[code] + systemic.get(code, 0.0)) / divisor) for code in COVERAGES]
     gross = sum(raw, ZERO)
     minimum = product.minimum_premium[app.establishment.type]
     minimum_applied = gross < minimum
@@ -483,8 +478,9 @@ def _price_incidents(app: Application, product: Product) -> Price:
         "broker_commission": cents(net * product.broker_commission),
         "profit_and_risk": cents(net * product.profit_and_risk),
         "increased_limit": net - before_ilf,
-        "systemic": cents(systemic / divisor),
     }
+    if systemic:
+        loadings[SYSTEMIC_LOADING] = cents(sum(systemic.values()))
     tax = cents(net * product.tax_rate)
     return Price(
         coverages=tuple(coverages),

@@ -1227,6 +1227,9 @@ CHANGE_LABELS_FR = {
     "technology.software_vendor": "Éditeur du logiciel métier",
     "technology.cloud_host": "Hébergeur",
     "technology.email_vendor": "Fournisseur de messagerie",
+    "technology.remote_access_vendor": "Éditeur de l'équipement d'accès distant",
+    "establishment.nis2_category": "Catégorie NIS2",
+    "security.crisis_exercise": "Exercice de crise annuel",
 }
 
 

@@ -30,7 +30,7 @@ from egide.domain.product import Product
 from egide.domain.text import require_parameters
 
 if TYPE_CHECKING:  # the database's modules, imported by the use cases that touch it
-    from egide.actuarial.systemic import SystemicModel
+    from egide.actuarial.systemic import AnySystemicModel
     from egide.services.ports import UnitOfWork
 
 
@@ -278,7 +278,7 @@ def run_portfolio_simulation(
     seed: int,
     *,
     product: Product,
-    systemic: SystemicModel | None = None,
+    systemic: AnySystemicModel | None = None,
     block_years: int = DEFAULT_BLOCK_YEARS,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -292,12 +292,13 @@ def run_portfolio_simulation(
     run the book (`Action.PORTFOLIO_RUN`). Raises `EmptyBook` for a book with no policy,
     `egide.actuarial.oed.OedError` naming every invalid row of a book file,
     `egide.actuarial.engine.SimulationError` for bad simulation parameters, and OSError for a
-    Dask scheduler that cannot be reached. `systemic`: None is the packaged model.
+    Dask scheduler that cannot be reached. `systemic`: None is the product's own systemic model
+    (`systemic_model_of`: its ``systemic_events``, else the packaged v1 file).
 
     The database book is read in one short transaction and the run saved in another: no
     transaction stays open while the engine runs."""
     from egide.actuarial.engine import portfolio_arrays, simulate
-    from egide.actuarial.systemic import load_systemic_model
+    from egide.actuarial.systemic import systemic_model_of
     from egide.services.accounts import require
 
     require(principal, Action.PORTFOLIO_RUN, Resource(Kind.BOOK), "the book")
@@ -335,7 +336,7 @@ def run_portfolio_simulation(
         workers=workers,
         scheduler=scheduler,
         on_progress=simulate_progress,
-        systemic=systemic if systemic is not None else load_systemic_model(),
+        systemic=systemic if systemic is not None else systemic_model_of(product),
         keep_events=keep_events,
     )
     book_sha256 = fingerprint if fingerprint is not None else book_fingerprint(entries or [])
