@@ -23,6 +23,16 @@ from tests.conftest import EXAMPLES
 
 HEAVY = ("numpy", "scipy", "numba", "pandas", "pyarrow", "dask", "distributed", "matplotlib")
 HEAVY += ("typst",)
+# What `egide policy show` does not use (it reads the stored snapshot: nothing is priced, assessed
+# or written). Watched by name, as submodules of egide.
+WRITE_SIDE = (
+    "egide.domain.quote",
+    "egide.domain.rating",
+    "egide.domain.underwriting",
+    "egide.services.audit",
+    "egide.services.idempotency",
+    "egide.services.quotes",
+)
 PRACTICE = EXAMPLES / "cabinet-medical.yaml"
 NOW = "2026-12-01T10:00:00+01:00"
 
@@ -47,7 +57,7 @@ with open(report, "w", encoding="utf-8") as f:
 
 def egide_in_fresh_interpreter(tmp_path: Path, *args: str) -> dict[str, Any]:
     report = tmp_path / "probe.json"
-    code = "WATCH = {'sqlalchemy.orm'}\n" + PROBE
+    code = f"WATCH = {{'sqlalchemy.orm', *{WRITE_SIDE!r}}}\n" + PROBE
     done = subprocess.run(
         [sys.executable, "-c", code, str(report), *args],
         env=os.environ.copy(),
@@ -114,6 +124,9 @@ def test_policy_show_on_a_current_schema_loads_neither_the_numerical_stack_nor_a
     assert heavy_in(result["modules"]) == []
     assert "sqlalchemy.orm" in result["modules"]  # it did read the database
     assert "alembic" not in result["modules"]
+    # a read neither prices, underwrites nor writes: the rating, the underwriting rules, the
+    # audit trail and the idempotency keys stay unloaded
+    assert [m for m in WRITE_SIDE if m in result["modules"]] == []
 
 
 def test_quote_price_save_loads_alembic_only_when_the_schema_must_be_created(

@@ -732,7 +732,7 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
         ),
         ("note", lambda v: claims.reopen_claim(uow, OPERATOR, closed["claim_id"], v, "h")),
         ("number", lambda v: claims.get_claim(uow, OPERATOR, v)),
-        ("run_id", lambda v: portfolio.get_run(uow, v)),
+        ("run_id", lambda v: portfolio.get_run(uow, OPERATOR, v)),
     ]
     for field, call in calls:
         for label, value, rule in HOSTILE:

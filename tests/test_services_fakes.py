@@ -27,6 +27,7 @@ from egide.db.tables import ProductVersionRow, QuoteRow
 from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.domain.access import local_operator
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.policy import PARIS
@@ -774,7 +775,7 @@ def test_the_book_holds_the_policies_in_force_and_a_saved_run_shows_again(
     assert refs == [product.ref]
     result = simulate_book(entries, product, 20, 7, threads=1, systemic=SystemicModel.none())
     run_id = save_run(uow, result, entries=entries, book_source="fake", product=product, actor="a")
-    shown = get_run(uow, run_id)
+    shown = get_run(uow, local_operator(1), run_id)
     assert (shown["run_id"], shown["book_sha256"]) == (run_id, book_fingerprint(entries))
     assert (shown["seed"], shown["years"], shown["policies"]) == (7, 20, 1)
     assert shown["created_at"] == QUOTED_AT  # the clock's time, shown in Paris like the others

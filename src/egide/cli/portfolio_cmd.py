@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -27,7 +29,9 @@ from egide.cli.common import (
     EXIT_CONFLICT,
     EXIT_ENVIRONMENT,
     ActorOpt,
+    AsOpt,
     ForceOpt,
+    acting,
     actor,
     check_seed,
     console,
@@ -37,7 +41,6 @@ from egide.cli.common import (
     max_workers,
     no_clobber,
     note,
-    open_uow,
     output_folder,
     print_json,
     product_option,
@@ -46,12 +49,9 @@ from egide.cli.common import (
 from egide.domain.money import fmt_eur
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import TaskID
 
-    from egide.actuarial.book import BookEntry
     from egide.actuarial.engine import PortfolioResult
-    from egide.domain.product import Product
-    from egide.services.portfolio import LoadedBook
 
 app = typer.Typer(help="Portfolio risk of a book of policies.", no_args_is_help=True)
 
@@ -194,12 +194,20 @@ def simulate_cmd(
     ] = True,
     who: ActorOpt = None,
     force: ForceOpt = False,
+    as_email: AsOpt = None,
 ) -> None:
     """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from egide.actuarial.engine import SimulationError, portfolio_arrays, simulate
+    from egide.actuarial.engine import SimulationError
+    from egide.actuarial.oed import OedError
     from egide.actuarial.systemic import SystemicModel, load_systemic_model, systemic_model_of
+    from egide.services.policies import parse_as_of
+    from egide.services.portfolio import (
+        BookFile,
+        BookSource,
+        DatabaseBook,
+        EmptyBook,
+        run_portfolio_simulation,
+    )
 
     _check_options(years, block_years, seed, workers, scheduler)
     if no_systemic and systemic_file is not None:
@@ -224,107 +232,96 @@ def simulate_cmd(
         if systemic_file is not None
         else systemic_model_of(product)  # the product's systemic_events; 2026.1: v1
     )
-    entries: list[BookEntry] | None = None
-    loaded = None
+    source: BookSource = (
+        BookFile(input_book_path(book, "BOOK"))
+        if book is not None
+        else DatabaseBook(parse_as_of(as_of))
+    )
+    uow, principal = acting(as_email)
     try:
-        with Progress(
-            TextColumn("{task.description:<16}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f} %"),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-        ) as progress:
-            if book is not None:
-                loaded = _load_book(input_book_path(book, "BOOK"), product, progress)
-                arrays, source = loaded.arrays, str(book)
-                if not loaded.policies:
-                    fail(f"BOOK {book}: holds no policy")
-            else:
-                entries, source = _book_from_db(as_of, product)
-                arrays = portfolio_arrays(entries, product)
-            task = progress.add_task("simulating", total=years)
-            result = simulate(
-                arrays,
+        with _progress() as progress:
+            run = run_portfolio_simulation(
+                uow,
+                principal,
+                source,
                 years,
                 seed,
+                product=product,
+                systemic=systemic,
                 block_years=block_years,
                 workers=workers,
                 scheduler=scheduler,
-                on_progress=lambda done, total: progress.update(task, completed=done),
-                systemic=systemic,
                 # event-level ORD tables (ELT/PLT) need every claim: local runs only
                 keep_events=ord_dir is not None and workers is None and scheduler is None,
+                save=save,
+                actor=who,
+                on_progress=progress,
             )
+    except OedError as exc:
+        refuse_book(exc)
+    except EmptyBook as exc:
+        fail(f"BOOK {book}: {exc}" if book is not None else f"--from-db: {exc}")
     except SimulationError as exc:
         fail(str(exc))
     except OSError as exc:  # a scheduler that cannot be reached
+        if scheduler is None:
+            raise
         fail(f"--scheduler {scheduler}: cannot connect ({exc})", EXIT_ENVIRONMENT)
-    written: list[Path] = []
-    if plot is not None:
-        written = _plot(result, plot)
-    if ord_dir is not None:
-        written += _ord(result, ord_dir)
-    run_id = None
-    if save:
-        from egide.services.portfolio import save_run
-
-        run_id = save_run(
-            open_uow(),
-            result,
-            entries=entries,
-            fingerprint=loaded.fingerprint if loaded is not None else None,
-            book_source=source,
-            product=product,
-            actor=who,
-        )
-    if json_out:
-        data = json.loads(result.to_json())
-        if run_id:
-            data["run_id"] = run_id
-        typer.echo(json.dumps(data, indent=2))
-        return
-    _render(result)
-    for path in written:
-        console.print(styled("written: {}", path))
-    if run_id:
-        console.print(styled("Saved as run [bold]{}[/] (egide portfolio show {})", run_id, run_id))
-
-
-def _load_book(path: Path, product: Product, progress: Progress) -> LoadedBook:
-    """The book file read by columns, a bar for each stage; its invalid rows printed (exit 2)."""
-    from egide.actuarial.oed import OedError
-    from egide.services.portfolio import load_book_file
-
-    labels = {"read": "reading", "validate": "validating", "arrays": "building arrays"}
-    tasks = {stage: progress.add_task(label, total=None) for stage, label in labels.items()}
-
-    def on_progress(stage: str, done: int, total: int) -> None:
-        progress.update(tasks[stage], completed=done, total=total)
-
-    try:
-        return load_book_file(path, product, on_progress)
-    except OedError as exc:
-        progress.stop()
-        refuse_book(exc)
-
-
-def _book_from_db(as_of: str | None, product: Product) -> tuple[list[BookEntry], str]:
-    from egide.clock import now
-    from egide.services.policies import parse_as_of
-    from egide.services.portfolio import book_in_force
-
-    moment = parse_as_of(as_of) or now()
-    entries, refs = book_in_force(open_uow(), moment)
-    if not entries:
-        fail(f"--from-db: no policy in force on {moment.date().isoformat()}")
-    others = [r for r in refs if r != product.ref]
+    others = [r for r in run.priced_with if r != product.ref]
     if others:
         note(
             f"policies priced with {', '.join(others)} are simulated with the "
             f"terms of {product.ref} (--product to choose)"
         )
-    return entries, f"database, policies in force on {moment.date().isoformat()}"
+    result = run.result
+    written: list[Path] = []
+    if plot is not None:
+        written = _plot(result, plot)
+    if ord_dir is not None:
+        written += _ord(result, ord_dir)
+    if json_out:
+        typer.echo(json.dumps(run.public(), indent=2))
+        return
+    _render(result)
+    for path in written:
+        console.print(styled("written: {}", path))
+    console.print(styled("Started by {}", run.started_by.description))
+    if run.run_id:
+        console.print(
+            styled("Saved as run [bold]{}[/] (egide portfolio show {})", run.run_id, run.run_id)
+        )
+
+
+LABELS = {
+    "read": "reading",
+    "validate": "validating",
+    "arrays": "building arrays",
+    "simulate": "simulating",
+}
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A bar per stage of the run (`egide.services.portfolio.RUN_STAGES`), drawn on standard
+    error and gone once the run ends; yields the use case's `on_progress`."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f} %"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(LABELS.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield on_progress
 
 
 def _ord(result: PortfolioResult, folder: Path) -> list[Path]:
@@ -336,12 +333,14 @@ def _ord(result: PortfolioResult, folder: Path) -> list[Path]:
 @app.command("show")
 @guarded
 def show_cmd(
-    run_id: str, json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
+    run_id: str,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    as_email: AsOpt = None,
 ) -> None:
     """Show a saved simulation: its inputs (book fingerprint, seed, versions) and results."""
     from egide.services.portfolio import get_run
 
-    run = get_run(open_uow(), run_id)
+    run = get_run(*acting(as_email), run_id)
     if json_out:
         print_json(run)
         return
@@ -362,6 +361,8 @@ def show_cmd(
             run["systemic_model"],
         )
     )
+    if run["started_by"] is not None:
+        console.print(styled("Started by {}", run["started_by"]["description"]))
     console.print(
         f"AAL {_eur(run['aal'])} ± {_eur(run['aal_stderr'] or 0)}; systemic {_eur(run['systemic_aal'])}; "
         f"VaR 99.5 % {_eur(run['var_995'])}; TVaR 99.5 % {_eur(run['tvar_995'])}"

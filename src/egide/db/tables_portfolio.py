@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.db.base import ACTOR_MAX, Base, Timestamped
@@ -26,3 +26,11 @@ class PortfolioRunRow(Base, Timestamped):
     risk_model_sha256: Mapped[str] = mapped_column(String(64))
     systemic_model: Mapped[str] = mapped_column(String(80))
     result: Mapped[dict[str, Any]]
+    # who started it (migration 0008): the principal's description as history records it, the
+    # user's id or the API client's, and its organisation; NULL for the runs saved before
+    started_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    started_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    started_by_client_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    started_by_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), default=None
+    )

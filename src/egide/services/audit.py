@@ -198,7 +198,22 @@ def run_content(row: PortfolioRunRow) -> dict[str, Any]:
         "systemic_model": row.systemic_model,
         "result": row.result,
         "created_at": row.created_at,
+        # who started it (migration 0008); absent for the runs saved before, so that their
+        # digest stays the one their entry recorded
+        **{
+            name: value
+            for name in _RUN_STARTED_BY
+            if (value := getattr(row, name, None)) is not None
+        },
     }
+
+
+_RUN_STARTED_BY = (
+    "started_by",
+    "started_by_user_id",
+    "started_by_client_id",
+    "started_by_organisation_id",
+)
 
 
 def organisation_content(org: Organisation) -> dict[str, Any]:

@@ -57,16 +57,12 @@ from egide.domain.policy import (
     term_period,
 )
 from egide.domain.product import Product
-from egide.domain.quote import assess
-from egide.domain.rating import policy_terms, price
 from egide.domain.terms import CoverageTermsInForce, PolicyTerms
 from egide.domain.text import require_parameters, shown
-from egide.domain.underwriting import Decision
-from egide.services import audit, idempotency, tenancy
+from egide.services import tenancy
 from egide.services.pages import Page, after_cursor, page_limit, page_of
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version, stored_product
-from egide.services.quotes import is_bindable
 
 MAX_START_DAYS_AHEAD = 90
 
@@ -136,6 +132,9 @@ def _snapshot(
     app: Application, product: Product, underwriter_note: str | None = None
 ) -> dict[str, Any]:
     """The coverage snapshot stored on a transaction: answers, terms, annual premium, decision."""
+    from egide.domain.quote import assess
+    from egide.domain.rating import policy_terms
+
     a = assess(app, product, with_recommendations=False)
     p = a.price
     snap: dict[str, Any] = {
@@ -214,6 +213,8 @@ def _append(
     key: str | None,
 ) -> PolicyTransactionRow:
     """Append one transaction, its audit entry, and move the policy's guard (caller commits)."""
+    from egide.services import audit
+
     seq = 1 if kind == Kind.ISSUE else policy.version + 1
     row = PolicyTransactionRow(
         policy_id=policy.id,
@@ -258,6 +259,9 @@ def _underwrite(
     app: Application, product: Product, note: str | None, already: frozenset[str] = frozenset()
 ) -> None:
     """Refuse a declined risk, and a referral with new reasons unless an underwriter noted it."""
+    from egide.domain.quote import assess
+    from egide.domain.underwriting import Decision
+
     uw = assess(app, product, with_recommendations=False).underwriting
     reasons = "; ".join(f"{r.code}: {r.message}" for r in uw.reasons)
     if uw.decision == Decision.DECLINE:
@@ -342,6 +346,8 @@ def _earlier_bind(
     """The response of the bind that made `existing`, when this request is the same one again
     (same resolved start and retroactive date, the quote still valid); else a Conflict that
     names the policy. Writes nothing."""
+    from egide.services import idempotency
+
     issue = _transactions(uow, existing)[0]
     bound_as = f"quote {quote_number} was already bound as {existing.number}"
     if moment > valid_until:
@@ -393,6 +399,9 @@ def bind_quote(
     request is a Conflict naming the policy. A retry with an idempotency key already used for
     this request replays its response (`already_bound` set too), whatever the day.
     """
+    from egide.services import audit, idempotency
+    from egide.services.quotes import is_bindable
+
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
     tenancy.check(principal, Action.POLICY_BIND, None, "policy")
     who = history_actor(principal, actor)
@@ -559,6 +568,8 @@ def _mutate(
     prepare: Callable[[PolicyRow, list[PolicyTransactionRow]], _Plan],
 ) -> dict[str, Any]:
     """Read and prepare (transaction 1), then lock, check the version and append (transaction 2)."""
+    from egide.services import idempotency
+
     key = key or idempotency.new_key()
     org = principal.organisation_id
     who = history_actor(principal, actor)
@@ -1313,6 +1324,8 @@ def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium:
 
 def proposition_view(uow: UnitOfWork, principal: Principal, quote_number: str) -> Any:
     """The proposition d'assurance of a stored quote (call inside ``with uow:``)."""
+    from egide.domain.rating import policy_terms, price
+
     require_parameters(quote_number=quote_number)
     from egide.documents.views import (
         PropositionView,

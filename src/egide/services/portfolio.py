@@ -1,6 +1,12 @@
 """Portfolio use cases: the book of policies in force from the database or from an OED file (read
 by columns, straight into the engine's arrays), and simulations saved with their inputs (book
-fingerprint, seed, years, product and model versions) and results."""
+fingerprint, seed, years, product and model versions), their results and who started them.
+
+`run_portfolio_simulation` is the use case of ``egide portfolio simulate``: it checks that the
+acting principal may run the book (`Action.PORTFOLIO_RUN`: an actuary), reads the book (a file or
+the policies in force in the database), runs the engine (locally on threads, or on Dask) and saves
+the run; the edges only parse options, draw `on_progress` and print the typed `PortfolioRun`.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
 from egide.actuarial.book import BookColumns, BookEntry, entry_from_application
 from egide.actuarial.engine import PortfolioArrays, PortfolioResult
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
-from egide.domain.errors import NotFound
+from egide.domain.access import Action, Kind, Principal, Resource, history_actor
+from egide.domain.errors import DomainError, NotFound
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
 
 if TYPE_CHECKING:  # the database's modules, imported by the use cases that touch it
+    from egide.actuarial.systemic import AnySystemicModel
     from egide.services.ports import UnitOfWork
 
 
@@ -101,22 +110,27 @@ def save_run(
     book_source: str,
     product: Product,
     actor: str,
+    principal: Principal | None = None,
 ) -> str:
     """Store a finished simulation; returns its run id. The book is identified by its
-    `fingerprint` (`LoadedBook.fingerprint`), or by its `entries`, fingerprinted here."""
+    `fingerprint` (`LoadedBook.fingerprint`), or by its `entries`, fingerprinted here. The
+    `principal` who started it is recorded (`StartedBy`), and history records it with the
+    free-text label `actor` beside it (`history_actor`); without a principal, `actor` alone."""
     from egide.db.tables_portfolio import PortfolioRunRow
 
     require_parameters(actor=actor)
+    recorded = history_actor(principal, actor) if principal is not None else actor
     if (entries is None) == (fingerprint is None):
         raise ValueError("save_run: give the book's entries or its fingerprint, not both")
     book_sha256 = fingerprint if fingerprint is not None else book_fingerprint(entries or [])
     data = json.loads(result.to_json())
     run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    by = StartedBy.of(principal) if principal is not None else None
     with uow:
         uow.runs.add(
             run := PortfolioRunRow(
                 run_id=run_id,
-                actor=actor,
+                actor=recorded,
                 book_source=book_source[:500],
                 book_sha256=book_sha256,
                 policies=result.policies,
@@ -128,17 +142,26 @@ def save_run(
                 systemic_model=str(result.systemic_model_version),
                 result=data,
                 created_at=clock_now(),
+                started_by=by.description if by else None,
+                started_by_user_id=by.user_id if by else None,
+                started_by_client_id=by.client_id if by else None,
+                started_by_organisation_id=by.organisation_id if by else None,
             )
         )
         from egide.services import audit
 
-        audit.record(uow, run, "saved", actor)
+        audit.record(uow, run, "saved", recorded)
         uow.commit()
     return run_id
 
 
-def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
+def get_run(uow: UnitOfWork, principal: Principal, run_id: str) -> dict[str, Any]:
+    """A saved run: its inputs, results and who started it. Reading the book's runs needs
+    `Action.BOOK_READ` (an underwriter or an actuary); any other principal is not allowed."""
+    from egide.services.accounts import require
+
     require_parameters(run_id=run_id)
+    require(principal, Action.BOOK_READ, Resource(Kind.BOOK), f"portfolio run {run_id}")
     with uow:
         row = uow.runs.get(run_id)
         if row is None:
@@ -153,4 +176,188 @@ def get_run(uow: UnitOfWork, run_id: str) -> dict[str, Any]:
             "risk_model_sha256": row.risk_model_sha256,
             "systemic_model": row.systemic_model,
             **row.result,
+            "started_by": StartedBy.of_row(row).public() if row.started_by is not None else None,
         }
+
+
+# ------------------------------------------------------------------ the run as a use case
+
+
+@dataclass(frozen=True)
+class StartedBy:
+    """Who started a run: the principal's description as history records it
+    (`Principal.history_label`), the user's id or the API client's, and the organisation."""
+
+    description: str
+    user_id: int | None
+    client_id: str | None
+    organisation_id: int
+
+    @staticmethod
+    def of(principal: Principal) -> StartedBy:
+        return StartedBy(
+            description=principal.history_label(),
+            user_id=int(principal.id) if principal.kind == "user" else None,
+            client_id=principal.id if principal.kind == "client" else None,
+            organisation_id=principal.organisation_id,
+        )
+
+    @staticmethod
+    def of_row(row: Any) -> StartedBy:
+        return StartedBy(
+            description=row.started_by,
+            user_id=row.started_by_user_id,
+            client_id=row.started_by_client_id,
+            organisation_id=row.started_by_organisation_id,
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "user_id": self.user_id,
+            "client_id": self.client_id,
+            "organisation_id": self.organisation_id,
+        }
+
+
+@dataclass(frozen=True)
+class BookFile:
+    """A book file: an OED v4 account file, .csv or .parquet."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class DatabaseBook:
+    """The bound policies in force in the database on `as_of` (None: now)."""
+
+    as_of: datetime | None = None
+
+
+BookSource = BookFile | DatabaseBook
+
+# on_progress(stage, done, total): the stages of loading a book file (`LOAD_STAGES`, a file
+# only), then "simulate" (years done out of the years asked)
+RUN_STAGES: tuple[str, ...] = (*LOAD_STAGES, "simulate")
+
+
+class EmptyBook(DomainError):
+    """The book holds no policy: nothing to simulate (bad input, exit 2)."""
+
+
+@dataclass(frozen=True)
+class PortfolioRun:
+    """A finished simulation: the engine's result, the book it ran on, who started it and, when
+    it was saved, its run id."""
+
+    result: PortfolioResult
+    source: BookSource
+    book_source: str  # as saved: the file's path, or "database, policies in force on …"
+    book_sha256: str
+    product_ref: str
+    started_by: StartedBy
+    run_id: str | None
+    # the product versions the database book's policies were priced with (a file: empty)
+    priced_with: tuple[str, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        """The JSON of ``egide portfolio simulate --json``: the result's keys, the run id when
+        saved, and who started it."""
+        data: dict[str, Any] = json.loads(self.result.to_json())
+        if self.run_id:
+            data["run_id"] = self.run_id
+        data["started_by"] = self.started_by.public()
+        return data
+
+
+def run_portfolio_simulation(
+    uow: UnitOfWork,
+    principal: Principal,
+    source: BookSource,
+    years: int,
+    seed: int,
+    *,
+    product: Product,
+    systemic: AnySystemicModel | None = None,
+    block_years: int = DEFAULT_BLOCK_YEARS,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    keep_events: bool = False,
+    save: bool = True,
+    actor: str = "",
+    on_progress: StageProgressFn | None = None,
+) -> PortfolioRun:
+    """Simulate `years` years of the book `source` and (with `save`) store the run, recording
+    who started it. Refuses with NotAllowed, before reading anything, a principal that may not
+    run the book (`Action.PORTFOLIO_RUN`). Raises `EmptyBook` for a book with no policy,
+    `egide.actuarial.oed.OedError` naming every invalid row of a book file,
+    `egide.actuarial.engine.SimulationError` for bad simulation parameters, and OSError for a
+    Dask scheduler that cannot be reached. `systemic`: None is the product's own systemic model
+    (`systemic_model_of`: its ``systemic_events``, else the packaged v1 file).
+
+    The database book is read in one short transaction and the run saved in another: no
+    transaction stays open while the engine runs."""
+    from egide.actuarial.engine import portfolio_arrays, simulate
+    from egide.actuarial.systemic import systemic_model_of
+    from egide.services.accounts import require
+
+    require(principal, Action.PORTFOLIO_RUN, Resource(Kind.BOOK), "the book")
+    label = actor or principal.history_label()
+    require_parameters(actor=label)
+    entries: list[BookEntry] | None = None
+    fingerprint: str | None = None
+    priced_with: tuple[str, ...] = ()
+    if isinstance(source, BookFile):
+        loaded = load_book_file(source.path, product, on_progress)
+        if not loaded.policies:
+            raise EmptyBook("holds no policy")
+        arrays, book_source, fingerprint = loaded.arrays, str(source.path), loaded.fingerprint
+    else:
+        moment = source.as_of or clock_now()
+        entries, refs = book_in_force(uow, moment)
+        day = moment.date().isoformat()
+        if not entries:
+            raise EmptyBook(f"no policy in force on {day}")
+        priced_with = tuple(refs)
+        arrays = portfolio_arrays(entries, product)
+        book_source = f"database, policies in force on {day}"
+    simulate_progress = None
+    if on_progress is not None:
+        report = on_progress
+
+        def simulate_progress(done: int, total: int) -> None:
+            report("simulate", done, total)
+
+    result = simulate(
+        arrays,
+        years,
+        seed,
+        block_years=block_years,
+        workers=workers,
+        scheduler=scheduler,
+        on_progress=simulate_progress,
+        systemic=systemic if systemic is not None else systemic_model_of(product),
+        keep_events=keep_events,
+    )
+    book_sha256 = fingerprint if fingerprint is not None else book_fingerprint(entries or [])
+    run_id = None
+    if save:
+        run_id = save_run(
+            uow,
+            result,
+            fingerprint=book_sha256,
+            book_source=book_source,
+            product=product,
+            actor=label,
+            principal=principal,
+        )
+    return PortfolioRun(
+        result=result,
+        source=source,
+        book_source=book_source,
+        book_sha256=book_sha256,
+        product_ref=product.ref,
+        started_by=StartedBy.of(principal),
+        run_id=run_id,
+        priced_with=priced_with,
+    )
