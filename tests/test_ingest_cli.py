@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from egide.actuarial.book import FINGERPRINT_VERSION, FLAG_FIELDS, BookColumns
 from egide.actuarial.engine import simulate_book
 from egide.actuarial.oed import read_book
-from egide.actuarial.systemic import load_systemic_model
+from egide.actuarial.systemic import systemic_model_of
 from egide.cli.main import app
 from egide.db.engine import make_engine
 from egide.domain.product import COVERAGES, Product
@@ -79,7 +79,8 @@ def test_a_simulated_book_file_is_saved_with_the_fingerprint_of_its_columns(
     entries = read_book(book, product)
     assert shown["book_sha256"] == book_fingerprint(entries)
     assert shown["book_sha256"] == load_book_file(book, product).fingerprint
-    expected = simulate_book(entries, product, 120, 4, systemic=load_systemic_model())
+    # the product's own systemic events (2026.2: those defined on the French market)
+    expected = simulate_book(entries, product, 120, 4, systemic=systemic_model_of(product))
     assert {k: v for k, v in out.items() if k not in ("run_id", "started_by")} == json.loads(
         expected.to_json()
     )
