@@ -387,27 +387,7 @@ def price(app: Application, product: Product) -> Price:
                 factors=risk.factors,
             )
         )
-    net = sum(premiums, ZERO)
-    expected = sum((c.expected_loss for c in coverages), ZERO)
-    loadings = {
-        "expenses": cents(net * product.expenses),
-        "broker_commission": cents(net * product.broker_commission),
-        "profit_and_risk": cents(net * product.profit_and_risk),
-    }
-    if systemic:
-        loadings[SYSTEMIC_LOADING] = cents(sum(systemic.values()))
-    tax = cents(net * product.tax_rate)
-    return Price(
-        coverages=tuple(coverages),
-        expected_loss=expected,
-        loadings=loadings,
-        minimum_premium=minimum,
-        minimum_applied=minimum_applied,
-        net=net,
-        tax_rate=product.tax_rate,
-        tax=tax,
-        total=net + tax,
-    )
+    return _priced(product, coverages, minimum, minimum_applied, systemic)
 
 
 def _price_incidents(app: Application, product: Product) -> Price:
@@ -470,14 +450,28 @@ def _price_incidents(app: Application, product: Product) -> Price:
                 factors=tuple(factors[code]),
             )
         )
-    net = sum(premiums, ZERO)
-    # the non-systemic expected loss before the aggregate, as in v1 (sum of the coverages' cents)
+    extra = {"increased_limit": sum(premiums, ZERO) - before_ilf}
+    return _priced(product, coverages, minimum, minimum_applied, systemic, extra)
+
+
+def _priced(
+    product: Product,
+    coverages: list[CoveragePrice],
+    minimum: Decimal,
+    minimum_applied: bool,
+    systemic: Mapping[str, float],
+    extra: Mapping[str, Decimal] | None = None,
+) -> Price:
+    """The price from its coverage premiums: the loadings' amounts in the net premium (then
+    `extra`, then the systemic load when the product has one), the tax. `expected_loss` is the
+    non-systemic expected loss before the aggregate (the sum of the coverages' cents)."""
+    net = sum((c.premium for c in coverages), ZERO)
     expected = sum((c.expected_loss for c in coverages), ZERO)
     loadings = {
         "expenses": cents(net * product.expenses),
         "broker_commission": cents(net * product.broker_commission),
         "profit_and_risk": cents(net * product.profit_and_risk),
-        "increased_limit": net - before_ilf,
+        **(extra or {}),
     }
     if systemic:
         loadings[SYSTEMIC_LOADING] = cents(sum(systemic.values()))
