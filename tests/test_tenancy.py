@@ -6,16 +6,19 @@ and can be transferred by an administrator; the accounts are in the keyed audit 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from egide.db.tables import QuoteRow
 from egide.db.tables_accounts import UserRow
 from egide.db.tables_audit import AuditEntryRow
-from egide.domain.access import Principal
+from egide.domain.access import Kind, Principal, visible
 from egide.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from egide.domain.product import Product
 from egide.services import accounts, claims, policies, quotes, tenancy
@@ -31,6 +34,7 @@ AFTER_INCIDENT = "2027-03-01T10:00:00+01:00"  # the brief's claim was discovered
 PASSWORD = "correct horse battery staple"
 SIRET_MARTIN = "73282932000074"
 SIRET_OTHER = with_luhn("4420117620001")  # another valid SIRET (Luhn)
+SIRET_THIRD = with_luhn("5521005540002")
 
 
 @dataclass
@@ -61,6 +65,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(accounts, "_hasher", lambda: cheap)
     monkeypatch.setenv("EGIDE_NOW", QUOTED_AT)
+    return build_world()
+
+
+def build_world() -> World:
     uow = FakeUnitOfWork()
     a = accounts.create_organisation(
         uow, OPERATOR, "brokerage", "Courtage A", siren="732829320", orias="07012345"
@@ -333,3 +341,43 @@ def test_a_quote_moved_to_another_tenant_through_sql_is_caught(
     row.broker_id = world.brokerage_b
     (problem,) = verify_chain(world.uow).problems
     assert problem.table == "quotes" and "differs" in problem.problem
+
+
+@given(
+    saves=st.lists(
+        st.tuples(
+            st.sampled_from(["broker_a", "broker_b", "manager", "underwriter"]),
+            st.sampled_from([SIRET_MARTIN, SIRET_OTHER, SIRET_THIRD]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_whatever_was_saved_a_principal_lists_and_reads_exactly_what_it_may_see(
+    world: World, product: Product, saves: list[tuple[str, str]]
+) -> None:
+    """Random saves by random tenants (refusals included): every principal's list is exactly the
+    quotes `visible` lets it see, and reading any other one is "does not exist"."""
+    world = build_world()  # a fresh installation per example (the fixture set the clock)
+    for who, siret in saves:
+        # refused: a manager's foreign SIRET, a broker of record's clearance (nothing stored)
+        with contextlib.suppress(InvalidInput, Conflict):
+            quotes.save_quote(world.uow, getattr(world, who), practice(siret), product)
+    with world.uow:
+        rows = world.uow.quotes.find()
+    for who in ("broker_a", "broker_b", "manager", "underwriter", "actuary"):
+        principal = getattr(world, who)
+        listed = {
+            q["quote_number"] for q in quotes.list_quotes(world.uow, principal, limit=100).items
+        }
+        may = {r.number for r in rows if visible(principal, tenancy.resource(Kind.QUOTE, r))}
+        assert listed == may, who
+        for r in rows:
+            if r.number in may:
+                assert quotes.get_quote(world.uow, principal, r.number)["quote_number"] == r.number
+            else:
+                with pytest.raises(NotFound):
+                    quotes.get_quote(world.uow, principal, r.number)
