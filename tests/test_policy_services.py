@@ -266,6 +266,21 @@ def test_renewal_re_underwrites_with_the_current_product_and_starts_at_the_old_e
         policies.renew_policy(uow, OPERATOR, number, product, "alice")
 
 
+def test_a_renewal_insures_the_same_establishment(
+    uow: SqlUnitOfWork, product: Product, frozen_now: str
+) -> None:
+    """Another SIRET in the renewal's answers would put another establishment (another tenant's
+    data, possibly) under this policy: refused, nothing written."""
+    number = str(bound(uow, product)["policy_number"])
+    data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
+    with pytest.raises(InvalidInput) as exc:
+        policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data)
+    assert [(e.field, e.rule) for e in exc.value.errors] == [
+        ("establishment.siret", "same_insured")
+    ]
+    assert counts(uow)[1] == 1
+
+
 def test_a_renewal_that_underwriting_declines_is_refused_with_its_reasons(
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:

@@ -894,6 +894,18 @@ def renew_policy(
             raise Conflict(f"policy {number} is cancelled: it cannot be renewed")
         data = application if application is not None else last.snapshot["application"]
         app = parse_application(data, product, source)
+        if app.establishment.siret != policy.siret:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "establishment.siret",
+                        "same_insured",
+                        f"must stay {policy.siret}: a renewal insures the same establishment "
+                        "(quote and bind anew for another one)",
+                    )
+                ],
+                source,
+            )
         _underwrite(app, product, underwriter_note)
         snap = _snapshot(app, product, underwriter_note)
         new_period = Period.one_year(period.end)
