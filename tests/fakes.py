@@ -31,7 +31,13 @@ import sqlalchemy as sa
 from sqlalchemy import JSON
 
 from egide.db.base import AwareDateTime, Base
-from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables import (
+    ProductVersionRow,
+    QuoteRow,
+    quote_row,
+    quote_value,
+    update_quote_row,
+)
 from egide.db.tables_accounts import (
     ApiClientRow,
     OrganisationEventRow,
@@ -55,6 +61,7 @@ from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionR
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+from egide.domain.quote_record import StoredQuote
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
@@ -191,8 +198,24 @@ def _tenanted(
 
 
 class FakeQuotes(_Repository):
-    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
+    """Rows kept, domain values returned, through the same conversions as the SQL repository."""
+
+    def _row(self, number: str) -> QuoteRow | None:
         return next((r for r in self._store.rows(QuoteRow) if r.number == number), None)
+
+    def get(self, number: str, *, lock: bool = False) -> StoredQuote | None:
+        row = self._row(number)
+        return quote_value(row) if row is not None else None
+
+    def add(self, quote: StoredQuote) -> StoredQuote:
+        row = quote_row(quote)
+        self._store.add(row)
+        return quote_value(row)
+
+    def update(self, quote: StoredQuote) -> None:
+        row = self._row(quote.number)
+        assert row is not None, quote.number
+        update_quote_row(row, quote)
 
     def find(
         self,
@@ -204,7 +227,7 @@ class FakeQuotes(_Repository):
         created_to: datetime | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[QuoteRow]:
+    ) -> list[StoredQuote]:
         def keep(r: QuoteRow) -> bool:
             return (
                 status in (None, r.status)
@@ -213,10 +236,8 @@ class FakeQuotes(_Repository):
             )
 
         rows = self._store.rows(QuoteRow)
-        return _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
-
-    def add(self, row: QuoteRow) -> None:
-        self._store.add(row)
+        found = _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
+        return [quote_value(r) for r in found]
 
 
 class FakePolicies(_Repository):

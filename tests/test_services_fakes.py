@@ -149,15 +149,17 @@ def test_an_exception_or_a_rollback_discards_the_work_json_changed_in_place_incl
     with pytest.raises(RuntimeError), uow:
         row = uow.quotes.get(number)
         assert row is not None
-        row.status = "bound"
-        row.result["premium"]["net"] = "0.00"
+        uow.quotes.update(dataclasses.replace(row, status="bound"))
+        (stored,) = uow.stored(QuoteRow)
+        stored.result["premium"]["net"] = "0.00"  # a JSON document changed in place
         raise RuntimeError("boom")
     with uow:
         row = uow.quotes.get(number)
         assert row is not None
-        row.status = "declined"
+        uow.quotes.update(dataclasses.replace(row, status="declined"))
         uow.rollback()
-        assert row.status == "priced"  # rolled back, the block still usable
+        again = uow.quotes.get(number)
+        assert again is not None and again.status == "priced"  # rolled back, still usable
     assert quotes.get_quote(uow, OPERATOR, number)["premium"]["net"] != "0.00"
     assert quotes.get_quote(uow, OPERATOR, number)["status"] == "priced"
 

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from egide.db.tables import ProductVersionRow, QuoteRow
+from egide.db.tables import ProductVersionRow, QuoteRow, quote_row, quote_value, update_quote_row
 from egide.db.tables_accounts import (
     ApiClientRow,
     OrganisationEventRow,
@@ -40,6 +40,7 @@ from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
+from egide.domain.quote_record import StoredQuote
 
 _Row = TypeVar("_Row")
 
@@ -120,8 +121,26 @@ def _tenanted(
 
 
 class SqlQuotes(_Repository):
-    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None:
+    """Quotes as domain values (`egide.domain.quote_record.StoredQuote`)."""
+
+    def _row(self, number: str, lock: bool = False) -> QuoteRow | None:
         return _one(self.session, select(QuoteRow).where(QuoteRow.number == number), lock)
+
+    def get(self, number: str, *, lock: bool = False) -> StoredQuote | None:
+        row = self._row(number, lock)
+        return quote_value(row) if row is not None else None
+
+    def add(self, quote: StoredQuote) -> StoredQuote:
+        row = quote_row(quote)
+        self._add(row)
+        return quote_value(row)
+
+    def update(self, quote: StoredQuote) -> None:
+        row = self._row(quote.number)
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"quote {quote.number}")
+        update_quote_row(row, quote)
+        self.session.flush()
 
     def find(
         self,
@@ -133,7 +152,7 @@ class SqlQuotes(_Repository):
         created_to: datetime | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[QuoteRow]:
+    ) -> list[StoredQuote]:
         query = _tenanted(QuoteRow, establishment_id, broker_id, before_id, limit)
         if status is not None:
             query = query.where(QuoteRow.status == status)
@@ -141,10 +160,7 @@ class SqlQuotes(_Repository):
             query = query.where(QuoteRow.created_at >= created_from)
         if created_to is not None:
             query = query.where(QuoteRow.created_at < created_to)
-        return self._many(query)
-
-    def add(self, row: QuoteRow) -> None:
-        self._add(row)
+        return [quote_value(r) for r in self._many(query)]
 
 
 class SqlPolicies(_Repository):

@@ -52,6 +52,7 @@ from egide.domain.access import Action, Principal
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.policy import canonical_json
+from egide.domain.quote_record import StoredQuote
 from egide.services.ports import UnitOfWork
 from egide.settings import AuditKeys, audit_keys
 
@@ -62,6 +63,7 @@ CHAIN_TABLE = "audit_chains"  # the record an index entry is about: a chain, by 
 R = TypeVar("R")
 Audited = (
     QuoteRow
+    | StoredQuote
     | PolicyRow
     | PolicyTransactionRow
     | ClaimRow
@@ -85,7 +87,7 @@ def _tenancy(content: dict[str, Any], row: Any) -> dict[str, Any]:
     return content
 
 
-def quote_content(row: QuoteRow) -> dict[str, Any]:
+def quote_content(row: QuoteRow | StoredQuote) -> dict[str, Any]:
     content = {
         "number": row.number,
         "status": row.status,
@@ -284,7 +286,7 @@ class Ref:
 def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, Any]]:
     """The record and content of an audited row; `number` is the policy's (transaction) or the
     claim's (event, payment) number, which those rows do not carry."""
-    if isinstance(row, QuoteRow):
+    if isinstance(row, QuoteRow | StoredQuote):
         return Ref("quotes", row.number, None, f"quotes:{row.number}"), quote_content(row)
     if isinstance(row, PolicyRow):
         return Ref("policies", row.number, None, f"policies:{row.number}"), policy_content(row)
@@ -871,7 +873,7 @@ def object_history(
         raise InvalidInput([FieldError("kind", "enum", "must be quote, policy or claim")])
     require_parameters(number=number)
     with uow:
-        row: QuoteRow | PolicyRow | ClaimRow | None = (
+        row: StoredQuote | PolicyRow | ClaimRow | None = (
             uow.quotes.get(number)
             if kind == "quote"
             else uow.policies.get(number)

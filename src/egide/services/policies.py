@@ -22,6 +22,7 @@ endorsement only referral reasons that the policy did not already carry count.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -478,7 +479,8 @@ def bind_quote(
                 created_at=moment,
             )
             uow.policies.add(policy)
-            quote.status = "bound"
+            quote = dataclasses.replace(quote, status="bound")
+            uow.quotes.update(quote)
             audit.record(uow, quote, "bound", who)
             audit.record(uow, policy, "created", who)
             uow.flush()

@@ -26,13 +26,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
 if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that store need it
-    from egide.db.tables import ProductVersionRow, QuoteRow
+    from egide.db.tables import ProductVersionRow
     from egide.db.tables_audit import AuditChainRow, AuditEntryRow
     from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
     from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+    from egide.domain.quote_record import StoredQuote
 
 _R = TypeVar("_R")
 
@@ -47,7 +48,17 @@ class ProductVersions(Protocol):
 
 
 class Quotes(Protocol):
-    def get(self, number: str, *, lock: bool = False) -> QuoteRow | None: ...
+    """Quotes as domain values: a change is a new value given to `update`."""
+
+    def get(self, number: str, *, lock: bool = False) -> StoredQuote | None: ...
+
+    def add(self, quote: StoredQuote) -> StoredQuote:
+        """Stores it; returns it with its id."""
+        ...
+
+    def update(self, quote: StoredQuote) -> None:
+        """Its status, review and broker of record (the rest never changes)."""
+        ...
 
     def find(
         self,
@@ -59,11 +70,9 @@ class Quotes(Protocol):
         created_to: datetime | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[QuoteRow]:
+    ) -> list[StoredQuote]:
         """A tenant's quotes (None: any), newest first, those with an id below `before_id`."""
         ...
-
-    def add(self, row: QuoteRow) -> None: ...
 
 
 class Policies(Protocol):

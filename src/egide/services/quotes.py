@@ -6,9 +6,10 @@ Every stored quote acts for a principal (`egide.domain.access.Principal`) and be
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from egide.clock import iso_paris
 from egide.clock import now as clock_now
@@ -18,14 +19,12 @@ from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
+from egide.domain.quote_record import QUOTE_STATUSES, StoredQuote
 from egide.domain.text import require_parameters
 from egide.domain.underwriting import Decision
 from egide.services.pages import Page, after_cursor, page_limit, page_of
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version
-
-if TYPE_CHECKING:
-    from egide.db.tables import QuoteRow
 
 
 def money(value: Decimal) -> str:
@@ -115,7 +114,7 @@ def new_quote_number(moment: datetime) -> str:
     return f"DEV-{moment:%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def _tenant(row: QuoteRow) -> dict[str, Any]:
+def _tenant(row: StoredQuote) -> dict[str, Any]:
     return {"establishment_id": row.establishment_id, "broker_id": row.broker_id}
 
 
@@ -130,7 +129,6 @@ def save_quote(
     """Price and store a quote (inputs, product version, breakdown); returns it with its number.
     It belongs to the establishment of the application's SIRET (`tenancy.establishment_for`);
     `actor` is a free-text label recorded beside the principal."""
-    from egide.db.tables import QuoteRow  # the ORM: only when a quote is stored
     from egide.services import tenancy
 
     tenancy.check(principal, Action.QUOTE_SAVE, None, "quote")
@@ -151,8 +149,8 @@ def save_quote(
             "valid_until": until.isoformat(),
             **result,
         }
-        uow.quotes.add(
-            row := QuoteRow(
+        row = uow.quotes.add(
+            StoredQuote(
                 number=number,
                 status=result["status"],
                 decision=result["decision"],
@@ -177,7 +175,7 @@ def save_quote(
 
 def _get(
     uow: UnitOfWork, principal: Principal, action: Action, number: str, lock: bool = False
-) -> QuoteRow:
+) -> StoredQuote:
     """The quote, if the principal may see it (else "does not exist") and act on it."""
     from egide.services import tenancy
 
@@ -188,12 +186,12 @@ def _get(
     return row
 
 
-def quote_row(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> QuoteRow:
+def quote_row(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> StoredQuote:
     """For the other services (documents, binding): the quote row if visible and allowed."""
     return _get(uow, principal, action, number)
 
 
-def _shown(row: QuoteRow) -> dict[str, Any]:
+def _shown(row: StoredQuote) -> dict[str, Any]:
     result = dict(row.result)
     result["status"] = row.status
     if row.reviewed_by:
@@ -210,9 +208,6 @@ def get_quote(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, A
     require_parameters(number=number)
     with uow:
         return _shown(_get(uow, principal, Action.QUOTE_READ, number))
-
-
-QUOTE_STATUSES = ("priced", "referred", "declined", "approved", "bound")
 
 
 def list_quotes(
@@ -252,7 +247,7 @@ def list_quotes(
         return page_of([(r.id, quote_summary(r)) for r in rows], size)
 
 
-def quote_summary(row: QuoteRow) -> dict[str, Any]:
+def quote_summary(row: StoredQuote) -> dict[str, Any]:
     premium = row.result.get("premium", {})
     return {
         "quote_number": row.number,
@@ -285,10 +280,14 @@ def review_quote(
         row = _get(uow, principal, Action.QUOTE_REVIEW, number, lock=True)
         if row.status != "referred":
             raise Conflict(f"quote {number} is {row.status}: only a referred quote can be reviewed")
-        row.status = "approved" if approve else "declined"
-        row.review_note = note.strip()
-        row.reviewed_by = who
-        row.reviewed_at = clock_now()
+        row = replace(
+            row,
+            status="approved" if approve else "declined",
+            review_note=note.strip(),
+            reviewed_by=who,
+            reviewed_at=clock_now(),
+        )
+        uow.quotes.update(row)
         from egide.services import audit
 
         audit.record(uow, row, row.status, who)
@@ -296,7 +295,7 @@ def review_quote(
         return _shown(row)
 
 
-def is_bindable(row: QuoteRow, moment: datetime) -> str | None:
+def is_bindable(row: StoredQuote, moment: datetime) -> str | None:
     """None when the quote can be bound now, else why not."""
     if row.status in ("priced", "approved") and row.decision != Decision.DECLINE.value:
         if moment > row.valid_until:

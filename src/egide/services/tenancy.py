@@ -165,8 +165,9 @@ def _reassign(uow: UnitOfWork, establishment_id: int, broker_id: int | None) -> 
     actor = "broker of record change"
     for q in uow.quotes.find(establishment_id=establishment_id):
         if q.broker_id != broker_id:
-            q.broker_id = broker_id
-            audit.record(uow, q, "broker of record", actor)
+            moved = replace(q, broker_id=broker_id)
+            uow.quotes.update(moved)
+            audit.record(uow, moved, "broker of record", actor)
     for p in uow.policies.find(establishment_id=establishment_id):
         if p.broker_id != broker_id:
             p.broker_id = broker_id
