@@ -5,10 +5,11 @@ SQLAlchemy (SQLite or PostgreSQL) and the tests' in-memory fakes (`tests/fakes.p
 in a few dozen lines, so that most service tests run without a database (the SQL side has its own
 integration tests, concurrency and crash tests included).
 
-The records are the table rows of `egide.db` (plain mapped classes: they can be built and read
-without a session), so no conversion layer sits between the two — except the accounts, whose
-repository already speaks domain values (`egide.domain.accounts`), the direction the others will
-take. Rules every implementation keeps:
+Quotes and the accounts are domain values (`egide.domain.quote_record`, `egide.domain.accounts`),
+the row mapping explicit in `egide.db.tables*`: a change is a new value given back to the
+repository. The other records are still the table rows of `egide.db` (plain mapped classes: they
+can be built and read without a session), the direction the others will take (issue 10, part 5).
+Rules every implementation keeps:
 
 - ``add`` makes the row visible to the reads of the same unit of work at once and gives it its
   ``id`` when it has one;
