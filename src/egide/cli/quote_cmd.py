@@ -19,6 +19,7 @@ from egide.cli.common import (
     console,
     day_option,
     guarded,
+    money,
     output_folder,
     print_json,
     print_page,
@@ -176,7 +177,7 @@ def list_cmd(
             q["status"],
             q["establishment"]["name"],
             q["establishment"]["siret"],
-            q["premium_total"] or "",
+            money(q["premium_total"]) if q["premium_total"] else "",
             q["created_at"][:10],
         ],
     )

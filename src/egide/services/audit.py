@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
 from egide.db.tables_accounts import ApiClientRow, OrganisationEventRow, OrganisationRow, UserRow
@@ -887,7 +888,7 @@ def object_history(
         return [
             {
                 "seq": e.seq,
-                "recorded_at": e.recorded_at.isoformat(),
+                "recorded_at": iso_paris(e.recorded_at),
                 "action": e.action,
                 "by": e.actor,
                 "record": e.record_table,
