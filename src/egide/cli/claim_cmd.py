@@ -17,6 +17,7 @@ from egide.cli.common import (
     ActorOpt,
     AsOpt,
     CursorOpt,
+    EstablishmentOpt,
     ForceOpt,
     JsonOpt,
     KeyOpt,
@@ -301,9 +302,7 @@ def list_cmd(
     status: Annotated[
         str | None, typer.Option("--status", help="open or closed (default: both).")
     ] = None,
-    establishment: Annotated[
-        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
-    ] = None,
+    establishment: EstablishmentOpt = None,
     cursor: CursorOpt = None,
     limit: LimitOpt = 20,
     as_email: AsOpt = None,

@@ -195,6 +195,9 @@ AsOpt = Annotated[
     ),
 ]
 CursorOpt = Annotated[str | None, typer.Option("--cursor", help="The next page of a list.")]
+EstablishmentOpt = Annotated[
+    int | None, typer.Option("--establishment", help="Only this establishment (organisation id).")
+]
 LimitOpt = Annotated[int, typer.Option("--limit", help="Items per page (1 to 100).")]
 ProductOpt = Annotated[
     Path | None, typer.Option("--product", help="Product TOML file (default: the packaged one).")

@@ -17,6 +17,7 @@ from egide.cli.common import (
     ActorOpt,
     AsOpt,
     CursorOpt,
+    EstablishmentOpt,
     ForceOpt,
     JsonOpt,
     KeyOpt,
@@ -321,9 +322,7 @@ def list_cmd(
             "--renewal-within", help="Only those whose term ends within N days, not renewed."
         ),
     ] = None,
-    establishment: Annotated[
-        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
-    ] = None,
+    establishment: EstablishmentOpt = None,
     cursor: CursorOpt = None,
     limit: LimitOpt = 20,
     as_email: AsOpt = None,

@@ -11,6 +11,7 @@ from egide.cli.common import (
     ActorOpt,
     AsOpt,
     CursorOpt,
+    EstablishmentOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
@@ -142,9 +143,7 @@ def list_cmd(
         str | None,
         typer.Option("--status", help="priced, referred, declined, approved or bound."),
     ] = None,
-    establishment: Annotated[
-        int | None, typer.Option("--establishment", help="An establishment organisation's id.")
-    ] = None,
+    establishment: EstablishmentOpt = None,
     created_from: Annotated[
         str | None, typer.Option("--from", help="Created on or after this day (YYYY-MM-DD).")
     ] = None,
