@@ -152,3 +152,13 @@ def test_a_quote_moved_to_another_tenant_through_sql_is_reported(
     engine.dispose()
     broken = egide("audit", "verify", code=1)
     assert f"quote {q}: differs" in broken
+
+
+def test_list_options_are_checked_before_any_work(tenants: dict[str, Any]) -> None:
+    bad_day = egide("quote", "list", "--from", "2027-13-01", code=EXIT_BAD_INPUT)
+    assert "--from" in bad_day and "[format]" in bad_day
+    far = egide("policy", "list", "--in-force-on", "1850-01-01", code=EXIT_BAD_INPUT)
+    assert "--in-force-on" in far and "[year_range]" in far
+    assert "[range]" in egide("claim", "list", "--limit", "0", code=EXIT_BAD_INPUT)
+    assert "[format]" in egide("quote", "list", "--cursor", "nope", code=EXIT_BAD_INPUT)
+    assert "[range]" in egide("policy", "list", "--renewal-within", "400", code=EXIT_BAD_INPUT)
