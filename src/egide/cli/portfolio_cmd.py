@@ -173,7 +173,7 @@ def simulate_cmd(
     ] = DEFAULT_BLOCK_YEARS,
     systemic_file: Annotated[
         Path | None,
-        typer.Option("--systemic", help="Systemic-events file (default: the packaged one)."),
+        typer.Option("--systemic", help="Systemic-events file (default: the product's own)."),
     ] = None,
     no_systemic: Annotated[
         bool, typer.Option("--no-systemic", help="Independent claims only.")
@@ -199,7 +199,7 @@ def simulate_cmd(
     """Simulate the book: AAL, OEP/AEP, VaR and TVaR 99.5 %; the run is saved with its inputs."""
     from egide.actuarial.engine import SimulationError
     from egide.actuarial.oed import OedError
-    from egide.actuarial.systemic import SystemicModel, load_systemic_model, systemic_model_of
+    from egide.actuarial.systemic import SystemicModel, load_systemic_model
     from egide.services.policies import parse_as_of
     from egide.services.portfolio import (
         BookFile,
@@ -225,12 +225,12 @@ def simulate_cmd(
         fail(f"--ord {ord_dir}: folder is not empty (--force writes into it)", EXIT_CONFLICT)
     who = actor(who)
     product = product_option(product_file)
-    systemic = (
+    systemic = (  # None: the use case takes the product's own (its systemic_events; 2026.1: v1)
         SystemicModel.none()
         if no_systemic
         else load_systemic_model(systemic_file)
         if systemic_file is not None
-        else systemic_model_of(product)  # the product's systemic_events; 2026.1: v1
+        else None
     )
     source: BookSource = (
         BookFile(input_book_path(book, "BOOK"))

@@ -209,6 +209,16 @@ def _password_hash(password: str) -> str:
     return str(_hasher().hash(password))
 
 
+def brokerage(uow: UnitOfWork, org_id: int) -> Organisation:
+    """The brokerage `org_id` names (inside a unit of work), or bad input on the broker field."""
+    org = uow.accounts.organisation(org_id)
+    if org is None or org.kind is not OrgKind.BROKERAGE:
+        raise InvalidInput(
+            [FieldError("broker", "kind", f"organisation {org_id} is not a brokerage")]
+        )
+    return org
+
+
 def _organisation_of(uow: UnitOfWork, org_id: int) -> Organisation:
     org = uow.accounts.organisation(org_id)
     if org is None:
@@ -257,11 +267,7 @@ def create_organisation(
         raise InvalidInput(errors)
     with uow:
         if broker_id is not None:
-            broker = uow.accounts.organisation(broker_id)
-            if broker is None or broker.kind is not OrgKind.BROKERAGE:
-                raise InvalidInput(
-                    [FieldError("broker", "kind", f"organisation {broker_id} is not a brokerage")]
-                )
+            brokerage(uow, broker_id)
         if siret is not None and uow.accounts.organisation_by_siret(siret) is not None:
             raise Conflict(f"an organisation holds SIRET {siret} already")
         org = uow.accounts.add_organisation(

@@ -866,7 +866,7 @@ def object_history(
     """What the trail recorded about one quote, policy or claim (with its transactions, events
     and payments), oldest first: who did what and when, and which key signed it. The principal
     must be able to read the object (another tenant's does not exist)."""
-    from egide.domain.errors import FieldError, InvalidInput, NotFound
+    from egide.domain.errors import FieldError, InvalidInput
     from egide.domain.text import require_parameters
     from egide.services import tenancy
 
@@ -881,9 +881,7 @@ def object_history(
             if kind == "policy"
             else uow.claims.get(number)
         )
-        if row is None:
-            raise NotFound(f"{kind} {number} does not exist")
-        tenancy.check(principal, Action(f"{kind}.read"), row, f"{kind} {number}")
+        tenancy.visible_row(principal, Action(f"{kind}.read"), row, f"{kind} {number}")
         entries = uow.audit.chain_entries(f"{_HISTORY_TABLES[kind]}:{number}")
         return [
             {

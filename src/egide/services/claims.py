@@ -37,7 +37,7 @@ from egide.domain.claims import (
     parse_declaration,
 )
 from egide.domain.cover import CoverInForce
-from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from egide.domain.errors import Conflict, FieldError, InvalidInput
 from egide.domain.incident_clock import Deadline, incident_clock
 from egide.domain.money import CENT, ZERO, cents
 from egide.domain.money import parse_amount as parse_money
@@ -70,10 +70,7 @@ def _claim(
 ) -> ClaimRow:
     """The claim, if the principal may see it (else "does not exist") and act on it."""
     row = uow.claims.get(number, lock=lock)
-    if row is None:
-        raise NotFound(f"claim {number} does not exist")
-    tenancy.check(principal, action, row, f"claim {number}")
-    return row
+    return tenancy.visible_row(principal, action, row, f"claim {number}")
 
 
 def _paid_in_term(uow: UnitOfWork, policy_number: str, term_start: datetime) -> Decimal:
@@ -254,10 +251,10 @@ def declare_claim(
     key = idempotency_key or idempotency.new_key()
 
     def work() -> dict[str, Any]:
-        policy = uow.policies.get(policy_number)
-        if policy is None:
-            raise NotFound(f"policy {policy_number} does not exist")
-        tenancy.check(principal, Action.CLAIM_DECLARE, policy, f"policy {policy_number}")
+        what = f"policy {policy_number}"
+        policy = tenancy.visible_row(
+            principal, Action.CLAIM_DECLARE, uow.policies.get(policy_number), what
+        )
         cover = cover_in_force(uow, policy_number, decl.incident.discovered_at)
         row = ClaimRow(
             number=_new_claim_number(moment),
@@ -507,13 +504,13 @@ def list_claims(
     if status is not None and status not in ("open", "closed"):
         raise InvalidInput([FieldError("status", "enum", "must be open or closed")])
     start, size = after_cursor(cursor) or 0, page_limit(limit)
-    scope = tenancy.tenant_filter(principal)
-    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
+    scope = tenancy.tenant_filter(principal, establishment_id)
+    if scope is None:
         return Page([], None)
     moment = clock_now()
     with uow:
         rows = uow.claims.find(
-            establishment_id=scope.establishment_id or establishment_id,
+            establishment_id=scope.establishment_id,
             broker_id=scope.broker_id,
             status=status,
         )

@@ -182,11 +182,7 @@ def policy_row_for_update(uow: UnitOfWork, policy_number: str) -> PolicyRow:
 
 def _policy(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> PolicyRow:
     """The policy, if the principal may see it (else "does not exist") and act on it."""
-    row = uow.policies.get(number)
-    if row is None:
-        raise NotFound(f"policy {number} does not exist")
-    tenancy.check(principal, action, row, f"policy {number}")
-    return row
+    return tenancy.visible_row(principal, action, uow.policies.get(number), f"policy {number}")
 
 
 def _transactions(uow: UnitOfWork, policy: PolicyRow) -> list[PolicyTransactionRow]:
@@ -401,7 +397,7 @@ def bind_quote(
     this request replays its response (`already_bound` set too), whatever the day.
     """
     from egide.services import audit, idempotency
-    from egide.services.quotes import is_bindable
+    from egide.services.quotes import is_bindable, quote_row
 
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
     tenancy.check(principal, Action.POLICY_BIND, None, "policy")
@@ -436,10 +432,7 @@ def bind_quote(
         def work() -> dict[str, Any]:
             nonlocal ran
             ran = True
-            quote = uow.quotes.get(quote_number, lock=True)
-            if quote is None:
-                raise NotFound(f"quote {quote_number} does not exist")
-            tenancy.check(principal, Action.POLICY_BIND, quote, f"quote {quote_number}")
+            quote = quote_row(uow, principal, Action.POLICY_BIND, quote_number, lock=True)
             existing = uow.policies.get_by_quote(quote_number)
             if existing is not None:
                 earlier.append(
@@ -1096,12 +1089,12 @@ def get_policy(
         }
 
 
-def in_force_since(uow: UnitOfWork, policy: PolicyRow, since: datetime) -> bool:
-    """Was the policy in force at some moment from `since` to now? Its status changes only at
-    0 h of a transaction's effective day and at a period's bounds (a period is a year, longer
-    than any window asked), so those moments and the two ends are enough."""
-    views = _views(uow.policies.transactions(policy))
-    moment = clock_now()
+def in_force_since(rows: list[PolicyTransactionRow], since: datetime, moment: datetime) -> bool:
+    """Was the policy of these transactions in force at some moment from `since` to `moment`?
+    Its status changes only at 0 h of a transaction's effective day and at a period's bounds (a
+    period is a year, longer than any window asked), so those moments and the two ends are
+    enough."""
+    views = _views(rows)
     checks = [since, moment] + [
         midnight(v.effective) for v in views if since <= midnight(v.effective) <= moment
     ]
@@ -1146,8 +1139,8 @@ def list_policies(
     if renewal_within_days is not None and not 0 <= renewal_within_days <= 366:
         raise InvalidInput([FieldError("renewal_within", "range", "must be from 0 to 366 days")])
     before, size = after_cursor(cursor), page_limit(limit)
-    scope = tenancy.tenant_filter(principal)
-    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
+    scope = tenancy.tenant_filter(principal, establishment_id)
+    if scope is None:
         return Page([], None)
     moment = clock_now()
 
@@ -1168,7 +1161,7 @@ def list_policies(
     with uow:
         while len(found) <= size:
             batch = uow.policies.find(
-                establishment_id=scope.establishment_id or establishment_id,
+                establishment_id=scope.establishment_id,
                 broker_id=scope.broker_id,
                 before_id=before,
                 limit=max(size + 1, 50),
@@ -1347,11 +1340,9 @@ def proposition_view(uow: UnitOfWork, principal: Principal, quote_number: str) -
         RecommendationView,
         UnderwritingOutcome,
     )
+    from egide.services.quotes import quote_row
 
-    quote = uow.quotes.get(quote_number)
-    if quote is None:
-        raise NotFound(f"quote {quote_number} does not exist")
-    tenancy.check(principal, Action.QUOTE_READ, quote, f"quote {quote_number}")
+    quote = quote_row(uow, principal, Action.QUOTE_READ, quote_number)
     product = stored_product(uow, quote.product_ref)
     app = parse_application(quote.application, product)
     r = quote.result

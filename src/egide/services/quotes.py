@@ -15,7 +15,7 @@ from egide.clock import iso_paris
 from egide.clock import now as clock_now
 from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import KIND_LABELS_FR, parse_application
-from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from egide.domain.errors import Conflict, FieldError, InvalidInput
 from egide.domain.money import cents
 from egide.domain.product import Product
 from egide.domain.quote import Assessment, assess, valid_until
@@ -173,22 +173,15 @@ def save_quote(
     return {**result, **_tenant(row)}
 
 
-def _get(
+def quote_row(
     uow: UnitOfWork, principal: Principal, action: Action, number: str, lock: bool = False
 ) -> StoredQuote:
-    """The quote, if the principal may see it (else "does not exist") and act on it."""
+    """The quote, if the principal may see it (else "does not exist") and act on it (inside
+    the caller's unit of work; `lock` holds it against concurrent writers)."""
     from egide.services import tenancy
 
     row = uow.quotes.get(number, lock=lock)
-    if row is None:
-        raise NotFound(f"quote {number} does not exist")
-    tenancy.check(principal, action, row, f"quote {number}")
-    return row
-
-
-def quote_row(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> StoredQuote:
-    """For the other services (documents, binding): the quote row if visible and allowed."""
-    return _get(uow, principal, action, number)
+    return tenancy.visible_row(principal, action, row, f"quote {number}")
 
 
 def _shown(row: StoredQuote) -> dict[str, Any]:
@@ -207,7 +200,7 @@ def get_quote(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, A
     """The stored quote exactly as priced, with its current status and review."""
     require_parameters(number=number)
     with uow:
-        return _shown(_get(uow, principal, Action.QUOTE_READ, number))
+        return _shown(quote_row(uow, principal, Action.QUOTE_READ, number))
 
 
 def list_quotes(
@@ -231,12 +224,12 @@ def list_quotes(
             [FieldError("status", "enum", f"must be one of {', '.join(QUOTE_STATUSES)}")]
         )
     before, size = after_cursor(cursor), page_limit(limit)
-    scope = tenancy.tenant_filter(principal)
-    if establishment_id is not None and scope.establishment_id not in (None, establishment_id):
-        return Page([], None)  # another establishment's: as if it had none
+    scope = tenancy.tenant_filter(principal, establishment_id)
+    if scope is None:
+        return Page([], None)
     with uow:
         rows = uow.quotes.find(
-            establishment_id=scope.establishment_id or establishment_id,
+            establishment_id=scope.establishment_id,
             broker_id=scope.broker_id,
             status=status,
             created_from=created_from,
@@ -277,7 +270,7 @@ def review_quote(
     who = history_actor(principal, actor)
     with uow:
         # an approval and a decline at once: one wins (the row lock)
-        row = _get(uow, principal, Action.QUOTE_REVIEW, number, lock=True)
+        row = quote_row(uow, principal, Action.QUOTE_REVIEW, number, lock=True)
         if row.status != "referred":
             raise Conflict(f"quote {number} is {row.status}: only a referred quote can be reviewed")
         row = replace(

@@ -20,20 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from egide.clock import now as clock_now
-from egide.domain.access import (
-    Action,
-    Kind,
-    OrgKind,
-    Principal,
-    Resource,
-    allowed,
-    history_actor,
-)
+from egide.domain.access import RULES, Action, Kind, OrgKind, Principal, Resource, history_actor
 from egide.domain.accounts import Organisation, OrganisationEvent
-from egide.domain.errors import Conflict, FieldError, InvalidInput, NotAllowed, NotFound
+from egide.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from egide.domain.text import require_parameters
 from egide.services.ports import UnitOfWork
 
@@ -59,16 +51,23 @@ def resource(kind: Kind, row: Any | None) -> Resource:
 
 def check(principal: Principal, action: Action, row: Any | None, what: str) -> None:
     """NotFound ("`what` does not exist") when the principal may not see the object, NotAllowed
-    with the reason when the roles or scopes do not allow the action."""
-    kind = _KIND_OF_ACTION[action.value.split(".")[0]]
-    decision = allowed(principal, action, resource(kind, row))
-    if decision.code == "not_visible":
+    with the reason when the roles or scopes do not allow the action (`accounts.require` on the
+    row's resource; `row` None: an object not yet created)."""
+    from egide.services.accounts import require
+
+    require(principal, action, resource(RULES[action].kind, row), what)
+
+
+def visible_row(principal: Principal, action: Action, row: _Row | None, what: str) -> _Row:
+    """`row` when it exists and the principal may act on it; a missing one and another
+    tenant's alike "`what` does not exist"."""
+    if row is None:
         raise NotFound(f"{what} does not exist")
-    if not decision:
-        raise NotAllowed(decision.reason)
+    check(principal, action, row, what)
+    return row
 
 
-_KIND_OF_ACTION = {"quote": Kind.QUOTE, "policy": Kind.POLICY, "claim": Kind.CLAIM}
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True)
@@ -79,18 +78,25 @@ class TenantFilter:
     broker_id: int | None = None
 
 
-def tenant_filter(principal: Principal) -> TenantFilter:
+def tenant_filter(principal: Principal, establishment_id: int | None = None) -> TenantFilter | None:
+    """What a list may read for the principal, narrowed to `establishment_id` when one is asked;
+    None when the request asks for another establishment than the principal's own (an empty
+    list, as if it had nothing)."""
     if principal.is_insurer_staff:
-        return TenantFilter()
+        return TenantFilter(establishment_id=establishment_id)
     if principal.organisation_kind is OrgKind.BROKERAGE:
-        return TenantFilter(broker_id=principal.organisation_id)
+        return TenantFilter(establishment_id, broker_id=principal.organisation_id)
+    if establishment_id not in (None, principal.organisation_id):
+        return None
     return TenantFilter(establishment_id=principal.organisation_id)
 
 
-def _audit(uow: UnitOfWork, org: Organisation, action: str, by: Principal, note: str = "") -> None:
+def _audit(
+    uow: UnitOfWork, value: Organisation | OrganisationEvent, action: str, by: Principal
+) -> None:
     from egide.services import audit
 
-    audit.record_account(uow, org, action, history_actor(by, note or None))
+    audit.record_account(uow, value, action, history_actor(by))
 
 
 def _recent_business(
@@ -104,10 +110,9 @@ def _recent_business(
     for q in uow.quotes.find(establishment_id=establishment_id, broker_id=broker_id):
         if q.status in OPEN_QUOTE_STATUSES and q.valid_until >= moment and q.created_at >= since:
             return True
-    return any(
-        in_force_since(uow, p, since)
-        for p in uow.policies.find(establishment_id=establishment_id, broker_id=broker_id)
-    )
+    found = uow.policies.find(establishment_id=establishment_id, broker_id=broker_id)
+    transactions = uow.policies.transactions_of(found)  # one query for them all
+    return any(in_force_since(transactions[p.id], since, moment) for p in found)
 
 
 def establishment_for(
@@ -151,23 +156,26 @@ def establishment_for(
             f"{CLEARANCE_DAYS} days, or by a transfer from the insurer "
             "[broker_of_record_conflict]"
         )
-    moved = replace(org, broker_id=broker)
-    uow.accounts.update_organisation(moved)
-    _reassign(uow, org.id, broker)
+    moved = _reassign(uow, org, broker, principal)
     _audit(uow, moved, "broker of record", principal)
     return org.id, broker
 
 
-def _reassign(uow: UnitOfWork, establishment_id: int, broker_id: int | None) -> None:
-    """The establishment's quotes, policies and claims follow its broker of record."""
+def _reassign(
+    uow: UnitOfWork, org: Organisation, broker_id: int | None, by: Principal
+) -> Organisation:
+    """The establishment gets `broker_id` as broker of record, and its quotes, policies and
+    claims follow it (each change in the trail, by `by`)."""
     from egide.services import audit
 
-    actor = "broker of record change"
+    moved = replace(org, broker_id=broker_id)
+    uow.accounts.update_organisation(moved)
+    establishment_id, actor = org.id, history_actor(by)
     for q in uow.quotes.find(establishment_id=establishment_id):
         if q.broker_id != broker_id:
-            moved = replace(q, broker_id=broker_id)
-            uow.quotes.update(moved)
-            audit.record(uow, moved, "broker of record", actor)
+            followed = replace(q, broker_id=broker_id)
+            uow.quotes.update(followed)
+            audit.record(uow, followed, "broker of record", actor)
     for p in uow.policies.find(establishment_id=establishment_id):
         if p.broker_id != broker_id:
             p.broker_id = broker_id
@@ -176,6 +184,7 @@ def _reassign(uow: UnitOfWork, establishment_id: int, broker_id: int | None) -> 
         if c.broker_id != broker_id:
             c.broker_id = broker_id
             audit.record(uow, c, "broker of record", actor)
+    return moved
 
 
 def transfer_broker(
@@ -187,7 +196,7 @@ def transfer_broker(
 ) -> Organisation:
     """An administrator moves an establishment (and its quotes, policies and claims) to another
     broker of record, or to direct business (`broker_id` None), with a note kept in history."""
-    from egide.services.accounts import ACCOUNTS, require
+    from egide.services.accounts import ACCOUNTS, brokerage, require
 
     require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "organisation")
     if not note.strip():
@@ -206,14 +215,8 @@ def transfer_broker(
                 ]
             )
         if broker_id is not None:
-            broker = uow.accounts.organisation(broker_id)
-            if broker is None or broker.kind is not OrgKind.BROKERAGE:
-                raise InvalidInput(
-                    [FieldError("broker", "kind", f"organisation {broker_id} is not a brokerage")]
-                )
-        moved = replace(org, broker_id=broker_id)
-        uow.accounts.update_organisation(moved)
-        _reassign(uow, org.id, broker_id)
+            brokerage(uow, broker_id)
+        moved = _reassign(uow, org, broker_id, principal)
         _audit(uow, moved, "broker of record transferred", principal)
         event = uow.accounts.add_event(
             OrganisationEvent(
@@ -226,8 +229,6 @@ def transfer_broker(
                 {"from_broker_id": org.broker_id, "to_broker_id": broker_id},
             )
         )
-        from egide.services import audit
-
-        audit.record_account(uow, event, "recorded", history_actor(principal))
+        _audit(uow, event, "recorded", principal)
         uow.commit()
         return moved

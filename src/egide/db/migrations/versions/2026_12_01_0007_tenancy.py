@@ -119,6 +119,7 @@ ENTRIES = _table(
     "prev_mac mac",
 )
 CHAINS = _table("audit_chains", "chain length head_mac key_id mac")
+TENANTED_TABLES = {"quotes": QUOTES, "policies": POLICIES, "claims": CLAIMS}
 
 
 def _rows(conn: sa.Connection, table: sa.TableClause, *order: str) -> list[Any]:
@@ -255,6 +256,33 @@ def _last_digests(conn: sa.Connection) -> dict[tuple[str, str], str]:
     return last
 
 
+def _contents() -> dict[str, Any]:
+    """The audited content of a quote, policy or claim row, by table."""
+    from egide.services import audit
+
+    return {
+        "quotes": audit.quote_content,
+        "policies": audit.policy_content,
+        "claims": audit.claim_content,
+    }
+
+
+def _append_each(
+    conn: sa.Connection, log: _Log, action: str, actor: str, *, untenanted: bool = False
+) -> None:
+    """One entry per quote, policy and claim as it stands (`untenanted`: as it will stand once
+    the tenancy columns are gone)."""
+    from egide.services import audit
+
+    contents = _contents()
+    for table, clause in TENANTED_TABLES.items():
+        for row in _rows(conn, clause):
+            if untenanted:
+                row.establishment_id = row.broker_id = None
+            ref = audit.Ref(table, row.number, None, f"{table}:{row.number}")
+            audit.append(log, ref, action, contents[table](row), actor)  # type: ignore[arg-type]
+
+
 def _check_and_seal(conn: sa.Connection, before: dict[str, list[Any]]) -> None:
     """`before`: the tenanted rows as they were before step 2 (their entries' content)."""
     from egide.db.tables_accounts import client_value, organisation_value, user_value
@@ -262,11 +290,7 @@ def _check_and_seal(conn: sa.Connection, before: dict[str, list[Any]]) -> None:
     from egide.settings import UnsafeEnvironment
 
     last = _last_digests(conn)
-    contents: dict[str, Any] = {
-        "quotes": audit.quote_content,
-        "policies": audit.policy_content,
-        "claims": audit.claim_content,
-    }
+    contents = _contents()
     for table, rows in before.items():
         for row in rows:
             recorded = last.get((table, row.number))
@@ -278,11 +302,7 @@ def _check_and_seal(conn: sa.Connection, before: dict[str, list[Any]]) -> None:
                     "altered row) [audit_mismatch]"
                 )
     log = _Log(conn)
-    tables = {"quotes": QUOTES, "policies": POLICIES, "claims": CLAIMS}
-    for table, clause in tables.items():
-        for row in _rows(conn, clause):
-            ref = audit.Ref(table, row.number, None, f"{table}:{row.number}")
-            audit.append(log, ref, "tenancy", contents[table](row), SEAL_ACTOR)  # type: ignore[arg-type]
+    _append_each(conn, log, "tenancy", SEAL_ACTOR)
     accounts: list[Any] = [organisation_value(o) for o in _rows(conn, ORGANISATIONS)]
     accounts += [user_value(u) for u in _rows(conn, USERS)]
     accounts += [client_value(c) for c in _rows(conn, CLIENTS)]
@@ -295,11 +315,7 @@ def _check_and_seal(conn: sa.Connection, before: dict[str, list[Any]]) -> None:
 def upgrade() -> None:
     _add_columns()
     conn = op.get_bind()
-    before = {
-        "quotes": _rows(conn, QUOTES),
-        "policies": _rows(conn, POLICIES),
-        "claims": _rows(conn, CLAIMS),
-    }
+    before = {table: _rows(conn, clause) for table, clause in TENANTED_TABLES.items()}
     _assign_establishments(conn)
     _prefix_keys(conn)
     _check_and_seal(conn, before)
@@ -308,19 +324,8 @@ def upgrade() -> None:
 def _record_untenanted(conn: sa.Connection) -> None:
     """Before the columns go: each quote, policy and claim as it will stand without them, so
     that the trail still matches its rows (and a later upgrade accepts them)."""
-    from egide.services import audit
-
     log = _Log(conn)
-    contents: dict[str, Any] = {
-        "quotes": (QUOTES, audit.quote_content),
-        "policies": (POLICIES, audit.policy_content),
-        "claims": (CLAIMS, audit.claim_content),
-    }
-    for table, (clause, content) in contents.items():
-        for row in _rows(conn, clause):
-            row.establishment_id = row.broker_id = None
-            ref = audit.Ref(table, row.number, None, f"{table}:{row.number}")
-            audit.append(log, ref, "untenanted", content(row), "migration 0007 downgrade")  # type: ignore[arg-type]
+    _append_each(conn, log, "untenanted", "migration 0007 downgrade", untenanted=True)
     log.write()
 
 
