@@ -59,6 +59,21 @@ class _Repository:
         self.session.add(row)
         self.session.flush()
 
+    def _insert_once(self, row: _Row, winner: Select[_Row]) -> tuple[_Row, bool]:
+        """Insert `row` unless a concurrent transaction inserts the same unique key first: then
+        that one's row (`winner` reads it) and False. The insert runs in a savepoint, so losing
+        the race (a unique violation once the other commits, on PostgreSQL) does not spoil the
+        caller's transaction."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            found = _one(self.session, winner.execution_options(populate_existing=True))
+            if found is None:  # pragma: no cover - the conflicting row must exist
+                raise
+            return found, False
+        return row, True
+
     def _many(self, query: Select[_Row]) -> list[_Row]:
         return list(self.session.scalars(query))
 
@@ -85,17 +100,8 @@ class SqlProductVersions(_Repository):
         existing = self.get(row.ref)
         if existing is not None:
             return existing
-        try:
-            # A savepoint: losing the race to a concurrent writer of the same version (unique
-            # violation on PostgreSQL) must not spoil the caller's transaction.
-            with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError:
-            winner = self.session.get(ProductVersionRow, row.ref, populate_existing=True)
-            if winner is None:  # pragma: no cover - the conflicting row must exist
-                raise
-            return winner
-        return row
+        query = select(ProductVersionRow).where(ProductVersionRow.ref == row.ref)
+        return self._insert_once(row, query)[0]
 
 
 _Tenanted = TypeVar("_Tenanted", QuoteRow, PolicyRow, ClaimRow)
@@ -323,23 +329,9 @@ class SqlAccounts(_Repository):
         existing = self.organisation_by_siret(org.siret)
         if existing is not None:
             return existing, False
-        row = organisation_row(org)
-        try:
-            # A savepoint: a concurrent transaction creating the same SIRET (unique violation
-            # once it commits, on PostgreSQL) must not spoil this one, which reads its row.
-            with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError:
-            winner = _one(
-                self.session,
-                select(OrganisationRow)
-                .where(OrganisationRow.siret == org.siret)
-                .execution_options(populate_existing=True),
-            )
-            if winner is None:  # pragma: no cover - the conflicting row must exist
-                raise
-            return organisation_value(winner), False
-        return organisation_value(row), True
+        query = select(OrganisationRow).where(OrganisationRow.siret == org.siret)
+        row, created = self._insert_once(organisation_row(org), query)
+        return organisation_value(row), created
 
     def organisations(
         self,
