@@ -28,6 +28,7 @@ from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.domain.access import local_operator
+from egide.domain.claim_record import ClaimPayment
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.policy import PARIS
@@ -182,25 +183,23 @@ def test_commit_keeps_the_added_row_and_the_attribute_change(uow: FakeUnitOfWork
 def test_add_gives_increasing_ids_at_once_never_reused_after_a_rollback(
     uow: FakeUnitOfWork,
 ) -> None:
-    def payment() -> ClaimPaymentRow:
-        return ClaimPaymentRow(
+    def payment() -> ClaimPayment:
+        return ClaimPayment(
             claim_id=1,
             policy_number="POL-1",
             term_start=datetime(2027, 1, 1, tzinfo=PARIS),
-            amount_cents=100,
+            amount=Decimal("1.00"),
             kind="partial",
             paid_at=datetime(2027, 2, 1, tzinfo=PARIS),
             actor="h",
         )
 
     with uow:
-        first, second = payment(), payment()
-        uow.claims.add_payment(first)
-        uow.claims.add_payment(second)
+        first = uow.claims.add_payment(payment())
+        second = uow.claims.add_payment(payment())
         assert (first.id, second.id) == (1, 2)
     with uow:
-        third = payment()
-        uow.claims.add_payment(third)
+        third = uow.claims.add_payment(payment())
         assert third.id == 3
         uow.commit()
     assert [r.id for r in uow.stored(ClaimPaymentRow)] == [3]
