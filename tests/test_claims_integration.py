@@ -97,3 +97,29 @@ def test_claims_of_one_policy_settled_at_the_same_moment_never_pay_more_than_the
         total = sum(D(contract(claims.get_claim(uow, OPERATOR, c))["paid_total"]) for c in ids)
         assert total == sum(paid)
         assert contract(claims.get_claim(uow, OPERATOR, ids[0]))["remaining_aggregate"] == "0.00"
+
+
+def test_on_sqlite_too_claims_settled_at_the_same_moment_pay_the_aggregate_once(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, product: Product
+) -> None:
+    """The guard holds with the claims as values: SQLite serialises the writers (BEGIN
+    IMMEDIATE), each settlement reads what the others paid once it holds the lock."""
+    uow = make_uow(sqlite_url)
+    policy = bind_policy(uow, monkeypatch, product)  # aggregate 100 000, deductible 1 000
+    ids = [
+        claims.declare_claim(uow, OPERATOR, policy, forensics_claim(80000), "h").claim_id
+        for _ in range(3)
+    ]
+    results = _settle_all_at_once(sqlite_url, ids)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors
+    paid = sorted(D(r["paid_now"]) for r in results if isinstance(r, dict))
+    assert paid == [D(0), D("21000.00"), D("79000.00")]
+    with uow:
+        stored = [uow.claims.get(c) for c in ids]
+        payments = [p for c in stored if c is not None for p in uow.claims.payments(c)]
+    assert sum(p.amount for p in payments) == D("100000.00")
+    # a claim that was paid has its event (declared, paid); the one that paid nothing has none
+    versions = {c.id: c.version for c in stored if c is not None}
+    assert {i for i, v in versions.items() if v == 2} == {p.claim_id for p in payments}
+    assert sorted(versions.values()) == [1, 2, 2]
