@@ -3,6 +3,10 @@
 Every mutating command takes ``--idempotency-key`` (the same key with the same request returns
 the first result; with another request it is a conflict, exit 3) and ``--actor``. Amounts are
 decimal strings in EUR in the JSON output; bad input exits 2.
+
+Each use case returns a typed result (`egide.services.claim_results`): ``--json`` prints its
+contract (`egide.services.results.contract`, the same the API serves), the tables are drawn from
+the value itself.
 """
 
 from __future__ import annotations
