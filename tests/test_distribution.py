@@ -32,6 +32,7 @@ from egide.services.distribution import HandoverMissing, ipid_view
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR, FakeUnitOfWork
 from tests.test_documents import eur, pdf_text
+from tests.test_tenancy import World, build_world, practice
 
 PRODUCTS = Path(__file__).resolve().parent.parent / "src" / "egide" / "products"
 HEADINGS = (
@@ -424,3 +425,34 @@ def test_audit_verify_reports_a_hand_over_row_changed_or_deleted_behind_the_serv
     uow._store.tables[HandoverRow].remove(row)
     (gone,) = verify_chain(uow).problems
     assert "missing from its table: deleted" in gone.problem
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> World:
+    """Two brokerages and their brokers (`tests.test_tenancy`), with cheap password hashing."""
+    from argon2 import PasswordHasher
+
+    from egide.services import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", lambda: cheap)
+    return build_world()
+
+
+def test_a_brokers_client_gets_the_record_from_its_broker_and_the_other_brokerage_sees_nothing(
+    world: World, product: Product
+) -> None:
+    number = quotes.save_quote(world.uow, world.broker_a, practice(), product, "Claire")[
+        "quote_number"
+    ]
+    advice = distribution.advice_pdf(world.uow, world.broker_a, number)
+    text = pdf_text(advice.pdf)
+    assert "Courtage A" in text and "Courtier, intermédiaire d'assurance" in text
+    assert "claire@a.example (Claire)" in text  # who made the quote gives the advice
+    status = distribution.record_handover(
+        world.uow, world.broker_a, number, "web", {ADVICE: advice.pdf}
+    )
+    assert status.missing == (IPID,)
+    assert status.documents[1].by == "claire@a.example"
+    with pytest.raises(NotFound):
+        distribution.handover_status(world.uow, world.broker_b, number)

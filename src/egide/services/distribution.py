@@ -24,6 +24,7 @@ Every function acts for a principal: a quote the principal may not see does not 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,12 +150,18 @@ class HandoverStatus:
 # --------------------------------------------------------------------------- the IPID
 
 
+@functools.lru_cache(maxsize=1)
+def _packaged_product() -> Product:
+    """The packaged product, parsed once per process (its file never changes while it runs)."""
+    return load_product()
+
+
 def _distribution(product: Product) -> Distribution:
     """The product's [distribution] table; a version without one (2026.1) takes the packaged
     product's of the same code (its statements are the law's and the insurer's, not a price)."""
     if product.distribution is not None:
         return product.distribution
-    current = load_product()
+    current = _packaged_product()
     if current.code == product.code and current.distribution is not None:
         return current.distribution
     raise Conflict(
