@@ -240,6 +240,8 @@ def test_the_advice_record_names_the_establishment_and_cites_its_answers(
     # the decision and its reasons, in French, and the premium as priced
     stored = quotes.get_quote(uow, OPERATOR, number)
     assert "À examiner par un souscripteur" in text
+    assert "ne pourra être acceptée qu'après son accord" in text  # why: it is referred
+    assert "Dispositifs médicaux connectés non isolés" in text  # the referral's reason, in French
     total = Decimal(stored["premium"]["total"])
     assert eur(f"{total:,.2f}".replace(",", " ").replace(".", ",")) in text
     assert "Économie de prime HT" in text  # the recommendations and their saving
@@ -249,6 +251,7 @@ def test_a_practice_with_good_hygiene_gets_no_exposure_it_does_not_have(product:
     uow = FakeUnitOfWork()
     text = pdf_text(distribution.advice_pdf(uow, OPERATOR, saved(uow, product)).pdf)
     assert "Cabinet du Dr Martin" in text
+    assert "la proposition peut être acceptée telle quelle" in text
     assert "Sans sauvegardes hors ligne" not in text  # it has them
     assert "à l'ARS" not in text  # a practice is not bound to report to the ARS
     assert "Accès à distance sans authentification multifacteur" not in text

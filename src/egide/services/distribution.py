@@ -443,6 +443,17 @@ def _reasons(app: Application, product: Product, quote: StoredQuote) -> list[str
         f"{_eur(Decimal(r['premium']['total']))} TTC par an en tient compte, garantie par "
         "garantie."
     )
+    reasons.append(
+        {
+            "accept": "Les règles de souscription sont satisfaites : la proposition peut être "
+            "acceptée telle quelle.",
+            "refer": "Vos réponses demandent l'examen d'un souscripteur (motifs ci-dessous) : la "
+            "proposition ne pourra être acceptée qu'après son accord.",
+            "decline": "En l'état de vos réponses, l'assureur ne peut pas proposer ce contrat "
+            "(motifs ci-dessous) : nous vous conseillons de mettre en œuvre les mesures "
+            "recommandées avant une nouvelle demande.",
+        }[quote.decision]
+    )
     if app.history.known_circumstances:
         reasons.append(
             "Les faits connus que vous avez déclarés ne seront pas couverts : le contrat "
