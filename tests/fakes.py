@@ -68,11 +68,13 @@ from egide.db.tables_claims import (
     claim_value,
     update_claim_row,
 )
+from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
+from egide.domain.handover import Handover
 from egide.domain.quote_record import StoredQuote
 
 if TYPE_CHECKING:
@@ -512,6 +514,22 @@ class FakeAuditLog(_Repository):
         return sorted(rows, key=lambda r: r.seq)
 
 
+# --------------------------------------------------------------------------- hand-overs
+
+
+class FakeHandovers(_Repository):
+    """Rows kept, domain values returned, through the same conversions as the SQL repository."""
+
+    def add(self, handover: Handover) -> Handover:
+        row = handover_row(handover)
+        self._store.add(row)
+        return handover_value(row)
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        rows = sorted(self._store.rows(HandoverRow), key=lambda r: r.id)
+        return [handover_value(r) for r in rows if r.quote_number == quote_number]
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -582,6 +600,11 @@ class FakeUnitOfWork:
     def audit(self) -> FakeAuditLog:
         self._open()
         return self._audit
+
+    @property
+    def handovers(self) -> FakeHandovers:
+        self._open()
+        return FakeHandovers(self._store)
 
     def __enter__(self) -> Self:
         if self._saved is not None:

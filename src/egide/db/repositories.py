@@ -46,12 +46,14 @@ from egide.db.tables_claims import (
     claim_value,
     update_claim_row,
 )
+from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
+from egide.domain.handover import Handover
 from egide.domain.quote_record import StoredQuote
 
 _Row = TypeVar("_Row")
@@ -498,3 +500,19 @@ class SqlAuditLog(_Repository):
 
     def rows(self, model: type[_Row]) -> list[_Row]:
         return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ hand-overs (domain values out)
+
+
+class SqlHandovers(_Repository):
+    """Append-only: `add` and reads, nothing else."""
+
+    def add(self, handover: Handover) -> Handover:
+        row = handover_row(handover)
+        self._add(row)
+        return handover_value(row)
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        query = select(HandoverRow).where(HandoverRow.quote_number == quote_number)
+        return [handover_value(r) for r in self._many(query.order_by(HandoverRow.id))]

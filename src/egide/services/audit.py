@@ -1,7 +1,8 @@
 """The audit trail: every change to an audited record, chained with HMAC-SHA256 under a secret key.
 
 What is audited: quotes (saved, reviewed, bound), policies and their transactions, claims (each
-change of the claim row), their events and payments, portfolio runs, and the accounts:
+change of the claim row), their events and payments, portfolio runs, the hand-overs of the
+pre-contractual documents (in their quote's chain), and the accounts:
 organisations (created, broker of record transferred), users (created, disabled, enabled, each
 login) and API clients (created, revoked, each token issued). The services write one entry per
 changed record through `record` (rows) or `record_account` (account values), in the same
@@ -54,12 +55,14 @@ from egide.db.tables_claims import (
     claim_payment_value,
     claim_value,
 )
+from egide.db.tables_distribution import HandoverRow, handover_value
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import Action, Principal
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
+from egide.domain.handover import Handover
 from egide.domain.policy import canonical_json
 from egide.domain.quote_record import StoredQuote
 from egide.services.ports import UnitOfWork
@@ -79,6 +82,7 @@ Audited = (
     | ClaimEvent
     | ClaimPayment
     | PortfolioRunRow
+    | Handover
 )
 
 
@@ -224,6 +228,22 @@ def run_content(row: PortfolioRunRow) -> dict[str, Any]:
     }
 
 
+def handover_content(h: Handover) -> dict[str, Any]:
+    """A hand-over of a pre-contractual document (`egide.services.distribution`): all of it."""
+    return {
+        "quote_number": h.quote_number,
+        "document": h.document,
+        "sha256": h.sha256,
+        "channel": h.channel,
+        "handed_over_at": h.handed_over_at,
+        "actor": h.actor,
+        "principal_kind": h.principal_kind,
+        "principal_id": h.principal_id,
+        "organisation_id": h.organisation_id,
+        "product_ref": h.product_ref,
+    }
+
+
 _RUN_STARTED_BY = (
     "started_by",
     "started_by_user_id",
@@ -309,6 +329,9 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
     if isinstance(row, PortfolioRunRow):
         ref = Ref("portfolio_runs", row.run_id, None, f"portfolio_runs:{row.run_id}")
         return ref, run_content(row)
+    if isinstance(row, Handover):  # in its quote's chain, by its id
+        ref = Ref("document_handovers", row.quote_number, row.id, f"quotes:{row.quote_number}")
+        return ref, handover_content(row)
     if number is None:
         raise TypeError(f"{type(row).__name__}: give the number of the record it belongs to")
     if isinstance(row, PolicyTransactionRow):
@@ -464,6 +487,7 @@ _WHAT = {
     "claim_events": "claim {number}, event #{item}",
     "claim_payments": "claim {number}, payment id {item}",
     "portfolio_runs": "portfolio run {number}",
+    "document_handovers": "quote {number}, document hand-over id {item}",
     "organisations": "organisation id {number}",
     "organisation_events": "organisation id {number}, event id {item}",
     "users": "user id {number}",
@@ -737,6 +761,8 @@ class _Verifier:
                 add(child, owner)
         for r in rows(PortfolioRunRow):
             add(r)
+        for h in rows(HandoverRow):
+            add(handover_value(h))
         from egide.db.tables_accounts import (
             client_value,
             event_value,

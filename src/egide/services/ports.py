@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
+    from egide.domain.handover import Handover
     from egide.domain.quote_record import StoredQuote
 
 _R = TypeVar("_R")
@@ -275,6 +276,22 @@ class AuditLog(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- hand-overs
+
+
+class Handovers(Protocol):
+    """The hand-overs of the pre-contractual documents (`egide.services.distribution`), as
+    domain values; append-only: there is no update and no delete."""
+
+    def add(self, handover: Handover) -> Handover:
+        """Stores it; returns it with its id."""
+        ...
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        """The quote's hand-overs, oldest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -301,6 +318,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def handovers(self) -> Handovers: ...
 
     def __enter__(self) -> Self: ...
 
