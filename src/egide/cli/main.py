@@ -18,7 +18,10 @@ from egide.cli import (
     quote_cmd,
 )
 from egide.cli.common import acting, console, guarded, print_json, product_option, styled
+from egide.cli.params import install as install_plain_params
 from egide.cli.render import render_quote
+
+install_plain_params()  # text, path and flag options without pydantic (egide.cli.params)
 
 app = typer.Typer(
     help="Égide: cyber insurance for French healthcare establishments.",
