@@ -33,6 +33,7 @@ from egide.services.portfolio import (
     get_run,
     run_portfolio_simulation,
 )
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import FakeUnitOfWork
 from tests.test_services_fakes import bind
@@ -107,15 +108,16 @@ def test_an_actuary_runs_the_database_book_and_the_saved_run_records_who_started
     assert {k: v for k, v in public.items() if k in engine_keys} == engine_keys
     assert set(public) - set(engine_keys) == {"run_id", "started_by"}
     shown = get_run(booked, actuary, str(run.run_id))
-    assert shown["started_by"] == public["started_by"]
-    assert shown["aal"] == public["aal"]
+    assert shown.started_by == run.started_by
+    assert contract(shown)["started_by"] == public["started_by"]
+    assert shown.figure("aal") == public["aal"]
 
 
 def test_the_saved_runs_are_read_by_underwriters_and_actuaries_only(
     booked: FakeUnitOfWork, product: Product
 ) -> None:
     run_id = str(run_db(booked, person({Role.ACTUARY}), product).run_id)
-    assert get_run(booked, person({Role.UNDERWRITER}), run_id)["run_id"] == run_id
+    assert get_run(booked, person({Role.UNDERWRITER}), run_id).run_id == run_id
     for refused in (
         person({Role.BROKER}, OrgKind.BROKERAGE, 2),
         person({Role.CLAIMS_HANDLER, Role.ADMIN}),
@@ -326,7 +328,7 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
     engine.dispose()
     assert columns == {c.name for c in PortfolioRunRow.__table__.columns}
     operator = accounts.acting_principal(make_uow(any_url), None)
-    assert get_run(make_uow(any_url), operator, before)["started_by"] is None  # not invented
+    assert get_run(make_uow(any_url), operator, before).started_by is None  # not invented
     after = run_portfolio_simulation(
         make_uow(any_url),
         operator,
@@ -336,9 +338,8 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
         product=product,
         systemic=NONE,
     )
-    assert get_run(make_uow(any_url), operator, str(after.run_id))["started_by"]["description"] == (
-        "local operator"
-    )
+    shown = get_run(make_uow(any_url), operator, str(after.run_id))
+    assert shown.started_by is not None and shown.started_by.description == "local operator"
     report = verify_chain(make_uow(any_url))
     assert report.clean, report.problems
 
