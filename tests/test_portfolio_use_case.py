@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from egide.actuarial.engine import PortfolioResult, simulate_book
 from egide.actuarial.systemic import SystemicModel
 from egide.cli.main import app
+from egide.clock import iso_paris
 from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, Principal, Role, Scope, local_operator
@@ -30,6 +31,7 @@ from egide.services.portfolio import (
     DatabaseBook,
     EmptyBook,
     PortfolioRun,
+    StartedBy,
     get_run,
     run_portfolio_simulation,
 )
@@ -111,6 +113,32 @@ def test_an_actuary_runs_the_database_book_and_the_saved_run_records_who_started
     assert shown.started_by == run.started_by
     assert contract(shown)["started_by"] == public["started_by"]
     assert shown.figure("aal") == public["aal"]
+
+
+def test_a_saved_runs_json_is_byte_for_byte_the_dictionary_get_run_built_before(
+    booked: FakeUnitOfWork, product: Product
+) -> None:
+    actuary = person({Role.ACTUARY})
+    run_id = str(run_db(booked, actuary, product).run_id)
+    (row,) = booked.stored(PortfolioRunRow)
+    # get_run's dictionary as it was built before it was typed, from the same stored row
+    legacy = {
+        "run_id": row.run_id,
+        "created_at": iso_paris(row.created_at),
+        "actor": row.actor,
+        "book_source": row.book_source,
+        "book_sha256": row.book_sha256,
+        "product": row.product_ref,
+        "risk_model_sha256": row.risk_model_sha256,
+        "systemic_model": row.systemic_model,
+        **row.result,
+        "started_by": StartedBy.of_row(row).public() if row.started_by is not None else None,
+    }
+    shown = get_run(booked, actuary, run_id)
+    assert json.dumps(contract(shown), indent=2) == json.dumps(legacy, indent=2)
+    assert shown.figure("aal") == row.result["aal"]
+    with pytest.raises(TypeError):  # the saved results are read-only
+        shown.results["aal"] = 0  # type: ignore[index]
 
 
 def test_the_saved_runs_are_read_by_underwriters_and_actuaries_only(
