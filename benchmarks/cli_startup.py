@@ -17,7 +17,11 @@ The ratio is each row's median wall time over the baseline's; the goal is at mos
 three egide commands. The CPU time (user + system, from the children's resource usage) is shown
 beside it: on a busy machine it moves less than the wall time.
 
-    python benchmarks/cli_startup.py [--runs N] [--json]
+``--ref REF`` (a git commit, branch or tag of this repository) adds the three egide rows run on
+that version's sources (``git archive REF src``, put first on ``PYTHONPATH``, with a database of
+its own), interleaved with the others in the same run: before and after side by side.
+
+    python benchmarks/cli_startup.py [--runs N] [--ref REF] [--json]
 """
 
 from __future__ import annotations
@@ -78,7 +82,35 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def measure(runs: int) -> dict[str, Any]:
+def sources_of(ref: str, folder: Path) -> Path:
+    """The `src` folder of the git revision `ref`, extracted into `folder`."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "src"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"git archive {ref}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder / "src"
+
+
+def commands(egide: list[str], policy: str, label: str = "") -> dict[str, list[str]]:
+    return {
+        f"egide --help{label}": [*egide, "--help"],
+        f"egide quote price --json{label}": [
+            *egide,
+            "quote",
+            "price",
+            str(APPLICATION),
+            "--json",
+        ],
+        f"egide policy show{label}": [*egide, "policy", "show", policy],
+    }
+
+
+def measure(runs: int, ref: str | None = None) -> dict[str, Any]:
     egide = egide_command()
     with tempfile.TemporaryDirectory(prefix="egide-startup-") as tmp:
         env = {
@@ -87,21 +119,31 @@ def measure(runs: int) -> dict[str, Any]:
             "EGIDE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
             "EGIDE_NOW": NOW,
         }
-        policy = prepare(egide, env)
+        envs: dict[str, dict[str, str]] = {}
         rows: dict[str, list[str]] = {
             "baseline": [sys.executable, "-c", "import sqlalchemy, typer, yaml"],
-            "egide --help": [*egide, "--help"],
-            "egide quote price --json": [*egide, "quote", "price", str(APPLICATION), "--json"],
-            "egide policy show": [*egide, "policy", "show", policy],
-            "python -c pass": [sys.executable, "-c", "pass"],
+            **commands(egide, prepare(egide, env)),
         }
-        for argv in rows.values():  # warm-up round, not counted
-            timed(argv, env)
+        if ref is not None:
+            src = sources_of(ref, Path(tmp) / "ref")
+            path = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
+            ref_env = {
+                **env,
+                "PYTHONPATH": path,
+                "EGIDE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'ref.db'}",
+            }
+            label = f" @{ref}"
+            ref_rows = commands(egide, prepare(egide, ref_env), label)
+            rows.update(ref_rows)
+            envs.update(dict.fromkeys(ref_rows, ref_env))
+        rows["python -c pass"] = [sys.executable, "-c", "pass"]
+        for name, argv in rows.items():  # warm-up round, not counted
+            timed(argv, envs.get(name, env))
         times: dict[str, list[float]] = {name: [] for name in rows}
         cpus: dict[str, list[float]] = {name: [] for name in rows}
         for _ in range(runs):
             for name, argv in rows.items():
-                wall, cpu = timed(argv, env)
+                wall, cpu = timed(argv, envs.get(name, env))
                 times[name].append(wall)
                 cpus[name].append(cpu)
     base = statistics.median(times["baseline"])
@@ -121,37 +163,39 @@ def measure(runs: int) -> dict[str, Any]:
                 "cpu_ratio": cpu / base_cpu,
             }
         )
-    commands = [r for r in results if r["name"].startswith("egide")]
+    mine = [r for r in results if r["name"].startswith("egide") and "@" not in r["name"]]
     return {
         "runs": runs,
         "python": sys.version.split()[0],
         "egide": egide,
+        "ref": ref,
         "goal_ratio": GOAL,
-        "within_goal": all(r["ratio"] <= GOAL for r in commands),
+        "within_goal": all(r["ratio"] <= GOAL for r in mine),
         "results": results,
     }
 
 
 def print_table(report: dict[str, Any]) -> None:
     print(f"CLI start-up, {report['runs']} runs each, Python {report['python']}")
-    print(f"{'command':<28}{'median ms':>11}{'min ms':>9}{'ratio':>8}{'cpu ms':>9}{'ratio':>8}")
+    print(f"{'command':<36}{'median ms':>11}{'min ms':>9}{'ratio':>8}{'cpu ms':>9}{'ratio':>8}")
     for r in report["results"]:
         print(
-            f"{r['name']:<28}{r['median_s'] * 1000:>11.0f}{r['min_s'] * 1000:>9.0f}"
+            f"{r['name']:<36}{r['median_s'] * 1000:>11.0f}{r['min_s'] * 1000:>9.0f}"
             f"{r['ratio']:>7.2f}x{r['cpu_median_s'] * 1000:>9.0f}{r['cpu_ratio']:>7.2f}x"
         )
     verdict = "within" if report["within_goal"] else "NOT within"
-    print(f"egide commands {verdict} {report['goal_ratio']}x of the baseline (median)")
+    print(f"egide commands {verdict} {report['goal_ratio']}x of the baseline (median, this tree)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--ref", help="also time the egide commands of this git revision")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    report = measure(args.runs)
+    report = measure(args.runs, args.ref)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -17,7 +17,9 @@ from rich.console import Console
 
 from egide.cli.render import render_quote
 from egide.domain.product import load_product
+from egide.services.quote_results import PricedQuote
 from egide.services.quotes import price_quote
+from egide.services.results import contract
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKED = ["cabinet-medical", "pharmacie", "laboratoire", "clinique-120-lits", "chu-1500-lits"]
@@ -38,14 +40,14 @@ def eur(value: str) -> str:
 V1 = ROOT / "src" / "egide" / "products" / "cyber-sante-v1.toml"
 
 
-def quote(path: Path, product_file: Path | None = None) -> dict:  # type: ignore[type-arg]
+def quote(path: Path, product_file: Path | None = None) -> PricedQuote:
     """Priced with the default product (docs/examples.md), or `product_file` (docs/model.md's
     calibration tables are those of product 2026.1, risk model v1)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return price_quote(data, load_product(product_file))
 
 
-def rendered(q: dict) -> str:  # type: ignore[type-arg]
+def rendered(q: PricedQuote) -> str:
     buf = io.StringIO()
     render_quote(q, Console(file=buf, width=128, color_system=None, highlight=False))
     return buf.getvalue().rstrip("\n")
@@ -55,11 +57,12 @@ def main() -> None:
     ex_doc = ROOT / "docs" / "examples.md"
     text = ex_doc.read_text(encoding="utf-8")
     for i, name in enumerate(WORKED, 1):
-        q = quote(ROOT / "examples" / f"{name}.yaml")
+        priced = quote(ROOT / "examples" / f"{name}.yaml")
+        q = contract(priced)
         p = q["premium"]
         row = f"| {i}. `{name}.yaml` | {q['decision']} | {q['security_score']} | {eur(q['expected_loss'])} € | {eur(p['net'])} € | {eur(p['total'])} € |"
         text = re.sub(rf"^\| {i}\. `{re.escape(name)}\.yaml` \|.*$", row, text, flags=re.M)
-        block = f"`egide quote price examples/{name}.yaml`:\n\n```\n{rendered(q)}\n```"
+        block = f"`egide quote price examples/{name}.yaml`:\n\n```\n{rendered(priced)}\n```"
         text = re.sub(
             rf"`egide quote price examples/{re.escape(name)}\.yaml`:\n\n```\n.*?\n```",
             lambda _m, b=block: b,
@@ -71,7 +74,7 @@ def main() -> None:
     model_doc = ROOT / "docs" / "model.md"
     text = model_doc.read_text(encoding="utf-8")
     for name in WORKED:
-        q = quote(ROOT / "examples" / f"{name}.yaml", V1)
+        q = contract(quote(ROOT / "examples" / f"{name}.yaml", V1))
         cells = " | ".join(
             f"{eur(c['expected_loss'])} / {eur(c['premium'])}" for c in q["coverages"]
         )
@@ -82,7 +85,7 @@ def main() -> None:
         )
         text = re.sub(rf"^\| `examples/{re.escape(name)}\.yaml` \|.*$", row, text, flags=re.M)
     for path in sorted((ROOT / "examples" / "cases").glob("*.yaml")):
-        q = quote(path, V1)
+        q = contract(quote(path, V1))
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         cover = data["cover"]
         row = (

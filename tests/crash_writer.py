@@ -131,7 +131,7 @@ def main() -> None:
     while True:
         n += 1
         base = f"{worker}-{stamp}-{n}"
-        q = quotes.save_quote(uow, OPERATOR, data, product, actor)["quote_number"]
+        q = quotes.save_quote(uow, OPERATOR, data, product, actor).quote_number
         bound = run(uow, fd, {"op": "bind", "key": f"{base}-bind", "quote": q, "actor": actor})
         number = bound["policy_number"]
         if binds_only:

@@ -178,10 +178,10 @@ def test_production_with_a_real_key_runs_and_never_shows_it(
     assert clean.exit_code == 0, clean.output
     assert json.loads(clean.stdout)["key_ids"] == [key_id_of(key)]
     execute(
-        cli_env, "UPDATE quotes SET establishment_name = 'X' WHERE number = :n", n=q["quote_number"]
+        cli_env, "UPDATE quotes SET establishment_name = 'X' WHERE number = :n", n=q.quote_number
     )
     broken = runner.invoke(app, ["audit", "verify"])
-    assert broken.exit_code == 1 and f"quote {q['quote_number']}: differs" in broken.output
+    assert broken.exit_code == 1 and f"quote {q.quote_number}: differs" in broken.output
     shown = clean.output + broken.output + capsys.readouterr().out
     for spelling in (key.hex(), base64.b64encode(key).decode(), repr(key)):
         assert spelling not in shown

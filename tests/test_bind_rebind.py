@@ -29,7 +29,7 @@ EXPIRED = "2027-01-15T10:00:00+01:00"
 
 def save_quote(uow: SqlUnitOfWork, product: Product) -> str:
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"])
+    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number)
 
 
 def counts(uow: SqlUnitOfWork) -> tuple[int, int, int]:

@@ -40,8 +40,8 @@ def bind_policy(
     q = quotes.save_quote(
         uow, OPERATOR, base_application(kind, limit=limit, deductible=deductible), product, "test"
     )
-    assert q["status"] == "priced", q["reasons"]
-    p = policies.bind_quote(uow, OPERATOR, q["quote_number"], "test", start="2027-01-01")
+    assert q.status == "priced", q.priced.reasons
+    p = policies.bind_quote(uow, OPERATOR, q.quote_number, "test", start="2027-01-01")
     monkeypatch.setenv("EGIDE_NOW", now)
     return str(p["policy_number"])
 

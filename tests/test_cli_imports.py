@@ -1,7 +1,7 @@
 """A command imports only what it uses (issue 10, part 9): `egide --help`, `egide quote price` and
 `egide policy show` start without the numerical stack (NumPy, SciPy, numba, pandas, pyarrow, Dask,
-matplotlib) or the PDF engine, and a command on a database whose schema is current does not load
-Alembic. Each case runs in a fresh interpreter, since the test process has imported everything.
+matplotlib), the PDF engine or pydantic, and a command on a database whose schema is current does
+not load Alembic. Each case runs in a fresh interpreter, since the test process has imported everything.
 
 What is imported is the behaviour tested here, not how long it takes: benchmarks/cli_startup.py
 measures the time."""
@@ -23,6 +23,9 @@ from tests.conftest import EXAMPLES
 
 HEAVY = ("numpy", "scipy", "numba", "pandas", "pyarrow", "dask", "distributed", "matplotlib")
 HEAVY += ("typst",)
+# Typer coerces plain text, path and flag options without pydantic (egide.cli.params) and the
+# settings are read without it (egide.settings): none of the three commands loads it.
+HEAVY += ("pydantic", "pydantic_core", "pydantic_settings")
 # What `egide policy show` does not use (it reads the stored snapshot: nothing is priced, assessed
 # or written). Watched by name, as submodules of egide.
 WRITE_SIDE = (

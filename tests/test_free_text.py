@@ -650,10 +650,10 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
 ) -> None:
     uow = make_uow(any_url)
     policy = bind_policy(uow, monkeypatch, product)  # the clock now stands in the policy year
-    fresh = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker")["quote_number"]
+    fresh = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker").quote_number
     clinic = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
     referred = quotes.save_quote(uow, OPERATOR, clinic, product, "broker")
-    assert referred["status"] == "referred"
+    assert referred.status == "referred"
     open_claim = claims.declare_claim(
         uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h"
     ).claim_id
@@ -676,11 +676,11 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
         ),
         (
             "note",
-            lambda v: quotes.review_quote(uow, OPERATOR, referred["quote_number"], True, v, "uw"),
+            lambda v: quotes.review_quote(uow, OPERATOR, referred.quote_number, True, v, "uw"),
         ),
         (
             "actor",
-            lambda v: quotes.review_quote(uow, OPERATOR, referred["quote_number"], True, "ok", v),
+            lambda v: quotes.review_quote(uow, OPERATOR, referred.quote_number, True, "ok", v),
         ),
         ("number", lambda v: quotes.get_quote(uow, OPERATOR, v)),
         ("actor", lambda v: policies.bind_quote(uow, OPERATOR, fresh, v)),
@@ -752,12 +752,12 @@ def test_text_at_its_bound_is_stored_and_read_back_unchanged_on_both_backends(
     q = quotes.save_quote(
         uow, OPERATOR, mutate(base_application(), "establishment.name", name), product, actor
     )
-    stored = quotes.get_quote(uow, OPERATOR, q["quote_number"])
-    assert stored["establishment"]["name"] == name
-    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], actor, idempotency_key="k" * 100)
+    stored = quotes.get_quote(uow, OPERATOR, q.quote_number)
+    assert stored.priced.establishment.name == name
+    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, actor, idempotency_key="k" * 100)
     shown_policy = policies.get_policy(uow, OPERATOR, bound["policy_number"])
     assert shown_policy["transactions"][0]["actor"] == f"local operator ({actor})"
     with uow:
-        row = uow.quotes.get(q["quote_number"])
+        row = uow.quotes.get(q.quote_number)
         assert row is not None and row.establishment_name == name
         assert row.actor == f"local operator ({actor})"  # the principal, the label beside it

@@ -42,7 +42,7 @@ class Book:
 def policy_with_history(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
     number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
     policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")
     policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "carol")

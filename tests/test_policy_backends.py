@@ -33,7 +33,7 @@ def test_a_policy_lives_bind_endorse_cancel_reinstate_renew_on_both_backends(
 ) -> None:
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
     bound = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
     number = bound["policy_number"]
     assert policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1") == bound

@@ -18,6 +18,7 @@ from egide.domain.errors import Conflict
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import verify_chain
+from egide.services.quote_results import Quote
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
 
@@ -63,7 +64,7 @@ def run_together(
 def bind_one(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
     return str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
 
 
@@ -145,7 +146,7 @@ def test_twenty_concurrent_binds_of_one_quote_make_one_policy(
 ) -> None:
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"]
+    q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
     results = run_together(any_url, lambda u, i: policies.bind_quote(u, OPERATOR, q, f"user{i}"))
     numbers = {r[1]["policy_number"] for r in results if r[0] == "ok"}
     assert len(numbers) == 1, results
@@ -183,10 +184,10 @@ def test_of_twenty_concurrent_reviews_of_a_referred_quote_exactly_one_decides(
 ) -> None:
     data = yaml.safe_load((EXAMPLES / "chu-1500-lits.yaml").read_text(encoding="utf-8"))
     saved = quotes.save_quote(make_uow(any_url), OPERATOR, data, product, "broker")
-    assert saved["status"] == "referred"
-    number = saved["quote_number"]
+    assert saved.status == "referred"
+    number = saved.quote_number
 
-    def review(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
+    def review(uow: SqlUnitOfWork, i: int) -> Quote:
         return quotes.review_quote(
             uow, OPERATOR, number, i % 2 == 0, f"review {i}", f"underwriter{i}"
         )
@@ -196,5 +197,5 @@ def test_of_twenty_concurrent_reviews_of_a_referred_quote_exactly_one_decides(
     assert len(winners) == 1
     assert [r[0] for r in results].count("conflict") == THREADS - 1
     stored_quote = quotes.get_quote(make_uow(any_url), OPERATOR, number)
-    assert stored_quote["status"] == winners[0]["status"] in ("approved", "declined")
-    assert stored_quote["review"] == winners[0]["review"]
+    assert stored_quote.status == winners[0].status in ("approved", "declined")
+    assert stored_quote.review == winners[0].review

@@ -91,7 +91,7 @@ def test_the_premiums_of_a_term_add_up_to_what_the_insured_owes(
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     uow = shared_uow
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
-    q = quotes.save_quote(uow, OPERATOR, data, PRODUCT, "broker")["quote_number"]
+    q = quotes.save_quote(uow, OPERATOR, data, PRODUCT, "broker").quote_number
     number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
     day = START
     for kind, gap, (path, value), reason in ops:

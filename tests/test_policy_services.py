@@ -24,7 +24,7 @@ D = Decimal
 
 def save(uow: SqlUnitOfWork, product: Product, name: str = "cabinet-medical.yaml") -> str:
     data = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
-    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker")["quote_number"])
+    return str(quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number)
 
 
 def bound(uow: SqlUnitOfWork, product: Product, **kw: str) -> dict[str, object]:
@@ -45,14 +45,14 @@ def test_binding_an_accepted_quote_issues_a_one_year_claims_made_policy_at_the_q
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = save(uow, product)
-    quoted = quotes.get_quote(uow, OPERATOR, number)["premium"]
+    quoted = quotes.get_quote(uow, OPERATOR, number).priced.premium.public()
     p = policies.bind_quote(uow, OPERATOR, number, "alice", start="2026-12-15")
     assert p["status"] == "not_yet_in_force"
     assert p["period_start"] == "2026-12-15T00:00:00+01:00"
     assert p["period_end"] == "2027-12-15T00:00:00+01:00"
     assert p["retroactive_date"] == "2026-12-15"
     assert p["premium"] == quoted
-    assert quotes.get_quote(uow, OPERATOR, number)["status"] == "bound"
+    assert quotes.get_quote(uow, OPERATOR, number).status == "bound"
 
 
 def test_a_quote_binds_once_and_binding_it_again_returns_the_same_policy(

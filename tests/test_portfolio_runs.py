@@ -29,9 +29,9 @@ def bind(uow: SqlUnitOfWork, product: Product, kind: str, start: str, **technolo
     if technology:
         data["technology"] = technology
     saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
-    assert saved["decision"] == "accept", saved["reasons"]
+    assert saved.decision == "accept", saved.priced.reasons
     return str(
-        policies.bind_quote(uow, OPERATOR, saved["quote_number"], "broker", start=start)[
+        policies.bind_quote(uow, OPERATOR, saved.quote_number, "broker", start=start)[
             "policy_number"
         ]
     )

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from egide.actuarial.engine import PortfolioResult, simulate_book
 from egide.actuarial.systemic import SystemicModel
 from egide.cli.main import app
+from egide.clock import iso_paris
 from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import OrgKind, Principal, Role, Scope, local_operator
@@ -30,9 +31,11 @@ from egide.services.portfolio import (
     DatabaseBook,
     EmptyBook,
     PortfolioRun,
+    StartedBy,
     get_run,
     run_portfolio_simulation,
 )
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import FakeUnitOfWork
 from tests.test_services_fakes import bind
@@ -107,15 +110,42 @@ def test_an_actuary_runs_the_database_book_and_the_saved_run_records_who_started
     assert {k: v for k, v in public.items() if k in engine_keys} == engine_keys
     assert set(public) - set(engine_keys) == {"run_id", "started_by"}
     shown = get_run(booked, actuary, str(run.run_id))
-    assert shown["started_by"] == public["started_by"]
-    assert shown["aal"] == public["aal"]
+    assert shown.started_by == run.started_by
+    assert contract(shown)["started_by"] == public["started_by"]
+    assert shown.figure("aal") == public["aal"]
+
+
+def test_a_saved_runs_json_is_byte_for_byte_the_dictionary_get_run_built_before(
+    booked: FakeUnitOfWork, product: Product
+) -> None:
+    actuary = person({Role.ACTUARY})
+    run_id = str(run_db(booked, actuary, product).run_id)
+    (row,) = booked.stored(PortfolioRunRow)
+    # get_run's dictionary as it was built before it was typed, from the same stored row
+    legacy = {
+        "run_id": row.run_id,
+        "created_at": iso_paris(row.created_at),
+        "actor": row.actor,
+        "book_source": row.book_source,
+        "book_sha256": row.book_sha256,
+        "product": row.product_ref,
+        "risk_model_sha256": row.risk_model_sha256,
+        "systemic_model": row.systemic_model,
+        **row.result,
+        "started_by": StartedBy.of_row(row).public() if row.started_by is not None else None,
+    }
+    shown = get_run(booked, actuary, run_id)
+    assert json.dumps(contract(shown), indent=2) == json.dumps(legacy, indent=2)
+    assert shown.figure("aal") == row.result["aal"]
+    with pytest.raises(TypeError):  # the saved results are read-only
+        shown.results["aal"] = 0  # type: ignore[index]
 
 
 def test_the_saved_runs_are_read_by_underwriters_and_actuaries_only(
     booked: FakeUnitOfWork, product: Product
 ) -> None:
     run_id = str(run_db(booked, person({Role.ACTUARY}), product).run_id)
-    assert get_run(booked, person({Role.UNDERWRITER}), run_id)["run_id"] == run_id
+    assert get_run(booked, person({Role.UNDERWRITER}), run_id).run_id == run_id
     for refused in (
         person({Role.BROKER}, OrgKind.BROKERAGE, 2),
         person({Role.CLAIMS_HANDLER, Role.ADMIN}),
@@ -326,7 +356,7 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
     engine.dispose()
     assert columns == {c.name for c in PortfolioRunRow.__table__.columns}
     operator = accounts.acting_principal(make_uow(any_url), None)
-    assert get_run(make_uow(any_url), operator, before)["started_by"] is None  # not invented
+    assert get_run(make_uow(any_url), operator, before).started_by is None  # not invented
     after = run_portfolio_simulation(
         make_uow(any_url),
         operator,
@@ -336,9 +366,8 @@ def test_migration_0008_keeps_the_runs_saved_before_and_their_audit_clean(
         product=product,
         systemic=NONE,
     )
-    assert get_run(make_uow(any_url), operator, str(after.run_id))["started_by"]["description"] == (
-        "local operator"
-    )
+    shown = get_run(make_uow(any_url), operator, str(after.run_id))
+    assert shown.started_by is not None and shown.started_by.description == "local operator"
     report = verify_chain(make_uow(any_url))
     assert report.clean, report.problems
 

@@ -18,6 +18,7 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.access import Action
 from egide.domain.product import COVERAGES, Product
 from egide.services import quotes
+from egide.services.results import contract
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR
 
@@ -38,7 +39,8 @@ def test_every_example_prices_the_same_through_the_cli_and_the_service(
     result = runner.invoke(app, ["quote", "price", str(path), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out == quotes.price_quote(yaml.safe_load(path.read_text(encoding="utf-8")), product)
+    priced = quotes.price_quote(yaml.safe_load(path.read_text(encoding="utf-8")), product)
+    assert out == contract(priced)
     # the output contract
     assert out["decision"] in {"accept", "refer", "decline"}
     assert all({"code", "message"} <= set(r) for r in out["reasons"])
@@ -62,9 +64,9 @@ def test_the_practice_pays_a_few_hundred_euros_for_100k(product: Product) -> Non
     out = quotes.price_quote(
         yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text()), product
     )
-    assert out["aggregate_limit"] == "100000.00"
-    assert Decimal(150) < Decimal(out["premium"]["total"]) < Decimal(1000)
-    assert out["decision"] == "accept"
+    assert out.aggregate_limit == Decimal(100_000)
+    assert Decimal(150) < out.premium.total < Decimal(1000)
+    assert out.decision == "accept"
 
 
 def test_a_saved_quote_shows_identically_even_after_the_product_file_changes(
@@ -132,11 +134,11 @@ def test_a_referred_quote_is_approved_once_with_a_note(
 ) -> None:
     data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
     saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
-    if saved["decision"] != "refer":
+    if saved.decision != "refer":
         data["history"] = {"incidents_last_5_years": 2, "ransomware_last_5_years": 0}
         saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
-    assert saved["status"] == "referred"
-    number = saved["quote_number"]
+    assert saved.status == "referred"
+    number = saved.quote_number
     from egide.domain.errors import Conflict, InvalidInput
 
     with pytest.raises(InvalidInput):
@@ -144,8 +146,8 @@ def test_a_referred_quote_is_approved_once_with_a_note(
     approved = quotes.review_quote(
         uow, OPERATOR, number, True, "Rapport d'incident reçu", "uw.dupont"
     )
-    assert approved["status"] == "approved"
-    assert approved["review"]["by"] == "local operator (uw.dupont)"
+    assert approved.status == "approved"
+    assert approved.review is not None and approved.review.by == "local operator (uw.dupont)"
     with pytest.raises(Conflict):
         quotes.review_quote(uow, OPERATOR, number, False, "trop tard", "uw")
 
@@ -183,22 +185,11 @@ def test_a_saved_quote_reprices_identically_from_its_recorded_product_version(
         encoding="utf-8",
     )
     with uow:
-        recorded = stored_product(uow, saved["product"])
-        row = quotes.quote_row(uow, OPERATOR, Action.QUOTE_READ, saved["quote_number"])
+        recorded = stored_product(uow, saved.priced.product)
+        row = quotes.quote_row(uow, OPERATOR, Action.QUOTE_READ, saved.quote_number)
         stored_inputs = row.application
     again = quotes.price_quote(stored_inputs, recorded)
-    kept = {
-        k: v
-        for k, v in saved.items()
-        if k
-        not in (
-            "quote_number",
-            "status",
-            "created_at",
-            "valid_until",
-            "establishment_id",
-            "broker_id",
-        )
-    }
-    assert again == kept
-    assert quotes.price_quote(stored_inputs, load_product(prod_file))["premium"] != saved["premium"]
+    assert again == saved.priced
+    assert (
+        quotes.price_quote(stored_inputs, load_product(prod_file)).premium != saved.priced.premium
+    )

@@ -75,8 +75,8 @@ def bind(
     at(monkeypatch, QUOTED_AT)
     application = data if data is not None else base_application(limit=100_000)
     q = quotes.save_quote(uow, OPERATOR, application, product, "broker")
-    assert q["status"] == "priced", q["reasons"]
-    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", start=START)
+    assert q.status == "priced", q.priced.reasons
+    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START)
     if now is not None:
         at(monkeypatch, now)
     return bound
@@ -89,8 +89,8 @@ def referred_clinic_quote(
     at(monkeypatch, QUOTED_AT)
     data = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
     saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
-    assert saved["status"] == "referred", saved["reasons"]
-    return str(saved["quote_number"])
+    assert saved.status == "referred", saved.priced.reasons
+    return saved.quote_number
 
 
 def demo_practice() -> dict[str, Any]:
@@ -147,7 +147,7 @@ def test_an_exception_or_a_rollback_discards_the_work_json_changed_in_place_incl
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at(monkeypatch, QUOTED_AT)
-    number = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker")["quote_number"]
+    number = quotes.save_quote(uow, OPERATOR, base_application(), product, "broker").quote_number
     with pytest.raises(RuntimeError), uow:
         row = uow.quotes.get(number)
         assert row is not None
@@ -162,8 +162,8 @@ def test_an_exception_or_a_rollback_discards_the_work_json_changed_in_place_incl
         uow.rollback()
         again = uow.quotes.get(number)
         assert again is not None and again.status == "priced"  # rolled back, still usable
-    assert quotes.get_quote(uow, OPERATOR, number)["premium"]["net"] != "0.00"
-    assert quotes.get_quote(uow, OPERATOR, number)["status"] == "priced"
+    assert quotes.get_quote(uow, OPERATOR, number).priced.premium.net != 0
+    assert quotes.get_quote(uow, OPERATOR, number).status == "priced"
 
 
 def test_commit_keeps_the_added_row_and_the_attribute_change(uow: FakeUnitOfWork) -> None:
@@ -242,10 +242,10 @@ def test_a_saved_quote_reads_back_as_priced(
     data = base_application()
     priced = quotes.price_quote(copy.deepcopy(data), product)
     saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
-    assert {k: saved[k] for k in priced} == priced
-    assert saved["status"] == "priced" and saved["created_at"] == QUOTED_AT
-    assert quotes.get_quote(uow, OPERATOR, saved["quote_number"]) == saved
-    assert [r.number for r in uow.stored(QuoteRow)] == [saved["quote_number"]]
+    assert saved.priced == priced
+    assert saved.status == "priced" and saved.created_at.isoformat() == QUOTED_AT
+    assert quotes.get_quote(uow, OPERATOR, saved.quote_number) == saved
+    assert [r.number for r in uow.stored(QuoteRow)] == [saved.quote_number]
     assert [r.ref for r in uow.stored(ProductVersionRow)] == [product.ref]
 
 
@@ -269,7 +269,8 @@ def test_a_referred_quote_binds_once_approved_and_is_reviewed_once(
         policies.bind_quote(uow, OPERATOR, number, "alice")
     assert uow.stored(PolicyRow) == []
     reviewed = quotes.review_quote(uow, OPERATOR, number, True, "segmentation plan received", "uw")
-    assert (reviewed["status"], reviewed["review"]["by"]) == ("approved", "local operator (uw)")
+    assert reviewed.status == "approved"
+    assert reviewed.review is not None and reviewed.review.by == "local operator (uw)"
     with pytest.raises(Conflict, match="only a referred quote"):
         quotes.review_quote(uow, OPERATOR, number, False, "changed my mind", "uw")
     assert policies.bind_quote(uow, OPERATOR, number, "alice")["quote_number"] == number
@@ -282,8 +283,8 @@ def test_a_review_shows_its_time_in_paris_like_the_quote(
     at(monkeypatch, "2026-12-02T09:15:00Z")
     quotes.review_quote(uow, OPERATOR, number, True, "ok", "uw")
     shown = quotes.get_quote(uow, OPERATOR, number)
-    assert shown["review"]["at"] == "2026-12-02T10:15:00+01:00"
-    assert shown["created_at"].endswith("+01:00")
+    assert contract(shown)["review"]["at"] == "2026-12-02T10:15:00+01:00"
+    assert contract(shown)["created_at"].endswith("+01:00")
 
 
 def test_a_product_version_is_recorded_once_and_a_changed_text_under_it_is_refused(
@@ -307,11 +308,11 @@ def test_binding_an_accepted_quote_issues_a_policy_at_the_quoted_premium(
 ) -> None:
     at(monkeypatch, QUOTED_AT)
     q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
-    p = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", start=START)
-    assert p["premium"] == q["premium"]
+    p = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START)
+    assert p["premium"] == contract(q)["premium"]
     assert (p["period_start"][:10], p["retroactive_date"]) == (START, START)
     assert p["status"] == "not_yet_in_force"  # 1 January 2027 is after the clock's now
-    assert quotes.get_quote(uow, OPERATOR, q["quote_number"])["status"] == "bound"
+    assert quotes.get_quote(uow, OPERATOR, q.quote_number).status == "bound"
     (policy,) = uow.stored(PolicyRow)
     (issue,) = transactions(uow)
     assert (policy.number, policy.version) == (p["policy_number"], 1)
@@ -792,6 +793,7 @@ def test_the_book_holds_the_policies_in_force_and_a_saved_run_shows_again(
     result = simulate_book(entries, product, 20, 7, threads=1, systemic=SystemicModel.none())
     run_id = save_run(uow, result, entries=entries, book_source="fake", product=product, actor="a")
     shown = get_run(uow, local_operator(1), run_id)
-    assert (shown["run_id"], shown["book_sha256"]) == (run_id, book_fingerprint(entries))
-    assert (shown["seed"], shown["years"], shown["policies"]) == (7, 20, 1)
-    assert shown["created_at"] == QUOTED_AT  # the clock's time, shown in Paris like the others
+    assert (shown.run_id, shown.book_sha256) == (run_id, book_fingerprint(entries))
+    assert (shown.figure("seed"), shown.figure("years"), shown.figure("policies")) == (7, 20, 1)
+    # the clock's time, shown in Paris like the others
+    assert contract(shown)["created_at"] == QUOTED_AT

@@ -114,11 +114,11 @@ def test_a_brokers_quote_belongs_to_a_new_establishment_whose_broker_of_record_i
         org = world.uow.accounts.organisation_by_siret(SIRET_MARTIN)
     assert org is not None and org.kind.value == "establishment"
     assert (org.name, org.broker_id) == ("Cabinet du Dr Martin", world.brokerage_a)
-    assert (q["establishment_id"], q["broker_id"]) == (org.id, world.brokerage_a)
+    assert (q.establishment_id, q.broker_id) == (org.id, world.brokerage_a)
     # a later application under another name neither renames nor refuses it
     again = quotes.save_quote(world.uow, world.broker_a, practice(name="SELARL Martin"), product)
-    assert again["establishment_id"] == org.id
-    assert again["establishment"]["name"] == "SELARL Martin"  # the quote keeps its own name
+    assert again.establishment_id == org.id
+    assert again.priced.establishment.name == "SELARL Martin"  # the quote keeps its own name
     with world.uow:
         kept = world.uow.accounts.organisation(org.id)
     assert kept is not None and kept.name == "Cabinet du Dr Martin"
@@ -128,16 +128,16 @@ def test_the_insurers_staff_create_an_establishment_without_broker(
     world: World, product: Product
 ) -> None:
     q = quotes.save_quote(world.uow, world.underwriter, practice(), product)
-    assert q["broker_id"] is None
+    assert q.broker_id is None
     # and the broker who later places it becomes its broker of record (no other brokerage)
     q2 = quotes.save_quote(world.uow, world.broker_b, practice(), product)
-    assert q2["broker_id"] == world.brokerage_b
+    assert q2.broker_id == world.brokerage_b
 
 
 def test_another_tenants_quote_is_reported_exactly_like_a_missing_one(
     world: World, product: Product
 ) -> None:
-    number = quotes.save_quote(world.uow, world.broker_a, practice(), product)["quote_number"]
+    number = quotes.save_quote(world.uow, world.broker_a, practice(), product).quote_number
     missing = "DEV-20261201-000000"
     for who in (world.broker_b, world.manager):
         with pytest.raises(NotFound) as foreign:
@@ -151,21 +151,21 @@ def test_another_tenants_quote_is_reported_exactly_like_a_missing_one(
             policies.quote_document(world.uow, who, number)
     # the broker of record and the insurer's staff see it, whatever their role
     for who in (world.broker_a, world.underwriter, world.handler, world.actuary):
-        assert quotes.get_quote(world.uow, who, number)["quote_number"] == number
+        assert quotes.get_quote(world.uow, who, number).quote_number == number
 
 
 def test_roles_limit_what_a_visible_object_may_be_done_with(
     world: World, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    number = quotes.save_quote(world.uow, world.manager, referred(SIRET_OTHER), product)[
-        "quote_number"
-    ]
+    number = quotes.save_quote(
+        world.uow, world.manager, referred(SIRET_OTHER), product
+    ).quote_number
     # an establishment manager cannot approve its own referred quote, nor a claims handler
     for who in (world.manager, world.handler, world.broker_a, world.actuary):
         with pytest.raises(NotAllowed, match=r"quote\.review needs the role underwriter"):
             quotes.review_quote(world.uow, who, number, True, "ok")
     approved = quotes.review_quote(world.uow, world.underwriter, number, True, "plan reçu")
-    assert approved["review"]["by"] == "uw@egide.example"
+    assert approved.review is not None and approved.review.by == "uw@egide.example"
     bound = policies.bind_quote(world.uow, world.broker_a, number, start=START)
     monkeypatch.setenv("EGIDE_NOW", AFTER_INCIDENT)
     # an actuary reads the book but cannot endorse
@@ -193,7 +193,7 @@ def test_an_establishment_manager_quotes_only_for_its_own_siret(
         assert world.uow.accounts.organisation_by_siret(SIRET_MARTIN) is None
     own = quotes.save_quote(world.uow, world.manager, practice(SIRET_OTHER), product)
     # the establishment's broker of record keeps it
-    assert (own["establishment_id"], own["broker_id"]) == (
+    assert (own.establishment_id, own.broker_id) == (
         world.clinic_of_manager,
         world.brokerage_a,
     )
@@ -213,7 +213,7 @@ def test_a_second_brokerage_is_refused_while_the_first_has_recent_business(
     # 61 days on, A's quote long expired and nothing in force: B may take the establishment
     monkeypatch.setenv("EGIDE_NOW", "2027-01-31T10:00:00+01:00")
     q = quotes.save_quote(world.uow, world.broker_b, practice(), product)
-    assert q["broker_id"] == world.brokerage_b
+    assert q.broker_id == world.brokerage_b
     # the establishment's objects follow its broker of record: A sees none of them now
     assert quotes.list_quotes(world.uow, world.broker_a).items == []
     assert len(quotes.list_quotes(world.uow, world.broker_b).items) == 2
@@ -224,7 +224,7 @@ def test_a_policy_in_force_through_a_brokerage_keeps_it_broker_of_record(
     world: World, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     q = quotes.save_quote(world.uow, world.broker_a, practice(), product)
-    policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
+    policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
     monkeypatch.setenv("EGIDE_NOW", "2027-09-01T10:00:00+02:00")  # months later, in force
     with pytest.raises(tenancy.BrokerOfRecordConflict):
         quotes.save_quote(world.uow, world.broker_b, practice(), product)
@@ -234,8 +234,8 @@ def test_an_admin_transfers_the_broker_of_record_with_a_note(
     world: World, product: Product
 ) -> None:
     q = quotes.save_quote(world.uow, world.broker_a, practice(), product)
-    bound = policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
-    org = q["establishment_id"]
+    bound = policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
+    org = q.establishment_id
     with pytest.raises(NotAllowed):
         tenancy.transfer_broker(world.uow, world.broker_b, org, world.brokerage_b, "mine now")
     with pytest.raises(InvalidInput):
@@ -261,7 +261,7 @@ def test_lists_never_return_a_foreign_row_and_page_without_gaps(
     world: World, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mine = [
-        quotes.save_quote(world.uow, world.broker_a, practice(), product)["quote_number"]
+        quotes.save_quote(world.uow, world.broker_a, practice(), product).quote_number
         for _ in range(5)
     ]
     theirs = quotes.save_quote(world.uow, world.manager, referred(SIRET_OTHER), product)
@@ -272,16 +272,16 @@ def test_lists_never_return_a_foreign_row_and_page_without_gaps(
     cursor = None
     while True:
         page = quotes.list_quotes(world.uow, world.broker_a, limit=2, cursor=cursor)
-        seen += [q["quote_number"] for q in page.items]
+        seen += [q.quote_number for q in page.items]
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     # the manager's establishment is brokered by A: A sees that quote too
-    assert seen == [theirs["quote_number"], *reversed(mine)]
+    assert seen == [theirs.quote_number, *reversed(mine)]
     own = quotes.list_quotes(world.uow, world.manager).items
-    assert [q["quote_number"] for q in own] == [theirs["quote_number"]]
+    assert [q.quote_number for q in own] == [theirs.quote_number]
     referred_only = quotes.list_quotes(world.uow, world.underwriter, status="referred").items
-    assert [q["quote_number"] for q in referred_only] == [theirs["quote_number"]]
+    assert [q.quote_number for q in referred_only] == [theirs.quote_number]
     # a filter on another establishment than one's own is an empty list, not an error
     other = quotes.list_quotes(world.uow, world.manager, establishment_id=b_org + 100)
     assert other.items == []
@@ -310,13 +310,13 @@ def test_a_foreign_idempotency_key_neither_replays_nor_blocks(
 ) -> None:
     qa = quotes.save_quote(world.uow, world.broker_a, practice(), product)
     qb = quotes.save_quote(world.uow, world.manager, practice(SIRET_OTHER), product)
-    a = policies.bind_quote(world.uow, world.broker_a, qa["quote_number"], None, "key-1", START)
+    a = policies.bind_quote(world.uow, world.broker_a, qa.quote_number, None, "key-1", START)
     # the same key from another organisation: its own bind, not A's response
-    b = policies.bind_quote(world.uow, world.manager, qb["quote_number"], None, "key-1", START)
+    b = policies.bind_quote(world.uow, world.manager, qb.quote_number, None, "key-1", START)
     assert b["policy_number"] != a["policy_number"] and not b.already_bound
-    assert b["quote_number"] == qb["quote_number"]
+    assert b["quote_number"] == qb.quote_number
     # and within one organisation the key still replays
-    again = policies.bind_quote(world.uow, world.broker_a, qa["quote_number"], None, "key-1", START)
+    again = policies.bind_quote(world.uow, world.broker_a, qa.quote_number, None, "key-1", START)
     assert again["policy_number"] == a["policy_number"] and again.already_bound
 
 
@@ -371,14 +371,12 @@ def test_whatever_was_saved_a_principal_lists_and_reads_exactly_what_it_may_see(
         rows = world.uow.quotes.find()
     for who in ("broker_a", "broker_b", "manager", "underwriter", "actuary"):
         principal = getattr(world, who)
-        listed = {
-            q["quote_number"] for q in quotes.list_quotes(world.uow, principal, limit=100).items
-        }
+        listed = {q.quote_number for q in quotes.list_quotes(world.uow, principal, limit=100).items}
         may = {r.number for r in rows if visible(principal, tenancy.resource(Kind.QUOTE, r))}
         assert listed == may, who
         for r in rows:
             if r.number in may:
-                assert quotes.get_quote(world.uow, principal, r.number)["quote_number"] == r.number
+                assert quotes.get_quote(world.uow, principal, r.number).quote_number == r.number
             else:
                 with pytest.raises(NotFound):
                     quotes.get_quote(world.uow, principal, r.number)

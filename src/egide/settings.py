@@ -1,4 +1,11 @@
-"""Settings from the environment (prefix ``EGIDE_``), in one pydantic-settings class.
+"""Settings from the environment (prefix ``EGIDE_``), in one class.
+
+`Settings` reads the environment as pydantic-settings did for it before (names case-insensitive,
+``EGIDE_ENV`` or ``EGIDE_ENVIRONMENT`` for the environment, secrets hidden in their repr), but with
+the standard library only: every command reads its settings first, and importing pydantic and
+building a settings model cost a CLI command about 120 ms, more than a third of what loading
+SQLAlchemy, Typer and PyYAML costs (issue 10, part 9). Six plain strings need no validation
+framework; the HTTP edge keeps pydantic for what it validates.
 
 The audit key (`audit_keys`): ``EGIDE_AUDIT_KEY`` (hex or base64, at least 32 bytes) signs new
 audit entries, under the identifier ``EGIDE_AUDIT_KEY_ID`` or, by default, one derived from the
@@ -20,11 +27,9 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_KEY_BYTES = 32
 KEY_FILE_NAME = "audit.key"
@@ -48,23 +53,74 @@ def default_database_url() -> str:
     return f"sqlite:///{data_folder() / 'egide.db'}"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EGIDE_", extra="ignore")
+ENV_PREFIX = "EGIDE_"
+
+
+class SecretStr:
+    """A secret read from the environment: its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')" if self._value else "SecretStr('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says; `from_environ` reads it (the variables are named
+    ``EGIDE_`` + the field's name in capitals, in any case)."""
 
     database_url: str = ""
     now: str | None = None  # ISO 8601 with offset; overrides the clock (tests, replays)
     product_file: str | None = None  # a product TOML; None: the packaged default
-    environment: str = Field(
-        "development", validation_alias=AliasChoices("EGIDE_ENV", "EGIDE_ENVIRONMENT")
-    )
+    environment: str = "development"  # EGIDE_ENV, or EGIDE_ENVIRONMENT
     audit_key: SecretStr | None = None
     audit_key_id: str | None = None
     audit_old_keys: SecretStr | None = None
 
-    @field_validator("database_url")
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", default_database_url())
+
     @classmethod
-    def _default_url(cls, value: str) -> str:
-        return value or default_database_url()
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        # names are case-insensitive; of two spellings of one name, the later one counts
+        env = {k.lower(): v for k, v in (os.environ if environ is None else environ).items()}
+
+        def get(name: str) -> str | None:
+            return env.get((ENV_PREFIX + name).lower())
+
+        def secret(name: str) -> SecretStr | None:
+            value = get(name)
+            return None if value is None else SecretStr(value)
+
+        environment = get("ENV")
+        if environment is None:
+            environment = get("ENVIRONMENT")
+        return cls(
+            database_url=get("DATABASE_URL") or "",
+            now=get("NOW"),
+            product_file=get("PRODUCT_FILE"),
+            environment="development" if environment is None else environment,
+            audit_key=secret("AUDIT_KEY"),
+            audit_key_id=get("AUDIT_KEY_ID"),
+            audit_old_keys=secret("AUDIT_OLD_KEYS"),
+        )
 
     @property
     def production(self) -> bool:
@@ -72,7 +128,7 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.from_environ()
 
 
 def is_production() -> bool:

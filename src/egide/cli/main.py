@@ -19,7 +19,11 @@ from egide.cli import (
     quote_cmd,
 )
 from egide.cli.common import acting, console, guarded, print_json, product_option, styled
+from egide.cli.params import install as install_plain_params
 from egide.cli.render import render_quote
+from egide.services.results import contract
+
+install_plain_params()  # text, path and flag options without pydantic (egide.cli.params)
 
 app = typer.Typer(
     help="Égide: cyber insurance for French healthcare establishments.",
@@ -112,13 +116,13 @@ def demo(
         uow, principal, yaml.safe_load(text), product_option(None), "demo", "demo-cabinet.yaml"
     )
     if quiet:
-        typer.echo(result["quote_number"])
+        typer.echo(result.quote_number)
         return
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
     render_quote(result, console)
-    number = result["quote_number"]
+    number = result.quote_number
     console.print(
         styled(
             "Saved as quote [bold]{}[/] in {}\nShow it again with: egide quote show {}",

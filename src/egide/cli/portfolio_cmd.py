@@ -280,7 +280,9 @@ def simulate_cmd(
     if ord_dir is not None:
         written += _ord(result, ord_dir)
     if json_out:
-        typer.echo(json.dumps(run.public(), indent=2))
+        from egide.services.results import contract
+
+        typer.echo(json.dumps(contract(run), indent=2))
         return
     _render(result)
     for path in written:
@@ -338,34 +340,37 @@ def show_cmd(
     as_email: AsOpt = None,
 ) -> None:
     """Show a saved simulation: its inputs (book fingerprint, seed, versions) and results."""
+    from egide.clock import iso_paris
     from egide.services.portfolio import get_run
+    from egide.services.results import contract
 
     run = get_run(*acting(as_email), run_id)
     if json_out:
-        print_json(run)
+        print_json(contract(run))
         return
     console.print(
         styled(
             "[bold]{}[/] by {} on {}: {} policies x {} years, seed {}\n"
             "book {} (sha256 {}…), product {}, risk model {}…, systemic model {}",
-            run["run_id"],
-            run["actor"],
-            run["created_at"][:19],
-            f"{run['policies']:,}",
-            f"{run['years']:,}",
-            run["seed"],
-            run["book_source"],
-            run["book_sha256"][:12],
-            run["product"],
-            run["risk_model_sha256"][:12],
-            run["systemic_model"],
+            run.run_id,
+            run.actor,
+            iso_paris(run.created_at)[:19],
+            f"{run.figure('policies'):,}",
+            f"{run.figure('years'):,}",
+            run.figure("seed"),
+            run.book_source,
+            run.book_sha256[:12],
+            run.product,
+            run.risk_model_sha256[:12],
+            run.systemic_model,
         )
     )
-    if run["started_by"] is not None:
-        console.print(styled("Started by {}", run["started_by"]["description"]))
+    if run.started_by is not None:
+        console.print(styled("Started by {}", run.started_by.description))
+    aal, stderr = run.figure("aal"), run.figure("aal_stderr")
     console.print(
-        f"AAL {_eur(run['aal'])} ± {_eur(run['aal_stderr'] or 0)}; systemic {_eur(run['systemic_aal'])}; "
-        f"VaR 99.5 % {_eur(run['var_995'])}; TVaR 99.5 % {_eur(run['tvar_995'])}"
+        f"AAL {_eur(aal)} ± {_eur(stderr or 0)}; systemic {_eur(run.figure('systemic_aal'))}; "
+        f"VaR 99.5 % {_eur(run.figure('var_995'))}; TVaR 99.5 % {_eur(run.figure('tvar_995'))}"
     )
 
 

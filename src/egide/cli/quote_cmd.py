@@ -31,6 +31,7 @@ from egide.cli.common import (
     write_files,
 )
 from egide.cli.render import render_quote
+from egide.services.results import contract
 
 app = typer.Typer(help="Price, save and review quotes.", no_args_is_help=True)
 
@@ -61,18 +62,22 @@ def price_cmd(
     data = read_data_file(file)
     product = product_option(product_file)
     if save:
-        result = quotes.save_quote(*acting(as_email), data, product, who, source=str(file))
-    else:
-        result = quotes.price_quote(data, product, source=str(file))
-    if quiet:
-        typer.echo(result["quote_number"] if save else result["decision"])
+        saved = quotes.save_quote(*acting(as_email), data, product, who, source=str(file))
+        if quiet:
+            typer.echo(saved.quote_number)
+        elif json_out:
+            print_json(contract(saved))
+        else:
+            render_quote(saved, console)
+            console.print(styled("Saved as quote [bold]{}[/]", saved.quote_number))
         return
-    if json_out:
-        print_json(result)
+    priced = quotes.price_quote(data, product, source=str(file))
+    if quiet:
+        typer.echo(priced.decision)
+    elif json_out:
+        print_json(contract(priced))
     else:
-        render_quote(result, console)
-        if save:
-            console.print(styled("Saved as quote [bold]{}[/]", result["quote_number"]))
+        render_quote(priced, console)
 
 
 @app.command("show")
@@ -81,11 +86,11 @@ def show_cmd(number: str, json_out: JsonOpt = False, as_email: AsOpt = None) -> 
     """Show a saved quote exactly as it was priced."""
     from egide.services import quotes
 
-    result = quotes.get_quote(*acting(as_email), number)
+    quote = quotes.get_quote(*acting(as_email), number)
     if json_out:
-        print_json(result)
+        print_json(contract(quote))
     else:
-        render_quote(result, console)
+        render_quote(quote, console)
 
 
 @app.command("approve")
@@ -100,8 +105,8 @@ def approve_cmd(
     """Approve a referred quote so that it can be bound."""
     from egide.services import quotes
 
-    result = quotes.review_quote(*acting(as_email), number, True, note, who)
-    print_json(result) if json_out else console.print(f"Quote {number} approved.")
+    quote = quotes.review_quote(*acting(as_email), number, True, note, who)
+    print_json(contract(quote)) if json_out else console.print(f"Quote {number} approved.")
 
 
 @app.command("decline")
@@ -116,8 +121,8 @@ def decline_cmd(
     """Decline a referred quote."""
     from egide.services import quotes
 
-    result = quotes.review_quote(*acting(as_email), number, False, note, who)
-    print_json(result) if json_out else console.print(f"Quote {number} declined.")
+    quote = quotes.review_quote(*acting(as_email), number, False, note, who)
+    print_json(contract(quote)) if json_out else console.print(f"Quote {number} declined.")
 
 
 @app.command("document")
@@ -156,6 +161,7 @@ def list_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The quotes you may see, newest first, a page at a time."""
+    from egide.clock import iso_paris
     from egide.services import quotes
 
     page = quotes.list_quotes(
@@ -172,11 +178,11 @@ def list_cmd(
         json_out,
         ["Quote", "Status", "Establishment", "SIRET", "Premium incl. tax", "Created"],
         lambda q: [
-            q["quote_number"],
-            q["status"],
-            q["establishment"]["name"],
-            q["establishment"]["siret"],
-            money(q["premium_total"]) if q["premium_total"] else "",
-            q["created_at"][:10],
+            q.quote_number,
+            q.status,
+            q.establishment_name,
+            q.siret,
+            money(q.premium_total) if q.premium_total is not None else "",
+            iso_paris(q.created_at)[:10],
         ],
     )

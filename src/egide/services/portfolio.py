@@ -10,13 +10,15 @@ the run; the edges only parse options, draw `on_progress` and print the typed `P
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from egide.actuarial.blocks import DEFAULT_BLOCK_YEARS
@@ -155,7 +157,46 @@ def save_run(
     return run_id
 
 
-def get_run(uow: UnitOfWork, principal: Principal, run_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SavedRun:
+    """A saved simulation as ``egide portfolio show`` gives it: its inputs (book, seed, versions),
+    who started it (None for a run saved before that was recorded) and the engine's results as
+    they were saved (`PortfolioResult.to_json`'s document: ``policies``, ``years``, ``seed``,
+    ``aal``, ``var_995``, the EP curves…), read-only."""
+
+    run_id: str
+    created_at: datetime
+    actor: str
+    book_source: str
+    book_sha256: str
+    product: str
+    risk_model_sha256: str
+    systemic_model: str
+    results: Mapping[str, Any]
+    started_by: StartedBy | None
+
+    def figure(self, key: str) -> Any:
+        """One figure of the saved results (``"aal"``, ``"years"``…)."""
+        return self.results[key]
+
+    def public(self) -> dict[str, Any]:
+        """The JSON of ``egide portfolio show --json``: the inputs, the results' keys, then
+        who started it."""
+        return {
+            "run_id": self.run_id,
+            "created_at": iso_paris(self.created_at),
+            "actor": self.actor,
+            "book_source": self.book_source,
+            "book_sha256": self.book_sha256,
+            "product": self.product,
+            "risk_model_sha256": self.risk_model_sha256,
+            "systemic_model": self.systemic_model,
+            **copy.deepcopy(dict(self.results)),
+            "started_by": self.started_by.public() if self.started_by is not None else None,
+        }
+
+
+def get_run(uow: UnitOfWork, principal: Principal, run_id: str) -> SavedRun:
     """A saved run: its inputs, results and who started it. Reading the book's runs needs
     `Action.BOOK_READ` (an underwriter or an actuary); any other principal is not allowed."""
     from egide.services.accounts import require
@@ -166,18 +207,18 @@ def get_run(uow: UnitOfWork, principal: Principal, run_id: str) -> dict[str, Any
         row = uow.runs.get(run_id)
         if row is None:
             raise NotFound(f"portfolio run {run_id} does not exist")
-        return {
-            "run_id": row.run_id,
-            "created_at": iso_paris(row.created_at),
-            "actor": row.actor,
-            "book_source": row.book_source,
-            "book_sha256": row.book_sha256,
-            "product": row.product_ref,
-            "risk_model_sha256": row.risk_model_sha256,
-            "systemic_model": row.systemic_model,
-            **row.result,
-            "started_by": StartedBy.of_row(row).public() if row.started_by is not None else None,
-        }
+        return SavedRun(
+            run_id=row.run_id,
+            created_at=row.created_at,
+            actor=row.actor,
+            book_source=row.book_source,
+            book_sha256=row.book_sha256,
+            product=row.product_ref,
+            risk_model_sha256=row.risk_model_sha256,
+            systemic_model=row.systemic_model,
+            results=MappingProxyType(copy.deepcopy(dict(row.result))),
+            started_by=StartedBy.of_row(row) if row.started_by is not None else None,
+        )
 
 
 # ------------------------------------------------------------------ the run as a use case
