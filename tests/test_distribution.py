@@ -29,6 +29,7 @@ from egide.domain.rating import price
 from egide.services import distribution, quotes
 from egide.services.audit import verify_chain
 from egide.services.distribution import HandoverMissing, ipid_view
+from egide.services.results import contract
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR, FakeUnitOfWork
 from tests.test_documents import eur, pdf_text
@@ -57,7 +58,7 @@ def example(name: str) -> dict[str, Any]:
 def saved(uow: FakeUnitOfWork, product: Product, file: str = "cabinet-medical", **est: Any) -> str:
     data = example(file)
     data["establishment"].update(est)
-    number: str = quotes.save_quote(uow, OPERATOR, data, product, "courtier")["quote_number"]
+    number: str = quotes.save_quote(uow, OPERATOR, data, product, "courtier").quote_number
     return number
 
 
@@ -227,7 +228,7 @@ def test_a_quote_of_a_product_without_the_table_takes_the_packaged_statements(
     old = load_product(PRODUCTS / "cyber-sante-v1.toml")
     assert old.distribution is None
     uow = FakeUnitOfWork()
-    number = quotes.save_quote(uow, OPERATOR, example("pharmacie"), old, "c")["quote_number"]
+    number = quotes.save_quote(uow, OPERATOR, example("pharmacie"), old, "c").quote_number
     text = normalised(pdf_text(distribution.ipid_pdf(uow, OPERATOR, number).pdf))
     assert f"(version {old.version})" in text
     assert "Où suis-je couvert(e) ?" in text
@@ -258,7 +259,7 @@ def test_the_advice_record_names_the_establishment_and_cites_its_answers(
     assert "À examiner par un souscripteur" in text
     assert "ne pourra être acceptée qu'après son accord" in text  # why: it is referred
     assert "Dispositifs médicaux connectés non isolés" in text  # the referral's reason, in French
-    total = Decimal(stored["premium"]["total"])
+    total = Decimal(contract(stored)["premium"]["total"])
     assert eur(f"{total:,.2f}".replace(",", " ").replace(".", ",")) in text
     assert "Économie de prime HT" in text  # the recommendations and their saving
 
@@ -461,9 +462,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
 def test_a_brokers_client_gets_the_record_from_its_broker_and_the_other_brokerage_sees_nothing(
     world: World, product: Product
 ) -> None:
-    number = quotes.save_quote(world.uow, world.broker_a, practice(), product, "Claire")[
-        "quote_number"
-    ]
+    number = quotes.save_quote(
+        world.uow, world.broker_a, practice(), product, "Claire"
+    ).quote_number
     advice = distribution.advice_pdf(world.uow, world.broker_a, number)
     text = pdf_text(advice.pdf)
     assert "Courtage A" in text and "Courtier, intermédiaire d'assurance" in text

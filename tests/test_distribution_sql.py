@@ -27,7 +27,7 @@ def test_a_hand_over_is_stored_read_back_and_a_row_changed_through_sql_is_caught
     any_url: str, product: Product
 ) -> None:
     uow = make_uow(any_url)
-    number = quotes.save_quote(uow, OPERATOR, example("pharmacie"), product, "c")["quote_number"]
+    number = quotes.save_quote(uow, OPERATOR, example("pharmacie"), product, "c").quote_number
     with uow:
         distribution.ensure_handover_for_bind(uow, OPERATOR, number, "api")
         uow.commit()
