@@ -61,19 +61,27 @@ class BodyLimit:
                     await too_large(scope, receive, send)
                     return
         seen = 0
-        started = False
+        started = exceeded = answered = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
         async def watched_send(message: Message) -> None:
-            nonlocal started
+            # once the body was too large, whatever the app answers (FastAPI turns the error
+            # into a 400 "error parsing the body") is replaced by the 413
+            nonlocal started, answered
+            if exceeded and not started:
+                if not answered:
+                    answered = True
+                    await too_large(scope, receive, send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -83,6 +91,7 @@ class BodyLimit:
         except _TooLarge:
             if started:
                 raise
+        if exceeded and not answered and not started:
             await too_large(scope, receive, send)
 
 
