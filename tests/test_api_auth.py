@@ -247,5 +247,5 @@ def tight_world(tmp_path: Path) -> Iterator[ApiWorld]:
 
 
 def test_the_rate_limits_come_from_the_settings(tight_world: ApiWorld) -> None:
-    cid, secret = tight_world.clients["broker_a"]
+    cid, _ = tight_world.clients["broker_a"]
     assert [tight_world.token(cid, "egs_x").status_code for _ in range(3)] == [401, 401, 429]

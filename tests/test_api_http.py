@@ -20,10 +20,10 @@ PROBLEM_KEYS = {"type", "title", "status", "detail"}
 
 
 def is_problem(answer: object, status: int) -> dict[str, object]:
-    assert getattr(answer, "status_code") == status, getattr(answer, "text")
-    assert getattr(answer, "headers")["content-type"] == "application/problem+json"
-    body: dict[str, object] = getattr(answer, "json")()
-    assert PROBLEM_KEYS <= set(body) and body["status"] == status
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    body: dict[str, object] = answer.json()
+    assert set(body) >= PROBLEM_KEYS and body["status"] == status
     assert str(body["type"]).startswith("urn:egide:problem:")
     return body
 
