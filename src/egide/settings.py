@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import os
@@ -93,9 +94,38 @@ class Settings:
     audit_key_id: str | None = None
     audit_old_keys: SecretStr | None = None
 
+    # ---- the HTTP API (`egide serve`, `egide.api`)
+    token_lifetime: int = 3600  # seconds a bearer token lives, 60 to 86 400
+    # Redis (``redis://[:password@]host:6379/0``): rate-limit counts shared by every worker
+    # process; without it each process counts in memory on its own.
+    redis_url: SecretStr | None = None
+    # Origins a browser may call the API from, comma-separated; empty (the default): none.
+    cors_origins: str = ""
+    # Failed token requests allowed per client id and per address (the `limits` library's
+    # notation: "10/minute", "100 per hour"), then 429 with Retry-After.
+    token_rate_per_client: str = "10/minute"
+    token_rate_per_address: str = "30/minute"
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed, comma-separated;
+    # empty (the default): the address of the TCP peer is the client's, whatever a header says.
+    trusted_proxies: str = ""
+
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
+        for name in ("audit_key", "audit_old_keys", "redis_url"):  # given as text: a secret
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, SecretStr(value))
+        if not 60 <= self.token_lifetime <= 86_400:
+            raise UnsafeEnvironment(
+                "EGIDE_TOKEN_LIFETIME must be whole seconds from 60 to 86400 [range]"
+            )
+
+    @classmethod
+    def with_environ(cls, **overrides: object) -> Settings:
+        """The environment's settings with some fields given (what tests and callers that
+        build an application for one database use)."""
+        return dataclasses.replace(cls.from_environ(), **overrides)  # type: ignore[arg-type]
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -120,11 +150,35 @@ class Settings:
             audit_key=secret("AUDIT_KEY"),
             audit_key_id=get("AUDIT_KEY_ID"),
             audit_old_keys=secret("AUDIT_OLD_KEYS"),
+            token_lifetime=_whole(get("TOKEN_LIFETIME"), 3600, "EGIDE_TOKEN_LIFETIME"),
+            redis_url=secret("REDIS_URL"),
+            cors_origins=get("CORS_ORIGINS") or "",
+            token_rate_per_client=get("TOKEN_RATE_PER_CLIENT") or "10/minute",
+            token_rate_per_address=get("TOKEN_RATE_PER_ADDRESS") or "30/minute",
+            trusted_proxies=get("TRUSTED_PROXIES") or "",
         )
 
     @property
     def production(self) -> bool:
         return self.environment.strip().lower() in ("production", "prod")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in re.split(r"[\s,]+", self.cors_origins) if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [o.strip() for o in re.split(r"[\s,]+", self.trusted_proxies) if o.strip()]
+
+
+def _whole(text: str | None, default: int, variable: str) -> int:
+    """A whole number from the environment (None: the default)."""
+    if text is None or not text.strip():
+        return default
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and len(value) < 10):
+        raise UnsafeEnvironment(f"{variable} must be a whole number [integer]")
+    return int(value)
 
 
 def get_settings() -> Settings:
@@ -251,6 +305,28 @@ def check_environment(settings: Settings | None = None) -> None:
             f"{MIN_KEY_BYTES} random bytes) to sign the audit trail [audit_key_required]"
         )
     audit_keys(settings)  # a placeholder, short or malformed key is refused here
+    for variable, url in (
+        ("EGIDE_DATABASE_URL", settings.database_url),
+        ("EGIDE_REDIS_URL", settings.redis_url.get_secret_value() if settings.redis_url else ""),
+    ):
+        if _placeholder_password(url):
+            raise UnsafeEnvironment(
+                f"{variable} holds a placeholder password: set a real one [placeholder]"
+            )
+    if "*" in settings.cors_origin_list:
+        raise UnsafeEnvironment(
+            "EGIDE_CORS_ORIGINS=* opens the API to every web site: name the origins "
+            "[cors_wildcard_in_production]"
+        )
+
+
+def _placeholder_password(url: str) -> bool:
+    """A URL whose password is a placeholder (``postgresql://egide:changeme@db/egide``)."""
+    if "://" not in url:
+        return False
+    credentials = url.partition("://")[2].rpartition("@")[0]
+    password = credentials.partition(":")[2].lower()
+    return any(word in password for word in _PLACEHOLDERS) or password in ("password", "pass")
 
 
 def audit_keys(settings: Settings | None = None) -> AuditKeys:

@@ -2,7 +2,7 @@
 document handed over, append-only, each sealed in the audit trail of its quote.
 
 Revision ID: 0011_handovers
-Revises: 0008_run_principal (the coordinator relinks it after 0009 and 0010)
+Revises: 0009_api_tokens
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from egide.db.base import AwareDateTime
 
 revision = "0011_handovers"
-down_revision = "0008_run_principal"
+down_revision = "0009_api_tokens"
 branch_labels = None
 depends_on = None
 
