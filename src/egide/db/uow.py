@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from egide.db.engine import make_engine, make_session_factory
 from egide.db.repositories import (
+    SqlAccessTokens,
     SqlAccounts,
     SqlAuditLog,
     SqlClaims,
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     runs: SqlPortfolioRuns
     accounts: SqlAccounts
     audit: SqlAuditLog
+    tokens: SqlAccessTokens
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
         self.runs = SqlPortfolioRuns(session)
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
+        self.tokens = SqlAccessTokens(session)
         return self
 
     def __exit__(
