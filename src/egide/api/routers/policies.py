@@ -1,205 +1,69 @@
-"""Policies over HTTP: bind a quote, read, list, endorse, cancel, reinstate, renew, documents.
+"""Policies over HTTP: bind a quote, list, show, endorse, cancel, reinstate, renew, documents.
 
 Each route parses its input, calls one use case of `egide.services.policies` and translates its
-result (`egide.services.results.contract`, the same JSON as ``egide policy ... --json``) and its
-errors (`egide.api.problems`). HTTP semantics on top of the use cases:
+result (`egide.services.results.contract`: the JSON of ``egide policy ... --json``) and its errors
+(`egide.api.problems`). The HTTP semantics on top:
 
-- a policy's ``ETag`` is its version (``"3"``), on every read and every change;
-- a change takes ``If-Match`` (one ETag): its version is the use case's ``expected_version``; a
-  policy no longer at that version answers 412. Without ``If-Match`` the rule of the CLI
-  applies: the version read while the change is prepared, a concurrent change answering 409;
-- ``Idempotency-Key`` is required on bind, endorsements, cancellation, reinstatement and
-  renewal (400 without it) and is the use case's own key: a retry with the same key and body
-  replays the stored response, the same key with another body is 422, a key still in flight 409.
+- a policy's ``ETag`` is its version (``"3"``), on a read and after every change;
+- a change takes ``If-Match`` (one ETag): its version is the use case's ``expected_version``, and
+  a policy no longer at that version answers 412. Without ``If-Match`` the CLI's rule applies:
+  the version read while the change is prepared, a concurrent change answering 409;
+- ``Idempotency-Key`` is required on bind and on every change (400 without it): the edge's
+  reservation replays a retry and answers 409 while the first request runs, 422 for another body
+  with the key (`egide.api.idempotency`); the use case stores the same key with its work.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from egide.api import problems
 from egide.api.deps import PrincipalDep, ProductDep, UowDep
+from egide.api.idempotency import Outcome, RequiredIdempotencyKeyDep, idempotent
 from egide.api.problems import ApiProblem
+from egide.api.schemas.common import Page
+from egide.api.schemas.policies import (
+    BindIn,
+    BoundPolicy,
+    CancelIn,
+    Documents,
+    EndorseIn,
+    Policy,
+    PolicySummary,
+    ReinstateIn,
+    RenewIn,
+    Transaction,
+)
+from egide.domain.access import Principal
 from egide.domain.errors import FieldError, InvalidInput
+from egide.domain.text import NUMBER_MAX
 from egide.services import policies
+from egide.services.pages import PAGE_MAX
 from egide.services.results import contract
 
 router = APIRouter(tags=["policies"])
 
 PDF = "application/pdf"
-POLICY_NUMBER = Path(max_length=40, description="The policy's number (POL-…).")
-QUOTE_NUMBER = Path(max_length=40, description="The quote's number (DEV-…).")
-
-
-def _text_only(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be a date as text (YYYY-MM-DD)")
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_text_only)]  # an ISO date string, never a number
-Text = Annotated[str, Field(max_length=4000)]
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=100,
-        description="Required: the same key and body replay the first response.",
-    ),
-]
+Number = Annotated[str, Path(max_length=NUMBER_MAX, description="The policy's number.")]
+QuoteNumber = Annotated[str, Path(max_length=NUMBER_MAX, description="The quote's number.")]
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         max_length=40,
-        description='The policy\'s ETag as read (``"3"``): refused with 412 if it changed.',
+        description='The policy\'s ETag as read (``"3"``): 412 if the policy changed since.',
     ),
 ]
-
-
-# --------------------------------------------------------------------------- schemas
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BindIn(_In):
-    start: Day = Field(description="First day of the one-year period (Paris), not in the past.")
-    retroactive_date: Day | None = Field(None, description="Default: the start.")
-
-
-Scalar = Annotated[bool | int | float | Annotated[str, Field(max_length=4000)] | None, Field()]
-
-
-class EndorseIn(_In):
-    effective: Day
-    set: dict[Annotated[str, Field(max_length=120)], Scalar] = Field(
-        min_length=1,
-        max_length=100,
-        description="Dotted paths of the application and their new values, as the CLI's "
-        '``--set``: ``{"cover.limit": 250000, "security.edr": true}``.',
-        examples=[{"cover.limit": 250000, "security.edr": True}],
-    )
-    underwriter_note: Text | None = Field(
-        None, description="An underwriter approves a referral the change brings."
-    )
-
-
-class CancelIn(_In):
-    effective: Day
-    reason: Annotated[str, Field(max_length=40)] = Field(
-        "insured_request", description="insured_request | non_payment"
-    )
-
-
-class ReinstateIn(_In):
-    effective: Day
-
-
-class RenewIn(_In):
-    application: dict[Annotated[str, Field(max_length=120)], Any] | None = Field(
-        None,
-        max_length=50,
-        description="The updated application (the YAML application's keys as JSON); default: "
-        "the answers in force.",
-    )
-    underwriter_note: Text | None = None
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class PremiumOut(_Out):
-    net: str
-    tax: str
-    total: str
-
-
-class BoundPolicyOut(_Out):
-    """``egide policy bind --json``."""
-
-    policy_number: str
-    quote_number: str
-    status: str
-    period_start: str
-    period_end: str
-    retroactive_date: str
-    premium: PremiumOut
-    version: int
-    idempotency_key: str | None = None
-
-
-class TransactionOut(_Out):
-    """``egide policy endorse|cancel|reinstate|renew --json``."""
-
-    policy_number: str
-    transaction: int
-    kind: str
-    effective: str
-    premium_change: PremiumOut
-    term_premium: PremiumOut
-    version: int
-    idempotency_key: str | None = None
-
-
-class PolicyOut(_Out):
-    """``egide policy show --json``: the cover in force on a moment and the whole history."""
-
-    policy_number: str
-    quote_number: str
-    as_of: str
-    status: str
-    term: int
-    period_start: str
-    period_end: str
-    version: int
-    coverages: list[dict[str, Any]]
-    transactions: list[dict[str, Any]]
-
-
-class PolicySummaryOut(_Out):
-    policy_number: str
-    status: str
-    version: int
-
-
-class PolicyPageOut(BaseModel):
-    items: list[PolicySummaryOut]
-    next_cursor: str | None
-
-
-class DocumentOut(BaseModel):
-    kind: str
-    href: str
-
-
-class DocumentsOut(BaseModel):
-    policy_number: str
-    items: list[DocumentOut]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def required_key(key: str | None) -> str:
-    if key is None:
-        raise ApiProblem(
-            400,
-            "this request needs an Idempotency-Key header",
-            errors=[FieldError("Idempotency-Key", "required", "is required on this request")],
-        )
-    return key
+CHANGE_PROBLEMS = problems.responses(400, 404, 409, 412)
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` names (None without one, or with ``*``)."""
+    """The version an ``If-Match`` names (None without one, or for ``*``)."""
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip()
@@ -211,76 +75,91 @@ def expected_version(if_match: str | None) -> int | None:
     return int(inner)
 
 
-def etag(version: object) -> str:
-    return f'"{version}"'
+def _etag(data: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": f'"{data["version"]}"'}
 
 
-def _changed(response: Response, result: object) -> dict[str, Any]:
-    data = contract(result)  # type: ignore[arg-type]
-    response.headers["ETag"] = etag(data["version"])
-    return data
+def _change(
+    request: Request,
+    who: Principal,
+    key: str,
+    body: Any,
+    if_match: str | None,
+    run: Callable[[], Any],
+) -> JSONResponse:
+    """Run a change once per key; a stale version is 412 when the request carried If-Match
+    (409 otherwise: a conflict the caller did not guard against)."""
 
+    def work() -> Outcome:
+        try:
+            data = contract(run())
+        except policies.StaleVersion as exc:
+            if if_match is None:
+                raise
+            raise ApiProblem(412, str(exc)) from None
+        return Outcome(201, data, _etag(data))
 
-def _stale(if_match: str | None, exc: policies.StaleVersion) -> Exception:
-    """A stale version is 412 when the request carried If-Match (409 otherwise, as a conflict)."""
-    if if_match is None:
-        return exc
-    return ApiProblem(412, str(exc))
-
-
-CHANGE_PROBLEMS = problems.responses(400, 404, 409, 412)
-
-
-# --------------------------------------------------------------------------- routes
+    return idempotent(request, who, key, body, work)
 
 
 @router.post(
     "/quotes/{number}/bind",
-    status_code=201,
-    response_model=BoundPolicyOut,
-    responses=problems.responses(400, 404, 409),
     summary="Bind an accepted quote into a one-year claims-made policy",
+    status_code=201,
+    response_model=BoundPolicy,
+    responses=problems.responses(400, 404, 409),
 )
 def bind(
-    number: Annotated[str, QUOTE_NUMBER],
-    body: BindIn,
+    request: Request,
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    result = policies.bind_quote(
-        uow,
-        principal,
-        number,
-        idempotency_key=required_key(idempotency_key),
-        start=body.start,
-        retroactive_date=body.retroactive_date,
-    )
-    return _changed(response, result)
+    number: QuoteNumber,
+    body: BindIn,
+    key: RequiredIdempotencyKeyDep,
+) -> JSONResponse:
+    """A quote binds once: binding it again with the same start answers the first policy."""
+
+    def work() -> Outcome:
+        data = contract(
+            policies.bind_quote(
+                uow,
+                who,
+                number,
+                idempotency_key=key,
+                start=body.start,
+                retroactive_date=body.retroactive_date,
+            )
+        )
+        return Outcome(201, data, _etag(data))
+
+    return idempotent(request, who, key, body, work)
 
 
 @router.get(
     "/policies",
-    response_model=PolicyPageOut,
+    summary="The policies you may see, newest first",
+    response_model=Page[PolicySummary],
     responses=problems.responses(),
-    summary="The policies you may see, newest first, a page at a time",
 )
 def list_policies(
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
     in_force_on: Annotated[date | None, Query(description="In force on this day.")] = None,
     renewal_within: Annotated[
         int | None,
-        Query(ge=0, le=366, description="In force now, term ending within N days, not renewed."),
+        Query(
+            ge=0, le=366, description="In force now, its term ending within N days, not renewed."
+        ),
     ] = None,
-    establishment: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    establishment: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="An establishment's id.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     page = policies.list_policies(
         uow,
-        principal,
+        who,
         in_force_on=policies.parse_as_of(in_force_on.isoformat()) if in_force_on else None,
         renewal_within_days=renewal_within,
         establishment_id=establishment,
@@ -292,183 +171,192 @@ def list_policies(
 
 @router.get(
     "/policies/{number}",
-    response_model=PolicyOut,
+    summary="The cover in force on a moment (default now) and the whole history",
+    response_model=Policy,
     responses=problems.responses(404),
-    summary="The cover in force on a date (default now) and the whole history",
 )
 def show(
-    number: Annotated[str, POLICY_NUMBER],
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
+    number: Number,
     response: Response,
     as_of: Annotated[
         str | None,
-        Query(max_length=40, description="A date (YYYY-MM-DD) or a date-time with offset."),
+        Query(max_length=40, description="A date (YYYY-MM-DD) or a date-time with its offset."),
     ] = None,
 ) -> dict[str, Any]:
-    result = policies.get_policy(uow, principal, number, policies.parse_as_of(as_of))
-    return _changed(response, result)
+    data = contract(policies.get_policy(uow, who, number, policies.parse_as_of(as_of)))
+    response.headers.update(_etag(data))
+    return data
 
 
 @router.post(
     "/policies/{number}/endorsements",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=CHANGE_PROBLEMS,
     summary="Change answers or cover from a date, re-rated pro rata temporis",
+    status_code=201,
+    response_model=Transaction,
+    responses=CHANGE_PROBLEMS,
 )
 def endorse(
-    number: Annotated[str, POLICY_NUMBER],
-    body: EndorseIn,
+    request: Request,
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    number: Number,
+    body: EndorseIn,
+    key: RequiredIdempotencyKeyDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
-    key, version = required_key(idempotency_key), expected_version(if_match)
-    try:
-        result = policies.endorse_policy(
+) -> JSONResponse:
+    version = expected_version(if_match)
+    return _change(
+        request,
+        who,
+        key,
+        body,
+        if_match,
+        lambda: policies.endorse_policy(
             uow,
-            principal,
+            who,
             number,
             body.effective,
             body.set,
             idempotency_key=key,
             expected_version=version,
             underwriter_note=body.underwriter_note,
-        )
-    except policies.StaleVersion as exc:
-        raise _stale(if_match, exc) from None
-    return _changed(response, result)
+        ),
+    )
 
 
 @router.post(
     "/policies/{number}/cancellation",
+    summary="Cancel from a date (refunded or not as the product says for the reason)",
     status_code=201,
-    response_model=TransactionOut,
+    response_model=Transaction,
     responses=CHANGE_PROBLEMS,
-    summary="Cancel from a date (refund as the product says for the reason)",
 )
 def cancel(
-    number: Annotated[str, POLICY_NUMBER],
-    body: CancelIn,
+    request: Request,
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    number: Number,
+    body: CancelIn,
+    key: RequiredIdempotencyKeyDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
-    key, version = required_key(idempotency_key), expected_version(if_match)
-    try:
-        result = policies.cancel_policy(
+) -> JSONResponse:
+    version = expected_version(if_match)
+    return _change(
+        request,
+        who,
+        key,
+        body,
+        if_match,
+        lambda: policies.cancel_policy(
             uow,
-            principal,
+            who,
             number,
             body.effective,
             reason=body.reason,
             idempotency_key=key,
             expected_version=version,
-        )
-    except policies.StaleVersion as exc:
-        raise _stale(if_match, exc) from None
-    return _changed(response, result)
+        ),
+    )
 
 
 @router.post(
     "/policies/{number}/reinstatement",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=CHANGE_PROBLEMS,
     summary="Put a cancelled policy back in force from a date",
+    status_code=201,
+    response_model=Transaction,
+    responses=CHANGE_PROBLEMS,
 )
 def reinstate(
-    number: Annotated[str, POLICY_NUMBER],
-    body: ReinstateIn,
+    request: Request,
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    number: Number,
+    body: ReinstateIn,
+    key: RequiredIdempotencyKeyDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
-    key, version = required_key(idempotency_key), expected_version(if_match)
-    try:
-        result = policies.reinstate_policy(
-            uow, principal, number, body.effective, idempotency_key=key, expected_version=version
-        )
-    except policies.StaleVersion as exc:
-        raise _stale(if_match, exc) from None
-    return _changed(response, result)
+) -> JSONResponse:
+    version = expected_version(if_match)
+    return _change(
+        request,
+        who,
+        key,
+        body,
+        if_match,
+        lambda: policies.reinstate_policy(
+            uow, who, number, body.effective, idempotency_key=key, expected_version=version
+        ),
+    )
 
 
 @router.post(
     "/policies/{number}/renewal",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=CHANGE_PROBLEMS,
     summary="Renew for a year, re-underwritten and re-priced with the current product",
+    status_code=201,
+    response_model=Transaction,
+    responses=CHANGE_PROBLEMS,
 )
 def renew(
-    number: Annotated[str, POLICY_NUMBER],
-    body: RenewIn,
+    request: Request,
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
     product: ProductDep,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    number: Number,
+    body: RenewIn,
+    key: RequiredIdempotencyKeyDep,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
-    key, version = required_key(idempotency_key), expected_version(if_match)
-    try:
-        result = policies.renew_policy(
+) -> JSONResponse:
+    version = expected_version(if_match)
+    return _change(
+        request,
+        who,
+        key,
+        body,
+        if_match,
+        lambda: policies.renew_policy(
             uow,
-            principal,
+            who,
             number,
             product,
-            application=body.application,
+            application=body.application.data() if body.application else None,
             idempotency_key=key,
             expected_version=version,
             underwriter_note=body.underwriter_note,
             source="application",
-        )
-    except policies.StaleVersion as exc:
-        raise _stale(if_match, exc) from None
-    return _changed(response, result)
+        ),
+    )
 
 
 @router.get(
     "/policies/{number}/documents",
-    response_model=DocumentsOut,
+    summary="The policy's documents in French: proposition, conditions particulières, "
+    "avenants, attestation",
+    response_model=Documents,
     responses=problems.responses(404),
-    summary="The policy's French documents: proposition, conditions particulières, avenants, "
-    "attestation",
 )
-def documents(
-    number: Annotated[str, POLICY_NUMBER], uow: UowDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    kinds = policies.policy_document_kinds(uow, principal, number)
-    return {
-        "policy_number": number,
-        "items": [{"kind": k, "href": f"/api/v1/policies/{number}/documents/{k}"} for k in kinds],
-    }
+def documents(request: Request, who: PrincipalDep, uow: UowDep, number: Number) -> dict[str, Any]:
+    kinds = policies.policy_document_kinds(uow, who, number)
+    base = request.url.path
+    return {"policy_number": number, "items": [{"kind": k, "href": f"{base}/{k}"} for k in kinds]}
 
 
 @router.get(
     "/policies/{number}/documents/{kind}",
+    summary="One document of the policy, as PDF",
     response_class=Response,
     responses={
         200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}},
         **problems.responses(404),
     },
-    summary="One document of the policy (PDF)",
 )
 def document(
-    number: Annotated[str, POLICY_NUMBER],
-    kind: Annotated[str, Path(max_length=80, description="A kind from the documents list.")],
+    who: PrincipalDep,
     uow: UowDep,
-    principal: PrincipalDep,
+    number: Number,
+    kind: Annotated[str, Path(max_length=80, description="A kind from the documents list.")],
 ) -> Response:
-    name, pdf = policies.policy_document(uow, principal, number, kind)
+    name, pdf = policies.policy_document(uow, who, number, kind)
     return Response(
         pdf, media_type=PDF, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
