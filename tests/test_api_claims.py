@@ -92,6 +92,7 @@ def test_a_payment_needs_an_idempotency_key_and_a_retry_pays_once(
     retry = world.post("handler", f"/claims/{claim}/payments", {"amount": "1000.00"}, "p1")
     assert first.status_code == retry.status_code == 201, retry.text
     assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
     assert world.get("handler", f"/claims/{claim}").json()["paid_total"] == "1000.00"
     other = world.post("handler", f"/claims/{claim}/payments", {"amount": "2000.00"}, "p1")
     assert problem(other, 422)["type"] == "urn:egide:problem:idempotency-key-reused"

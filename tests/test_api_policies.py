@@ -131,6 +131,8 @@ def test_a_retried_change_replays_its_response_and_another_body_with_its_key_is_
     retry = world.post("broker_a", f"/policies/{number}/endorsements", change, "same")
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.headers["ETag"] == first.headers["ETag"] == '"2"'
     other = {"effective": "2027-04-02", "set": {"security.edr": True}}
     body = problem(world.post("broker_a", f"/policies/{number}/endorsements", other, "same"), 422)
     assert body["type"] == "urn:egide:problem:idempotency-key-reused"
