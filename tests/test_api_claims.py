@@ -37,6 +37,11 @@ def declared(world: ApiWorld, policy: str, who: str = "broker_a", **changes: Any
 def test_the_readme_journey_over_http_settles_the_product_sheet_claim_for_24570_euros(
     world: ApiWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    journey(world, monkeypatch)
+
+
+def journey(world: ApiWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's policy and claim lives over HTTP, from the clock at BIND_NOW."""
     quote = world.save_quote()
     number = world.bind(quote, "2027-01-10").json()["policy_number"]
     steps = (

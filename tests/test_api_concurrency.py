@@ -18,6 +18,7 @@ import uvicorn
 from egide.api.app import create_app
 from egide.settings import Settings
 from tests.api_world import BIND_NOW, CLAIM_NOW, ApiWorld, claim_declaration, make_world
+from tests.test_api_claims import journey
 
 pytestmark = pytest.mark.postgres
 
@@ -170,3 +171,9 @@ def test_a_retried_bind_with_the_same_key_returns_the_same_policy(world: ApiWorl
     assert retry.status_code == 201 and retry.json()["policy_number"] in bound
     listed = world.get("broker_a", "/policies").json()["items"]
     assert [p["policy_number"] for p in listed] == list(bound)
+
+
+def test_the_readme_journey_runs_through_a_real_server_on_postgresql(
+    world: ApiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journey(world, monkeypatch)
