@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
-from tests.api_world import BIND_NOW, RENEW_NOW, ApiWorld, app_client, make_world, problem
+from tests.api_world import BIND_NOW, RENEW_NOW, REPO, ApiWorld, app_client, make_world, problem
+
+RENEWAL = REPO / "examples" / "renewal" / "cabinet-medical-2028.yaml"
 
 
 @pytest.fixture
@@ -58,9 +61,14 @@ def test_the_readme_policy_life_runs_over_http(
     assert reinstated.headers["ETag"] == '"4"'
 
     monkeypatch.setenv("EGIDE_NOW", RENEW_NOW)
-    renewed = world.post("broker_a", f"/policies/{number}/renewal", {}, key="renew-1")
+    answers = yaml.safe_load(RENEWAL.read_text(encoding="utf-8"))
+    renewed = world.post(
+        "broker_a", f"/policies/{number}/renewal", {"application": answers}, key="renew-1"
+    )
     assert renewed.status_code == 201, renewed.text
     assert renewed.json()["kind"] == "renew" and renewed.json()["version"] == 5
+    renewal = world.get("broker_a", f"/policies/{number}", as_of="2028-02-01").json()
+    assert renewal["term"] == 2 and renewal["aggregate_limit"] == "250000.00"
 
     shown = world.get("broker_a", f"/policies/{number}", as_of="2027-05-01")
     assert shown.status_code == 200, shown.text
@@ -246,3 +254,27 @@ def test_the_documents_are_listed_with_links_and_served_as_pdf(world: ApiWorld) 
     assert pdf.content.startswith(b"%PDF")
     missing = world.get("broker_a", f"/policies/{number}/documents/avenant-1")
     problem(missing, 404)
+
+
+def test_an_endorsement_takes_json_numbers_booleans_and_decimals_as_the_cli_takes_yaml(
+    world: ApiWorld,
+) -> None:
+    number = world.bound_policy()
+    change = {
+        "effective": "2027-04-01",
+        "set": {"security.security_budget_share": 0.08, "cover.limit": 250000},
+    }
+    first = world.post("broker_a", f"/policies/{number}/endorsements", change, "floats")
+    assert first.status_code == 201, first.text
+    retry = world.post("broker_a", f"/policies/{number}/endorsements", change, "floats")
+    assert retry.json() == first.json()
+    shown = world.get("broker_a", f"/policies/{number}", as_of="2027-04-01").json()
+    changed = {c["field"]: c["new"] for c in shown["transactions"][1]["changes"]}
+    assert changed == {"cover.limit": 250000, "security.security_budget_share": "0.08"}
+    numbers = world.post(
+        "broker_a",
+        f"/policies/{number}/endorsements",
+        {"effective": "2027-04-01", "set": {"security.edr": "yes"}},
+        "text-for-a-boolean",
+    )
+    assert problem(numbers, 422)["errors"][0]["field"] == "security.edr"
