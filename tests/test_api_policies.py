@@ -7,7 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from egide.api.routers.policies import expected_version
+from egide.domain.errors import InvalidInput
 from tests.api_world import BIND_NOW, RENEW_NOW, REPO, ApiWorld, app_client, make_world, problem
 
 RENEWAL = REPO / "examples" / "renewal" / "cabinet-medical-2028.yaml"
@@ -278,3 +282,23 @@ def test_an_endorsement_takes_json_numbers_booleans_and_decimals_as_the_cli_take
         "text-for-a-boolean",
     )
     assert problem(numbers, 422)["errors"][0]["field"] == "security.edr"
+
+
+@given(version=st.integers(min_value=0, max_value=10**9 - 1))
+def test_an_etag_sent_back_as_if_match_is_the_version_it_stands_for(version: int) -> None:
+    assert expected_version(f'"{version}"') == version
+    assert expected_version(f' "{version}" ') == version
+
+
+@given(tag=st.text(max_size=40))
+def test_an_if_match_is_a_version_star_or_invalid_input_naming_the_header(tag: str) -> None:
+    try:
+        got = expected_version(tag)
+    except InvalidInput as exc:
+        assert [e.field for e in exc.errors] == ["If-Match"]
+        return
+    stripped = tag.strip()
+    if got is None:
+        assert stripped == "*"
+    else:  # a quoted run of ASCII digits ("007" is version 7)
+        assert stripped[0] == stripped[-1] == '"' and int(stripped[1:-1]) == got
