@@ -182,15 +182,16 @@ def in_process(data: dict[str, Any], runs: int, url: str) -> list[Figures]:
     """The services alone, sequentially: `price_quote` and `save_quote` (on its own database)."""
     from egide.db.uow import SqlUnitOfWork
     from egide.domain.product import load_product
-    from egide.services import accounts, quotes
+    from egide.services import quotes, tokens
 
     product = load_product()
     uow = SqlUnitOfWork.from_url(url)
-    operator = accounts.acting_principal(uow, None)
+    client_id, secret = prepare_database(url)  # the same kind of principal as over HTTP
+    broker = tokens.issue_client_token(uow, client_id, secret, None, 60).principal
     out = []
     for name, work in (
         ("in-process price_quote", lambda: quotes.price_quote(data, product)),
-        ("in-process save_quote", lambda: quotes.save_quote(uow, operator, data, product)),
+        ("in-process save_quote", lambda: quotes.save_quote(uow, broker, data, product)),
     ):
         work()  # warm-up
         times = []
@@ -248,14 +249,16 @@ def main() -> None:
                 f"at most {args.seconds:.0f} s and {args.max_requests} requests per phase, "
                 f"SQLite, {os.cpu_count()} cores"
             )
-            for name, request, ok in (
-                ("POST /api/v1/quotes?dry_run=true", priced, 200),
-                ("POST /api/v1/quotes (saved)", saved, 201),
+            for name, request, ok, clients in (
+                # one client first: the latency of a request alone, HTTP and service together
+                ("POST ...?dry_run=true, 1 client", priced, 200, 1),
+                (f"POST ...?dry_run=true, {args.clients} clients", priced, 200, args.clients),
+                (f"POST /api/v1/quotes, {args.clients} clients", saved, 201, args.clients),
             ):
                 # a short warm-up (imports, first pricing), not counted
                 asyncio.run(drive(base, "warm-up", 2, 1.0, 20, request, ok))
                 figures = asyncio.run(
-                    drive(base, name, args.clients, args.seconds, args.max_requests, request, ok)
+                    drive(base, name, clients, args.seconds, args.max_requests, request, ok)
                 )
                 print(figures.line())
         finally:
@@ -266,9 +269,6 @@ def main() -> None:
                 server.kill()
                 server.wait()
         local_url = f"sqlite:///{Path(tmp) / 'local.db'}"
-        from egide.db.migrate import upgrade
-
-        upgrade(local_url)
         for figures in in_process(data, args.runs, local_url):
             print(figures.line())
 
