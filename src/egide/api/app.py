@@ -11,9 +11,12 @@ What it builds, on ``app.state``:
 - ``limiter``: the token endpoint's rate limiter (`egide.api.ratelimit`);
 - ``in_process_worker``: whether ``egide serve`` asked for the in-process delivery loop;
 - ``on_startup`` / ``on_shutdown``: lists of hooks, each ``hook(app)`` (a plain function or a
-  coroutine function), run in order when the server starts and stops. Other parts extend them
-  in `create_app` (the webhook delivery loop, marking interrupted portfolio runs failed). The
-  first startup hook forgets expired tokens and idempotency keys older than their retention.
+  coroutine function). Startup hooks run in order when the server starts, shutdown hooks in
+  reverse order when it stops (the engine's disposal, the first one, runs last). Other parts
+  append theirs in `create_app` (the webhook delivery loop, marking interrupted portfolio runs
+  failed); a hook that starts background work starts a task (``asyncio.create_task``), keeps it
+  on ``app.state`` and returns, and its shutdown hook stops it. The first startup hook forgets
+  expired tokens and idempotency keys older than their retention.
 
 Routes live under ``/api/v1`` (one router per resource, `egide.api.routers`), the OpenAPI
 document at ``/api/v1/openapi.json``, the interactive docs at ``/api/docs`` (Swagger UI, its
@@ -60,7 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for hook in list(app.state.on_shutdown):
+        for hook in reversed(list(app.state.on_shutdown)):
             await _run(hook, app)
 
 
@@ -74,7 +77,7 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     """The API on `settings` (default: from the environment)."""
     from egide.api import docs, middleware, problems, ratelimit
     from egide.api.routers import claims, oauth, policies, product, quotes
-    from egide.db.engine import make_engine
+    from egide.db.engine import make_engine, make_session_factory
     from egide.db.migrate import ensure_schema
     from egide.db.uow import SqlUnitOfWork
     from egide.domain.product import load_product
@@ -96,7 +99,8 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.uow_factory = lambda: SqlUnitOfWork.from_engine(engine)
+    sessions = make_session_factory(engine)
+    app.state.uow_factory = lambda: SqlUnitOfWork(sessions)
     app.state.product = load_product(Path(settings.product_file) if settings.product_file else None)
     app.state.limiter = ratelimit.TokenRateLimiter(settings)
     app.state.in_process_worker = in_process_worker
