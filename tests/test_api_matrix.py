@@ -31,6 +31,7 @@ import yaml
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
+from tests.api_matrix_policies import ROWS
 from tests.api_support import SIRET_OTHER, SIRET_THIRD, ApiWorld, api_world, application
 from tests.conftest import EXAMPLES
 
@@ -118,6 +119,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         ),
     ),
 }
+
+MATRIX.update({route: Case(expected, request) for route, (expected, request) in ROWS.items()})
 
 
 def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:

@@ -109,7 +109,7 @@ async def _run(hook: Hook, app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, in_process_worker: bool = False) -> FastAPI:
     """The API on `settings` (default: from the environment)."""
     from egide.api import docs, middleware, problems, ratelimit
-    from egide.api.routers import oauth, product, quotes
+    from egide.api.routers import claims, oauth, policies, product, quotes
     from egide.db.engine import make_engine, make_session_factory
     from egide.db.migrate import ensure_schema
     from egide.db.uow import SqlUnitOfWork
@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     app.state.on_shutdown = [lambda _app: engine.dispose(), _stop_housekeeping]
 
     problems.install(app)
-    for router in (oauth.router, product.router, quotes.router):
+    for router in (oauth.router, product.router, quotes.router, policies.router, claims.router):
         app.include_router(router, prefix=API_PREFIX)
     docs.install(app)
     _with_problem_schema(app)

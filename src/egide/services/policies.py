@@ -82,6 +82,14 @@ ENDORSABLE_FIELDS = frozenset(
 )
 
 
+class StaleVersion(Conflict):
+    """The policy is no longer at the version the change was based on (the caller's expected
+    version, or the one read while preparing): exit 3 in the CLI; HTTP 412 when the request
+    carried If-Match, 409 otherwise."""
+
+    code = "stale_version"
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -578,7 +586,7 @@ def _mutate(
             rows = _transactions(uow, policy)
             # the version is that of the rows read (read committed may show a newer policy row)
             if expected_version is not None and rows[-1].seq != expected_version:
-                raise Conflict(
+                raise StaleVersion(
                     f"policy {number} is at version {rows[-1].seq}, not {expected_version}: "
                     "it changed since you read it; show it again and retry"
                 )
@@ -594,7 +602,7 @@ def _mutate(
         def work() -> dict[str, Any]:
             locked = policy_row_for_update(uow, number)
             if locked.version != plan.version:
-                raise Conflict(
+                raise StaleVersion(
                     f"policy {number} changed concurrently (version {plan.version} -> "
                     f"{locked.version}); show it again and retry"
                 )
@@ -1530,6 +1538,11 @@ def policy_document_views(
 def policy_documents(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, bytes]:
     """Every document of the policy (`policy_document_views`) as {file name: PDF}, in order; the
     edge writes them."""
+    items = policy_document_views(uow, principal, number)
+    return {f"{stem}.pdf": _renderer(view)(view) for stem, view in items}
+
+
+def _renderer(view: Any) -> Callable[[Any], bytes]:
     from egide import documents
     from egide.documents import views as v
 
@@ -1539,5 +1552,23 @@ def policy_documents(uow: UnitOfWork, principal: Principal, number: str) -> dict
         v.AvenantView: documents.render_avenant,
         v.AttestationView: documents.render_attestation,
     }
-    items = policy_document_views(uow, principal, number)
-    return {f"{stem}.pdf": renderers[type(view)](view) for stem, view in items}
+    return renderers[type(view)]
+
+
+def policy_document_kinds(uow: UnitOfWork, principal: Principal, number: str) -> list[str]:
+    """The kinds of the policy's documents, in order (``proposition-DEV-…``,
+    ``conditions-particulieres-T1``, ``avenant-1``, ``attestation``): each file's stem without
+    the policy number. Renders nothing."""
+    prefix = f"{number}-"
+    return [stem.removeprefix(prefix) for stem, _ in policy_document_views(uow, principal, number)]
+
+
+def policy_document(
+    uow: UnitOfWork, principal: Principal, number: str, kind: str
+) -> tuple[str, bytes]:
+    """One document of the policy by its kind (`policy_document_kinds`): (file name, PDF);
+    NotFound for a kind the policy has not (compared, never stored: any text is safe)."""
+    for stem, view in policy_document_views(uow, principal, number):
+        if stem == f"{number}-{kind}":
+            return f"{stem}.pdf", _renderer(view)(view)
+    raise NotFound(f"policy {number} has no document {shown(kind)}")
