@@ -164,4 +164,4 @@ def app_client(url: str) -> TestClient:
     from egide.api.app import create_app
     from egide.settings import Settings
 
-    return TestClient(create_app(Settings(database_url=url)))
+    return TestClient(create_app(Settings.with_environ(database_url=url)))

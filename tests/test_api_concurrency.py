@@ -34,7 +34,7 @@ def world(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
     monkeypatch.setenv("EGIDE_NOW", BIND_NOW)
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(database_url=pg_url)),
+        create_app(Settings.with_environ(database_url=pg_url)),
         host="127.0.0.1",
         port=port,
         log_level="warning",
