@@ -15,6 +15,7 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.product import Product
 from egide.services import claims, policies, quotes
+from egide.services.results import contract
 from tests.appdata import base_application
 from tests.fakes import OPERATOR
 from tests.test_claims_domain import BRIEF_CLAIM, claim
@@ -40,7 +41,7 @@ def bind_policy(
         uow, OPERATOR, base_application(kind, limit=limit, deductible=deductible), product, "test"
     )
     assert q["status"] == "priced", q["reasons"]
-    p = policies.bind_quote(uow, OPERATOR, q["quote_number"], "test", start="2027-01-01")
+    p = contract(policies.bind_quote(uow, OPERATOR, q["quote_number"], "test", start="2027-01-01"))
     monkeypatch.setenv("EGIDE_NOW", now)
     return str(p["policy_number"])
 
