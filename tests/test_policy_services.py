@@ -204,7 +204,7 @@ def test_cancellation_at_the_insureds_request_refunds_pro_rata(
     shown = contract(policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS)))
     assert shown["status"] == "cancelled"
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, tzinfo=PARIS)).status.value
         == "in_force"
     )
 
@@ -222,11 +222,11 @@ def test_cancellation_for_non_payment_refunds_nothing_and_reinstatement_charges_
     assert r["premium_change"]["total"] == "0.00"
     assert r["term_premium"] == p["premium"]
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 5, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 5, tzinfo=PARIS)).status.value
         == "cancelled"
     )
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 10, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 10, tzinfo=PARIS)).status.value
         == "in_force"
     )
 
@@ -379,18 +379,18 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
     before = counts(uow)
-    original = policies._tx_summary
+    original = policies._tx_result
 
     def crash(*args: object) -> dict[str, object]:
         raise RuntimeError("the process dies before commit")
 
-    monkeypatch.setattr(policies, "_tx_summary", crash)
+    monkeypatch.setattr(policies, "_tx_result", crash)
     with pytest.raises(RuntimeError):
         policies.endorse_policy(
             uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
         )
     assert counts(uow) == before
-    monkeypatch.setattr(policies, "_tx_summary", original)
+    monkeypatch.setattr(policies, "_tx_result", original)
     again = contract(
         policies.endorse_policy(
             uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"

@@ -200,7 +200,8 @@ class SqlPolicies(_Repository):
         return policy_value(row)
 
     def update(self, policy: StoredPolicy) -> None:
-        row = self._row(policy.number)
+        # by id: the row the caller read (and locked) in this transaction, no query to find it
+        row = self.session.get(PolicyRow, policy.id)
         if row is None:  # pragma: no cover - the caller read it in this transaction
             raise LookupError(f"policy {policy.number}")
         update_policy_row(row, policy)

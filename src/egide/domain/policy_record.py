@@ -147,6 +147,8 @@ def terms_from_data(value: object, field: str = "terms") -> PolicyTerms:
 def _first_difference(stored: Any, written: Any, field: str = "") -> str | None:
     """The dotted path of the first place where `written` is not exactly `stored` (a key, the
     order of the keys, a value or its JSON type); None when it is exactly the same."""
+    if stored is written:
+        return None
     here = field.rstrip(".") or "(whole)"
     if type(stored) is not type(written):
         return here
@@ -196,10 +198,13 @@ class CoverSnapshot:
 
     def to_data(self) -> dict[str, Any]:
         """The JSON stored on the transaction (a fresh copy)."""
+        return self._data(copy.deepcopy(self.application))
+
+    def _data(self, application: dict[str, Any]) -> dict[str, Any]:
         if self.schema_version != SNAPSHOT_VERSION:
             raise ValueError(f"cannot write cover snapshot version {self.schema_version}")
         data: dict[str, Any] = {
-            "application": copy.deepcopy(self.application),
+            "application": application,
             "terms": terms_to_data(self.terms),
             "annual_premium": self.annual_premium.to_data(),
             "coverage_premiums": {code: str(p) for code, p in self.coverage_premiums.items()},
@@ -245,7 +250,8 @@ class CoverSnapshot:
             reasons=tuple(_text(r, f"reasons.{i}") for i, r in enumerate(reasons)),
             underwriter_note=None if note is None else _text(note, "underwriter_note"),
         )
-        field = _first_difference(data, snapshot.to_data())
+        # the answers are kept as they are (a copy): the rest must write back exactly as stored
+        field = _first_difference(data, snapshot._data(data["application"]))
         if field is not None:
             raise MalformedSnapshot(
                 field, "does not read back as it was written (an unknown key, or a changed form)"
