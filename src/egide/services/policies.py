@@ -103,7 +103,7 @@ def _cents(value: Decimal) -> int:
     return int(cents(value) * 100)
 
 
-__all__ = [  # the results and the snapshot's terms, for the modules that import them from here
+__all__ = [  # re-exported: callers import the results and the terms' JSON form from here
     "BindResult",
     "PolicyDetails",
     "PolicySummary",
@@ -125,6 +125,7 @@ def _snapshot(
     return CoverSnapshot(
         application=app.to_data(),
         terms=policy_terms(app, product),
+        # rating gives both to the cent (cents() changes nothing): what the snapshot reads back
         annual_premium=Premium(cents(p.net), cents(p.tax)),
         coverage_premiums={c.code: c.premium for c in p.coverages},
         tax_rate=product.tax_rate,
