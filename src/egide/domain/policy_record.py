@@ -222,10 +222,9 @@ class CoverSnapshot:
         """The snapshot stored as `value` (JSON as read back); MalformedSnapshot otherwise."""
         data = _object(value, "")
         if _VERSION_KEY in data:
-            version = data[_VERSION_KEY]
             raise MalformedSnapshot(
                 _VERSION_KEY,
-                f"version {version!r} is not one this Égide reads (version {SNAPSHOT_VERSION} "
+                f"is not a version this Égide reads (version {SNAPSHOT_VERSION}, the only one, "
                 "is stored without the key)",
             )
         reasons = _get(data, "reasons", "")
