@@ -7,7 +7,10 @@ rules of ports.py:
 - ``add`` stores the row at once and gives a row with an ``id`` column the next integer of its
   table (ids are never reused, like a database sequence); a duplicate unique key (``number``,
   ``(policy_id, seq)``, a primary key...) raises `FakeIntegrityError`, as the database would;
-- rows read are the stored objects themselves (live);
+- rows read are the stored objects themselves (live); the records the ports give as domain
+  values (quotes, policies and their transactions, accounts) go through the conversions of
+  `egide.db` both ways, as in the SQL repositories, so a value read is a copy and a change is
+  written by the repository's ``update``;
 - ``with uow:`` snapshots the row lists and each row's column values; leaving the block without
   ``commit()`` (or calling ``rollback()``) restores them and drops the rows added since;
 - ``commit()`` keeps the state, counts itself in `committed` and stores what a later

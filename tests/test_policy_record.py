@@ -180,7 +180,7 @@ def test_stored_json_that_is_not_a_snapshot_is_an_error_naming_the_field_never_a
         CoverSnapshot.from_data(bad)
     assert exc.value.field  # a dotted path, or "(whole)"
     if how in ("missing", "null", "float"):
-        assert exc.value.field == key or exc.value.field.startswith(f"{key}")
+        assert exc.value.field.startswith(key)
     if how.startswith("term"):
         assert exc.value.field.startswith(f"terms.{term_key}")
 
