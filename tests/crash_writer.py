@@ -74,7 +74,9 @@ def pending_intent(path: Path) -> dict[str, Any] | None:
     return last
 
 
-def perform(uow: SqlUnitOfWork, intent: dict[str, Any]) -> dict[str, Any]:
+def perform(
+    uow: SqlUnitOfWork, intent: dict[str, Any]
+) -> policies.BindResult | policies.TransactionResult:
     op, key, actor = intent["op"], intent["key"], intent["actor"]
     if op == "bind":
         return policies.bind_quote(uow, OPERATOR, intent["quote"], actor, key)
@@ -93,7 +95,9 @@ def perform(uow: SqlUnitOfWork, intent: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(op)
 
 
-def run(uow: SqlUnitOfWork, fd: int, intent: dict[str, Any]) -> dict[str, Any]:
+def run(
+    uow: SqlUnitOfWork, fd: int, intent: dict[str, Any]
+) -> policies.BindResult | policies.TransactionResult:
     log(fd, {"type": "intent", **intent})
     result = perform(uow, intent)
     log(
@@ -102,8 +106,8 @@ def run(uow: SqlUnitOfWork, fd: int, intent: dict[str, Any]) -> dict[str, Any]:
             "type": "ack",
             "op": intent["op"],
             "key": intent["key"],
-            "policy": result["policy_number"],
-            "seq": result["transaction"],
+            "policy": result.policy_number,
+            "seq": result.transaction,
         },
     )
     return result
@@ -133,7 +137,7 @@ def main() -> None:
         base = f"{worker}-{stamp}-{n}"
         q = quotes.save_quote(uow, OPERATOR, data, product, actor).quote_number
         bound = run(uow, fd, {"op": "bind", "key": f"{base}-bind", "quote": q, "actor": actor})
-        number = bound["policy_number"]
+        number = bound.policy_number
         if binds_only:
             continue
         for j in range(3):

@@ -7,7 +7,10 @@ rules of ports.py:
 - ``add`` stores the row at once and gives a row with an ``id`` column the next integer of its
   table (ids are never reused, like a database sequence); a duplicate unique key (``number``,
   ``(policy_id, seq)``, a primary key...) raises `FakeIntegrityError`, as the database would;
-- rows read are the stored objects themselves (live);
+- rows read are the stored objects themselves (live); the records the ports give as domain
+  values (quotes, policies and their transactions, accounts) go through the conversions of
+  `egide.db` both ways, as in the SQL repositories, so a value read is a copy and a change is
+  written by the repository's ``update``;
 - ``with uow:`` snapshots the row lists and each row's column values; leaving the block without
   ``commit()`` (or calling ``rollback()``) restores them and drops the rows added since;
 - ``commit()`` keeps the state, counts itself in `committed` and stores what a later
@@ -69,13 +72,24 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
-from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.db.tables_policy import (
+    IdempotencyRow,
+    PolicyRow,
+    PolicyTransactionRow,
+    policy_row,
+    policy_value,
+    readable_transactions,
+    transaction_row,
+    transaction_value,
+    update_policy_row,
+)
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.handover import Handover
+from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
 from egide.domain.tokens import AccessToken
 
@@ -257,15 +271,32 @@ class FakeQuotes(_Repository):
 
 
 class FakePolicies(_Repository):
-    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None:
+    """Rows kept, domain values returned, through the same conversions as the SQL repository."""
+
+    def _row(self, number: str) -> PolicyRow | None:
         return next((r for r in self._store.rows(PolicyRow) if r.number == number), None)
 
-    def get_by_quote(self, quote_number: str) -> PolicyRow | None:
-        rows = self._store.rows(PolicyRow)
-        return next((r for r in rows if r.quote_number == quote_number), None)
+    def _transaction_rows(self, policy_id: int) -> list[PolicyTransactionRow]:
+        rows = self._store.rows(PolicyTransactionRow)
+        return sorted((r for r in rows if r.policy_id == policy_id), key=lambda r: r.seq)
 
-    def add(self, row: PolicyRow) -> None:
+    def get(self, number: str, *, lock: bool = False) -> StoredPolicy | None:
+        row = self._row(number)
+        return policy_value(row) if row is not None else None
+
+    def get_by_quote(self, quote_number: str) -> StoredPolicy | None:
+        rows = self._store.rows(PolicyRow)
+        return next((policy_value(r) for r in rows if r.quote_number == quote_number), None)
+
+    def add(self, policy: StoredPolicy) -> StoredPolicy:
+        row = policy_row(policy)
         self._store.add(row)
+        return policy_value(row)
+
+    def update(self, policy: StoredPolicy) -> None:
+        row = self._row(policy.number)
+        assert row is not None, policy.number
+        update_policy_row(row, policy)
 
     def find(
         self,
@@ -274,26 +305,28 @@ class FakePolicies(_Repository):
         broker_id: int | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[PolicyRow]:
+    ) -> list[StoredPolicy]:
         rows = self._store.rows(PolicyRow)
-        return _tenanted(rows, establishment_id, broker_id, before_id, limit)
+        found = _tenanted(rows, establishment_id, broker_id, before_id, limit)
+        return [policy_value(r) for r in found]
 
-    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
+    def transactions_of(self, policies: list[StoredPolicy]) -> dict[int, list[PolicyTransaction]]:
         return {p.id: self.transactions(p) for p in policies}
 
-    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
-        rows = self._store.rows(PolicyTransactionRow)
-        return sorted((r for r in rows if r.policy_id == policy.id), key=lambda r: r.seq)
+    def transactions(self, policy: StoredPolicy) -> list[PolicyTransaction]:
+        return [transaction_value(r) for r in self._transaction_rows(policy.id)]
 
-    def add_transaction(self, row: PolicyTransactionRow) -> None:
+    def add_transaction(self, tx: PolicyTransaction) -> PolicyTransaction:
+        row = transaction_row(tx)
         self._store.add(row)
+        return transaction_value(row)
 
-    def all(self) -> list[PolicyRow]:
-        return sorted(self._store.rows(PolicyRow), key=lambda r: r.id)
+    def all(self) -> list[StoredPolicy]:
+        return [policy_value(r) for r in sorted(self._store.rows(PolicyRow), key=lambda r: r.id)]
 
-    def all_transactions(self) -> list[PolicyTransactionRow]:
+    def all_transactions(self) -> list[PolicyTransaction]:
         rows = self._store.rows(PolicyTransactionRow)
-        return sorted(rows, key=lambda r: (r.policy_id, r.seq))
+        return readable_transactions(sorted(rows, key=lambda r: (r.policy_id, r.seq)))
 
 
 class FakeClaims(_Repository):

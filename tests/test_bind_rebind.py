@@ -18,6 +18,7 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.errors import Conflict
 from egide.domain.product import Product
 from egide.services import policies, quotes
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
 
@@ -41,9 +42,9 @@ def counts(uow: SqlUnitOfWork) -> tuple[int, int, int]:
         )
 
 
-def dumped(result: dict[str, Any]) -> str:
+def dumped(result: policies.BindResult) -> str:
     """What `policy bind --json` prints (key order included)."""
-    return json.dumps(result, ensure_ascii=False, indent=2)
+    return json.dumps(contract(result), ensure_ascii=False, indent=2)
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_an_omitted_start_is_today_so_it_matches_on_the_day_and_conflicts_the_ne
 ) -> None:
     uow, q = setup
     first = policies.bind_quote(uow, OPERATOR, q, "alice")
-    assert first["period_start"] == "2026-12-01T00:00:00+01:00"
+    assert contract(first)["period_start"] == "2026-12-01T00:00:00+01:00"
     same_day = policies.bind_quote(uow, OPERATOR, q, "alice")
     assert same_day.already_bound and dumped(same_day) == dumped(first)
     assert dumped(policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-01")) == dumped(
@@ -82,7 +83,7 @@ def test_an_omitted_start_is_today_so_it_matches_on_the_day_and_conflicts_the_ne
     monkeypatch.setenv("EGIDE_NOW", DAY_2)
     with pytest.raises(Conflict) as exc:
         policies.bind_quote(uow, OPERATOR, q, "alice")  # today is now 2 December: another start
-    assert first["policy_number"] in str(exc.value)
+    assert first.policy_number in str(exc.value)
     assert "2026-12-01" in str(exc.value) and "2026-12-02" in str(exc.value)
     assert counts(uow) == (1, 1, 1)
 
@@ -96,7 +97,7 @@ def test_another_start_or_retroactive_date_is_a_conflict_naming_the_policy(
         {"start": "2026-12-20"},
         {"start": "2026-12-15", "retroactive_date": "2026-01-01"},
     ):
-        with pytest.raises(Conflict, match=str(first["policy_number"])):
+        with pytest.raises(Conflict, match=first.policy_number):
             policies.bind_quote(uow, OPERATOR, q, "alice", **kw)
     assert counts(uow) == (1, 1, 1)
 
@@ -110,7 +111,7 @@ def test_a_quote_expired_since_its_bind_is_a_conflict_even_with_the_same_start(
     for kw in ({"start": "2026-12-15"}, {"start": "2027-01-20"}, {}):
         with pytest.raises(Conflict) as exc:
             policies.bind_quote(uow, OPERATOR, q, "alice", **kw)
-        assert first["policy_number"] in str(exc.value) and "expired" in str(exc.value)
+        assert first.policy_number in str(exc.value) and "expired" in str(exc.value)
     assert counts(uow) == (1, 1, 1)
 
 
@@ -119,7 +120,7 @@ def test_a_retry_with_the_first_key_still_replays_whatever_the_day(
 ) -> None:
     uow, q = setup
     first = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
-    assert first["idempotency_key"] == "bind-1" and not first.already_bound
+    assert first.idempotency_key == "bind-1" and not first.already_bound
     retry = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
     assert retry.already_bound and dumped(retry) == dumped(first)
     # the next day the omitted start would be another start, but the key says "the same request"
@@ -138,11 +139,11 @@ def test_a_rebind_after_the_policy_changed_still_returns_what_the_bind_did(
     uow, q = setup
     first = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     policies.endorse_policy(
-        uow, OPERATOR, str(first["policy_number"]), "2027-02-01", {"security.edr": True}, "bob"
+        uow, OPERATOR, first.policy_number, "2027-02-01", {"security.edr": True}, "bob"
     )
     again = policies.bind_quote(uow, OPERATOR, q, "alice", start="2026-12-15")
     assert again.already_bound and dumped(again) == dumped(first)
-    assert again["version"] == 1  # the bind's version, not the policy's current one
+    assert again.version == 1  # the bind's version, not the policy's current one
 
 
 def test_a_bound_quote_whose_stored_response_is_gone_gets_the_same_response_rebuilt(

@@ -41,7 +41,7 @@ def bind_policy(
         uow, OPERATOR, base_application(kind, limit=limit, deductible=deductible), product, "test"
     )
     assert q.status == "priced", q.priced.reasons
-    p = policies.bind_quote(uow, OPERATOR, q.quote_number, "test", start="2027-01-01")
+    p = contract(policies.bind_quote(uow, OPERATOR, q.quote_number, "test", start="2027-01-01"))
     monkeypatch.setenv("EGIDE_NOW", now)
     return str(p["policy_number"])
 

@@ -55,6 +55,7 @@ from egide.domain.text import (
     shown_key,
 )
 from egide.services import claims, idempotency, policies, portfolio, quotes
+from egide.services.results import contract
 from tests.appdata import applications, base_application, mutate
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
@@ -683,29 +684,48 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
             lambda v: quotes.review_quote(uow, OPERATOR, referred.quote_number, True, "ok", v),
         ),
         ("number", lambda v: quotes.get_quote(uow, OPERATOR, v)),
-        ("actor", lambda v: policies.bind_quote(uow, OPERATOR, fresh, v)),
+        ("actor", lambda v: contract(policies.bind_quote(uow, OPERATOR, fresh, v))),
         (
             "idempotency_key",
-            lambda v: policies.bind_quote(uow, OPERATOR, fresh, "a", idempotency_key=v),
+            lambda v: contract(policies.bind_quote(uow, OPERATOR, fresh, "a", idempotency_key=v)),
         ),
-        ("quote_number", lambda v: policies.bind_quote(uow, OPERATOR, v, "alice")),
+        ("quote_number", lambda v: contract(policies.bind_quote(uow, OPERATOR, v, "alice"))),
         (
             "actor",
-            lambda v: policies.endorse_policy(
-                uow, OPERATOR, policy, "2027-03-01", {"security.edr": True}, v
+            lambda v: contract(
+                policies.endorse_policy(
+                    uow, OPERATOR, policy, "2027-03-01", {"security.edr": True}, v
+                )
             ),
         ),
         (
             "underwriter_note",
-            lambda v: policies.endorse_policy(
-                uow, OPERATOR, policy, "2027-03-01", {"security.edr": True}, "a", underwriter_note=v
+            lambda v: contract(
+                policies.endorse_policy(
+                    uow,
+                    OPERATOR,
+                    policy,
+                    "2027-03-01",
+                    {"security.edr": True},
+                    "a",
+                    underwriter_note=v,
+                )
             ),
         ),
-        ("actor", lambda v: policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", v)),
-        ("reason", lambda v: policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", "a", v)),
-        ("actor", lambda v: policies.reinstate_policy(uow, OPERATOR, policy, "2027-03-01", v)),
-        ("actor", lambda v: policies.renew_policy(uow, OPERATOR, policy, product, v)),
-        ("number", lambda v: policies.get_policy(uow, OPERATOR, v)),
+        (
+            "actor",
+            lambda v: contract(policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", v)),
+        ),
+        (
+            "reason",
+            lambda v: contract(policies.cancel_policy(uow, OPERATOR, policy, "2027-03-01", "a", v)),
+        ),
+        (
+            "actor",
+            lambda v: contract(policies.reinstate_policy(uow, OPERATOR, policy, "2027-03-01", v)),
+        ),
+        ("actor", lambda v: contract(policies.renew_policy(uow, OPERATOR, policy, product, v))),
+        ("number", lambda v: contract(policies.get_policy(uow, OPERATOR, v))),
         (
             "actor",
             lambda v: claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), v),
@@ -754,8 +774,10 @@ def test_text_at_its_bound_is_stored_and_read_back_unchanged_on_both_backends(
     )
     stored = quotes.get_quote(uow, OPERATOR, q.quote_number)
     assert stored.priced.establishment.name == name
-    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, actor, idempotency_key="k" * 100)
-    shown_policy = policies.get_policy(uow, OPERATOR, bound["policy_number"])
+    bound = contract(
+        policies.bind_quote(uow, OPERATOR, q.quote_number, actor, idempotency_key="k" * 100)
+    )
+    shown_policy = contract(policies.get_policy(uow, OPERATOR, bound["policy_number"]))
     assert shown_policy["transactions"][0]["actor"] == f"local operator ({actor})"
     with uow:
         row = uow.quotes.get(q.quote_number)

@@ -27,6 +27,7 @@ from egide.services.audit import (
     transaction_content,
     verify_chain,
 )
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
 from tests.test_claims_services import bind_policy, forensics_claim
@@ -43,7 +44,7 @@ def policy_with_history(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
     q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
-    number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
+    number = str(contract(policies.bind_quote(uow, OPERATOR, q, "alice"))["policy_number"])
     policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")
     policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "carol")
     return number

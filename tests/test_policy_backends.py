@@ -16,6 +16,7 @@ from egide.domain.policy import PARIS
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import verify_chain
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
 
@@ -34,19 +35,25 @@ def test_a_policy_lives_bind_endorse_cancel_reinstate_renew_on_both_backends(
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
     q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
-    bound = policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")
+    bound = contract(policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1"))
     number = bound["policy_number"]
-    assert policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1") == bound
-    e = policies.endorse_policy(uow, OPERATOR, number, "2027-02-01", {"security.edr": True}, "bob")
-    c = policies.cancel_policy(uow, OPERATOR, number, "2027-05-01", "carol", "non_payment")
-    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-05-10", "carol")
-    n = policies.renew_policy(uow, OPERATOR, number, product, "alice")
+    assert (
+        contract(policies.bind_quote(uow, OPERATOR, q, "alice", idempotency_key="bind-1")) == bound
+    )
+    e = contract(
+        policies.endorse_policy(uow, OPERATOR, number, "2027-02-01", {"security.edr": True}, "bob")
+    )
+    c = contract(
+        policies.cancel_policy(uow, OPERATOR, number, "2027-05-01", "carol", "non_payment")
+    )
+    r = contract(policies.reinstate_policy(uow, OPERATOR, number, "2027-05-10", "carol"))
+    n = contract(policies.renew_policy(uow, OPERATOR, number, product, "alice"))
     with pytest.raises(Conflict):
         policies.cancel_policy(
             uow, OPERATOR, number, "2027-06-01", "carol", idempotency_key="bind-1"
         )
 
-    shown = policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 5, tzinfo=PARIS))
+    shown = contract(policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 5, tzinfo=PARIS)))
     assert shown["status"] == "cancelled"
     kinds = [(t["kind"], t["actor"]) for t in shown["transactions"]]
     assert kinds == [  # the principal, with the --actor label beside it

@@ -19,6 +19,7 @@ from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.services.audit import verify_chain
 from egide.services.quote_results import Quote
+from egide.services.results import contract
 from tests.conftest import EXAMPLES, make_uow
 from tests.fakes import OPERATOR
 
@@ -65,7 +66,7 @@ def bind_one(url: str, product: Product) -> str:
     uow = make_uow(url)
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
     q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
-    return str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
+    return str(contract(policies.bind_quote(uow, OPERATOR, q, "alice"))["policy_number"])
 
 
 def stored(url: str, number: str) -> tuple[int, list[dict[str, Any]]]:
@@ -99,18 +100,20 @@ def test_of_twenty_concurrent_endorsements_of_one_version_exactly_one_succeeds(
     any_url: str, product: Product, frozen_now: str
 ) -> None:
     number = bind_one(any_url, product)
-    version = policies.get_policy(make_uow(any_url), OPERATOR, number)["version"]
+    version = contract(policies.get_policy(make_uow(any_url), OPERATOR, number))["version"]
     limits = [250000, 500000, 1000000]
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
-        return policies.endorse_policy(
-            uow,
-            OPERATOR,
-            number,
-            "2027-03-01",
-            {"cover.limit": limits[i % 3]},
-            f"user{i}",
-            expected_version=version,
+        return contract(
+            policies.endorse_policy(
+                uow,
+                OPERATOR,
+                number,
+                "2027-03-01",
+                {"cover.limit": limits[i % 3]},
+                f"user{i}",
+                expected_version=version,
+            )
         )
 
     results = run_together(any_url, endorse)
@@ -127,8 +130,10 @@ def test_twenty_concurrent_endorsements_without_a_version_lose_nothing(
     number = bind_one(any_url, product)
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
-        return policies.endorse_policy(
-            uow, OPERATOR, number, "2027-03-01", {"establishment.employees": 5 + i}, f"user{i}"
+        return contract(
+            policies.endorse_policy(
+                uow, OPERATOR, number, "2027-03-01", {"establishment.employees": 5 + i}, f"user{i}"
+            )
         )
 
     results = run_together(any_url, endorse)
@@ -147,7 +152,9 @@ def test_twenty_concurrent_binds_of_one_quote_make_one_policy(
     uow = make_uow(any_url)
     data = yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text(encoding="utf-8"))
     q = quotes.save_quote(uow, OPERATOR, data, product, "broker").quote_number
-    results = run_together(any_url, lambda u, i: policies.bind_quote(u, OPERATOR, q, f"user{i}"))
+    results = run_together(
+        any_url, lambda u, i: contract(policies.bind_quote(u, OPERATOR, q, f"user{i}"))
+    )
     numbers = {r[1]["policy_number"] for r in results if r[0] == "ok"}
     assert len(numbers) == 1, results
     with uow:
@@ -160,14 +167,16 @@ def test_twenty_concurrent_retries_with_one_key_record_one_transaction(
     number = bind_one(any_url, product)
 
     def endorse(uow: SqlUnitOfWork, i: int) -> dict[str, Any]:
-        return policies.endorse_policy(
-            uow,
-            OPERATOR,
-            number,
-            "2027-03-01",
-            {"cover.deductible": 2500},
-            "alice",
-            idempotency_key="same",
+        return contract(
+            policies.endorse_policy(
+                uow,
+                OPERATOR,
+                number,
+                "2027-03-01",
+                {"cover.deductible": 2500},
+                "alice",
+                idempotency_key="same",
+            )
         )
 
     results = run_together(any_url, endorse)

@@ -23,6 +23,7 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.errors import Conflict, InvalidInput
 from egide.domain.product import load_product
 from egide.services import policies, quotes
+from egide.services.results import contract
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR
 
@@ -92,7 +93,7 @@ def test_the_premiums_of_a_term_add_up_to_what_the_insured_owes(
     uow = shared_uow
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
     q = quotes.save_quote(uow, OPERATOR, data, PRODUCT, "broker").quote_number
-    number = str(policies.bind_quote(uow, OPERATOR, q, "alice")["policy_number"])
+    number = str(contract(policies.bind_quote(uow, OPERATOR, q, "alice"))["policy_number"])
     day = START
     for kind, gap, (path, value), reason in ops:
         day += timedelta(days=gap)
@@ -107,7 +108,7 @@ def test_the_premiums_of_a_term_add_up_to_what_the_insured_owes(
                 policies.reinstate_policy(uow, OPERATOR, number, day, "alice")
         except (Conflict, InvalidInput):
             continue  # not allowed in this state (or no change): nothing was written
-    history = policies.get_policy(uow, OPERATOR, number)["transactions"]
+    history = contract(policies.get_policy(uow, OPERATOR, number))["transactions"]
     owed_net = owed_tax = D(0)
     for tx in history:
         change, term = tx["premium_change"], tx["term_premium"]

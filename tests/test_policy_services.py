@@ -16,6 +16,7 @@ from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.policy import PARIS
 from egide.domain.product import Product
 from egide.services import policies, quotes
+from egide.services.results import contract
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR
 
@@ -28,7 +29,7 @@ def save(uow: SqlUnitOfWork, product: Product, name: str = "cabinet-medical.yaml
 
 
 def bound(uow: SqlUnitOfWork, product: Product, **kw: str) -> dict[str, object]:
-    return policies.bind_quote(uow, OPERATOR, save(uow, product), "alice", **kw)  # type: ignore[arg-type]
+    return contract(policies.bind_quote(uow, OPERATOR, save(uow, product), "alice", **kw))  # type: ignore[arg-type]
 
 
 def counts(uow: SqlUnitOfWork) -> tuple[int, int, int]:
@@ -46,7 +47,7 @@ def test_binding_an_accepted_quote_issues_a_one_year_claims_made_policy_at_the_q
 ) -> None:
     number = save(uow, product)
     quoted = quotes.get_quote(uow, OPERATOR, number).priced.premium.public()
-    p = policies.bind_quote(uow, OPERATOR, number, "alice", start="2026-12-15")
+    p = contract(policies.bind_quote(uow, OPERATOR, number, "alice", start="2026-12-15"))
     assert p["status"] == "not_yet_in_force"
     assert p["period_start"] == "2026-12-15T00:00:00+01:00"
     assert p["period_end"] == "2027-12-15T00:00:00+01:00"
@@ -59,8 +60,8 @@ def test_a_quote_binds_once_and_binding_it_again_returns_the_same_policy(
     uow: SqlUnitOfWork, product: Product, frozen_now: str
 ) -> None:
     number = save(uow, product)
-    first = policies.bind_quote(uow, OPERATOR, number, "alice")
-    again = policies.bind_quote(uow, OPERATOR, number, "bob")
+    first = contract(policies.bind_quote(uow, OPERATOR, number, "alice"))
+    again = contract(policies.bind_quote(uow, OPERATOR, number, "bob"))
     assert again["policy_number"] == first["policy_number"]
     assert counts(uow)[:2] == (1, 1)
 
@@ -70,11 +71,11 @@ def test_the_same_idempotency_key_returns_the_first_result_and_another_request_c
 ) -> None:
     p = bound(uow, product)
     args = dict(effective="2027-03-01", changes={"cover.limit": 250000}, actor="alice")
-    first = policies.endorse_policy(
-        uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args
+    first = contract(
+        policies.endorse_policy(uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args)
     )  # type: ignore[arg-type]
-    second = policies.endorse_policy(
-        uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args
+    second = contract(
+        policies.endorse_policy(uow, OPERATOR, p["policy_number"], idempotency_key="k-1", **args)
     )  # type: ignore[arg-type]
     assert first == second
     assert counts(uow)[1] == 2
@@ -98,7 +99,7 @@ def test_a_referred_quote_binds_only_once_an_underwriter_approved_it(
         policies.bind_quote(uow, OPERATOR, number, "alice")
     assert counts(uow)[:2] == (0, 0)
     quotes.review_quote(uow, OPERATOR, number, True, "segmentation plan received", "uw")
-    p = policies.bind_quote(uow, OPERATOR, number, "alice")
+    p = contract(policies.bind_quote(uow, OPERATOR, number, "alice"))
     assert p["status"] == "in_force"
 
 
@@ -131,11 +132,13 @@ def test_an_endorsement_is_rerated_and_charged_pro_rata_to_the_day(
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    before = policies.get_policy(uow, OPERATOR, number)
-    e = policies.endorse_policy(
-        uow, OPERATOR, number, "2027-06-01", {"cover.limit": 500000}, "alice"
+    before = contract(policies.get_policy(uow, OPERATOR, number))
+    e = contract(
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-06-01", {"cover.limit": 500000}, "alice"
+        )
     )
-    after = policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS))
+    after = contract(policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS)))
     old_net, new_net = D(before["annual_premium"]["net"]), D(after["annual_premium"]["net"])
     assert new_net > old_net
     # 1 June 2027 to 1 December 2027: 183 of 365 days
@@ -147,8 +150,8 @@ def test_an_endorsement_is_rerated_and_charged_pro_rata_to_the_day(
         e["premium_change"]["total"]
     )  # type: ignore[index]
     # the day before, the old cover is in force
-    earlier = policies.get_policy(
-        uow, OPERATOR, number, datetime(2027, 5, 31, 23, 59, tzinfo=PARIS)
+    earlier = contract(
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, 23, 59, tzinfo=PARIS))
     )
     assert earlier["aggregate_limit"] == "100000.00"
 
@@ -193,13 +196,15 @@ def test_cancellation_at_the_insureds_request_refunds_pro_rata(
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    c = policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
+    c = contract(
+        policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
+    )
     net = D(p["premium"]["net"])  # type: ignore[index]
     assert D(c["premium_change"]["net"]) == -(net * 183 / 365).quantize(D("0.01"))
-    shown = policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS))
+    shown = contract(policies.get_policy(uow, OPERATOR, number, datetime(2027, 6, 1, tzinfo=PARIS)))
     assert shown["status"] == "cancelled"
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 5, 31, tzinfo=PARIS)).status.value
         == "in_force"
     )
 
@@ -209,17 +214,19 @@ def test_cancellation_for_non_payment_refunds_nothing_and_reinstatement_charges_
 ) -> None:
     p = bound(uow, product)
     number = str(p["policy_number"])
-    c = policies.cancel_policy(uow, OPERATOR, number, "2027-02-01", "alice", "non_payment")
+    c = contract(
+        policies.cancel_policy(uow, OPERATOR, number, "2027-02-01", "alice", "non_payment")
+    )
     assert c["premium_change"] == {"net": "0.00", "tax": "0.00", "total": "0.00"}
-    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-02-10", "alice")
+    r = contract(policies.reinstate_policy(uow, OPERATOR, number, "2027-02-10", "alice"))
     assert r["premium_change"]["total"] == "0.00"
     assert r["term_premium"] == p["premium"]
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 5, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 5, tzinfo=PARIS)).status.value
         == "cancelled"
     )
     assert (
-        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 10, tzinfo=PARIS))["status"]
+        policies.get_policy(uow, OPERATOR, number, datetime(2027, 2, 10, tzinfo=PARIS)).status.value
         == "in_force"
     )
 
@@ -230,7 +237,7 @@ def test_a_reinstatement_after_a_refund_charges_back_the_remaining_days(
     p = bound(uow, product)
     number = str(p["policy_number"])
     policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice")
-    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice")
+    r = contract(policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice"))
     net = D(p["premium"]["net"])  # type: ignore[index]
     assert D(r["premium_change"]["net"]) == (net * 153 / 365).quantize(D("0.01"))
     with pytest.raises(Conflict, match="not cancelled"):
@@ -256,9 +263,9 @@ def test_renewal_re_underwrites_with_the_current_product_and_starts_at_the_old_e
     number = str(bound(uow, product)["policy_number"])
     data = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text(encoding="utf-8"))
     data["establishment"]["annual_revenue"] = 600000
-    r = policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data)
+    r = contract(policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data))
     assert r["effective"] == "2027-12-01"
-    shown = policies.get_policy(uow, OPERATOR, number, datetime(2028, 1, 1, tzinfo=PARIS))
+    shown = contract(policies.get_policy(uow, OPERATOR, number, datetime(2028, 1, 1, tzinfo=PARIS)))
     assert shown["term"] == 2 and shown["status"] == "in_force"
     assert shown["period_end"] == "2028-12-01T00:00:00+01:00"
     assert shown["term_premium"] == r["premium_change"]
@@ -301,17 +308,19 @@ def test_a_referred_renewal_is_refused_until_an_underwriter_approves_it(
     data["history"] = {"incidents_last_5_years": 2}
     with pytest.raises(Conflict, match="SEVERAL_INCIDENTS"):
         policies.renew_policy(uow, OPERATOR, number, product, "alice", application=data)
-    r = policies.renew_policy(
-        uow,
-        OPERATOR,
-        number,
-        product,
-        "uw",
-        application=data,
-        underwriter_note="incidents reviewed",
+    r = contract(
+        policies.renew_policy(
+            uow,
+            OPERATOR,
+            number,
+            product,
+            "uw",
+            application=data,
+            underwriter_note="incidents reviewed",
+        )
     )
     assert r["kind"] == "renew"
-    shown = policies.get_policy(uow, OPERATOR, number)
+    shown = contract(policies.get_policy(uow, OPERATOR, number))
     assert shown["transactions"][-1]["reason"] == "incidents reviewed"
 
 
@@ -370,20 +379,22 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 ) -> None:
     number = str(bound(uow, product)["policy_number"])
     before = counts(uow)
-    original = policies._tx_summary
+    original = policies._tx_result
 
     def crash(*args: object) -> dict[str, object]:
         raise RuntimeError("the process dies before commit")
 
-    monkeypatch.setattr(policies, "_tx_summary", crash)
+    monkeypatch.setattr(policies, "_tx_result", crash)
     with pytest.raises(RuntimeError):
         policies.endorse_policy(
             uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
         )
     assert counts(uow) == before
-    monkeypatch.setattr(policies, "_tx_summary", original)
-    again = policies.endorse_policy(
-        uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
+    monkeypatch.setattr(policies, "_tx_result", original)
+    again = contract(
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "a", "k-9"
+        )
     )
     assert again["transaction"] == 2
     assert counts(uow) == (before[0], before[1] + 1, before[2] + 1)

@@ -30,11 +30,9 @@ def bind(uow: SqlUnitOfWork, product: Product, kind: str, start: str, **technolo
         data["technology"] = technology
     saved = quotes.save_quote(uow, OPERATOR, data, product, "broker")
     assert saved.decision == "accept", saved.priced.reasons
-    return str(
-        policies.bind_quote(uow, OPERATOR, saved.quote_number, "broker", start=start)[
-            "policy_number"
-        ]
-    )
+    return policies.bind_quote(
+        uow, OPERATOR, saved.quote_number, "broker", start=start
+    ).policy_number
 
 
 def test_the_technology_answers_are_optional_normalised_and_checked(product: Product) -> None:

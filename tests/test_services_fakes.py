@@ -32,6 +32,7 @@ from egide.domain.claim_record import ClaimPayment
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.policy import PARIS
+from egide.domain.policy_record import StoredPolicy
 from egide.domain.product import Product
 from egide.services import claims, policies, quotes
 from egide.services.audit import digest, transaction_content, verify_chain
@@ -76,7 +77,7 @@ def bind(
     application = data if data is not None else base_application(limit=100_000)
     q = quotes.save_quote(uow, OPERATOR, application, product, "broker")
     assert q.status == "priced", q.priced.reasons
-    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START)
+    bound = contract(policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START))
     if now is not None:
         at(monkeypatch, now)
     return bound
@@ -210,9 +211,16 @@ def test_add_gives_increasing_ids_at_once_never_reused_after_a_rollback(
 def test_the_fake_refuses_what_the_database_refuses_and_use_outside_with(
     uow: FakeUnitOfWork,
 ) -> None:
-    def policy(number: str, quote_number: str) -> PolicyRow:
-        return PolicyRow(
-            number=number, quote_number=quote_number, siret="1", establishment_name="n"
+    def policy(number: str, quote_number: str) -> StoredPolicy:
+        return StoredPolicy(
+            number=number,
+            quote_number=quote_number,
+            siret="1",
+            establishment_name="n",
+            establishment_id=None,
+            broker_id=None,
+            version=0,
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
         )
 
     with uow:
@@ -273,7 +281,7 @@ def test_a_referred_quote_binds_once_approved_and_is_reviewed_once(
     assert reviewed.review is not None and reviewed.review.by == "local operator (uw)"
     with pytest.raises(Conflict, match="only a referred quote"):
         quotes.review_quote(uow, OPERATOR, number, False, "changed my mind", "uw")
-    assert policies.bind_quote(uow, OPERATOR, number, "alice")["quote_number"] == number
+    assert contract(policies.bind_quote(uow, OPERATOR, number, "alice"))["quote_number"] == number
 
 
 def test_a_review_shows_its_time_in_paris_like_the_quote(
@@ -308,7 +316,7 @@ def test_binding_an_accepted_quote_issues_a_policy_at_the_quoted_premium(
 ) -> None:
     at(monkeypatch, QUOTED_AT)
     q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
-    p = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START)
+    p = contract(policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start=START))
     assert p["premium"] == contract(q)["premium"]
     assert (p["period_start"][:10], p["retroactive_date"]) == (START, START)
     assert p["status"] == "not_yet_in_force"  # 1 January 2027 is after the clock's now
@@ -323,7 +331,7 @@ def test_binding_a_quote_twice_returns_the_same_policy(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = bind(uow, product, monkeypatch)
-    again = policies.bind_quote(uow, OPERATOR, first["quote_number"], "bob", start=START)
+    again = contract(policies.bind_quote(uow, OPERATOR, first["quote_number"], "bob", start=START))
     assert again["policy_number"] == first["policy_number"]
     assert again["premium"] == first["premium"]
     assert (len(uow.stored(PolicyRow)), len(transactions(uow))) == (1, 1)
@@ -334,11 +342,13 @@ def test_an_endorsement_moves_the_term_premium_by_its_premium_change(
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
     effective = datetime(2027, 6, 1, tzinfo=PARIS)
-    before = policies.get_policy(uow, OPERATOR, number, effective)
-    e = policies.endorse_policy(
-        uow, OPERATOR, number, "2027-06-01", {"cover.limit": 250_000}, "alice"
+    before = contract(policies.get_policy(uow, OPERATOR, number, effective))
+    e = contract(
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-06-01", {"cover.limit": 250_000}, "alice"
+        )
     )
-    after = policies.get_policy(uow, OPERATOR, number, effective)
+    after = contract(policies.get_policy(uow, OPERATOR, number, effective))
     assert D(e["premium_change"]["net"]) != 0
     moved = [
         a + c
@@ -377,12 +387,16 @@ def test_cancel_refunds_the_remaining_days_and_reinstate_charges_them_back(
     def remaining(effective: date) -> D:
         return cents(annual_net * (end - effective).days / (end - start).days)
 
-    c = policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
+    c = contract(
+        policies.cancel_policy(uow, OPERATOR, number, "2027-06-01", "alice", "insured_request")
+    )
     assert D(c["premium_change"]["net"]) == -remaining(date(2027, 6, 1))
-    r = policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice")
+    r = contract(policies.reinstate_policy(uow, OPERATOR, number, "2027-07-01", "alice"))
     assert D(r["premium_change"]["net"]) == remaining(date(2027, 7, 1))
     status = {
-        d: policies.get_policy(uow, OPERATOR, number, datetime(2027, m, d, tzinfo=PARIS))["status"]
+        d: contract(policies.get_policy(uow, OPERATOR, number, datetime(2027, m, d, tzinfo=PARIS)))[
+            "status"
+        ]
         for m, d in ((5, 31), (6, 15), (7, 1))
     }
     assert list(status.values()) == ["in_force", "cancelled", "in_force"]
@@ -398,7 +412,7 @@ def test_the_term_premium_is_the_sum_of_the_transactions_changes(
     policies.cancel_policy(uow, OPERATOR, number, "2027-04-01", "a", "insured_request")
     policies.reinstate_policy(uow, OPERATOR, number, "2027-05-01", "a")
     policies.endorse_policy(uow, OPERATOR, number, "2027-09-01", {"cover.deductible": 2_500}, "a")
-    history = policies.get_policy(uow, OPERATOR, number)["transactions"]
+    history = contract(policies.get_policy(uow, OPERATOR, number))["transactions"]
     assert [t["kind"] for t in history] == ["issue", "endorse", "cancel", "reinstate", "endorse"]
     total = [sum(x) for x in zip(*(premium(t["premium_change"]) for t in history), strict=True)]
     assert list(premium(history[-1]["term_premium"])) == total
@@ -444,18 +458,22 @@ def test_any_sequence_of_changes_keeps_the_term_premium_the_sum_of_the_changes(
         before = len(transactions(uow))
         try:
             if kind == "endorse":
-                done = policies.endorse_policy(uow, OPERATOR, number, effective, endorsement, "a")
+                done = contract(
+                    policies.endorse_policy(uow, OPERATOR, number, effective, endorsement, "a")
+                )
             elif kind == "cancel":
-                done = policies.cancel_policy(uow, OPERATOR, number, effective, "a", reason)
+                done = contract(
+                    policies.cancel_policy(uow, OPERATOR, number, effective, "a", reason)
+                )
             else:
-                done = policies.reinstate_policy(uow, OPERATOR, number, effective, "a")
+                done = contract(policies.reinstate_policy(uow, OPERATOR, number, effective, "a"))
         except (InvalidInput, Conflict):  # no change, already cancelled, not cancelled...
             assert len(transactions(uow)) == before
             continue
         assert len(transactions(uow)) == before + 1
         expected = [a + c for a, c in zip(expected, premium(done["premium_change"]), strict=True)]
         assert list(premium(done["term_premium"])) == expected
-    last = policies.get_policy(uow, OPERATOR, number)["transactions"][-1]
+    last = contract(policies.get_policy(uow, OPERATOR, number))["transactions"][-1]
     assert list(premium(last["term_premium"])) == expected
     assert verify_chain(uow).clean
 
@@ -464,23 +482,27 @@ def test_an_idempotency_key_replays_the_same_request_and_refuses_another(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
-    first = policies.endorse_policy(
-        uow,
-        OPERATOR,
-        number,
-        "2027-03-01",
-        {"cover.limit": 250_000},
-        "alice",
-        idempotency_key="k-1",
+    first = contract(
+        policies.endorse_policy(
+            uow,
+            OPERATOR,
+            number,
+            "2027-03-01",
+            {"cover.limit": 250_000},
+            "alice",
+            idempotency_key="k-1",
+        )
     )
-    again = policies.endorse_policy(
-        uow,
-        OPERATOR,
-        number,
-        "2027-03-01",
-        {"cover.limit": 250_000},
-        "alice",
-        idempotency_key="k-1",
+    again = contract(
+        policies.endorse_policy(
+            uow,
+            OPERATOR,
+            number,
+            "2027-03-01",
+            {"cover.limit": 250_000},
+            "alice",
+            idempotency_key="k-1",
+        )
     )
     assert again == first
     assert len(transactions(uow)) == 2
@@ -502,9 +524,11 @@ def test_a_stale_expected_version_is_a_conflict_and_appends_nothing(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
-    read = policies.get_policy(uow, OPERATOR, number)["version"]
-    done = policies.endorse_policy(
-        uow, OPERATOR, number, "2027-03-01", {"security.edr": True}, "a", expected_version=read
+    read = contract(policies.get_policy(uow, OPERATOR, number))["version"]
+    done = contract(
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"security.edr": True}, "a", expected_version=read
+        )
     )
     assert done["version"] == read + 1
     with pytest.raises(Conflict, match=f"version {read + 1}, not {read}"):
@@ -527,21 +551,23 @@ def test_a_failure_before_commit_rolls_back_the_work_and_its_key_so_a_retry_runs
 ) -> None:
     number = bind(uow, product, monkeypatch)["policy_number"]
     rows, keys = len(transactions(uow)), len(uow.stored(IdempotencyRow))
-    original = policies._tx_summary
+    original = policies._tx_result
 
-    def crash(*args: object) -> dict[str, object]:
+    def crash(*args: object) -> policies.TransactionResult:
         raise RuntimeError("the process dies before commit")
 
-    monkeypatch.setattr(policies, "_tx_summary", crash)
+    monkeypatch.setattr(policies, "_tx_result", crash)
     with pytest.raises(RuntimeError):
         policies.endorse_policy(
             uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9"
         )
     assert (len(transactions(uow)), len(uow.stored(IdempotencyRow))) == (rows, keys)
     assert uow.stored(PolicyRow)[0].version == rows
-    monkeypatch.setattr(policies, "_tx_summary", original)
-    again = policies.endorse_policy(
-        uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9"
+    monkeypatch.setattr(policies, "_tx_result", original)
+    again = contract(
+        policies.endorse_policy(
+            uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250_000}, "a", "k-9"
+        )
     )
     assert again["transaction"] == rows + 1
 

@@ -171,9 +171,9 @@ def test_roles_limit_what_a_visible_object_may_be_done_with(
     # an actuary reads the book but cannot endorse
     with pytest.raises(NotAllowed, match=r"policy\.change"):
         policies.endorse_policy(
-            world.uow, world.actuary, bound["policy_number"], START, {"cover.limit": 1_000_000}
+            world.uow, world.actuary, bound.policy_number, START, {"cover.limit": 1_000_000}
         )
-    c = contract(claims.declare_claim(world.uow, world.manager, bound["policy_number"], claim()))
+    c = contract(claims.declare_claim(world.uow, world.manager, bound.policy_number, claim()))
     # an underwriter cannot settle; a claims handler can
     with pytest.raises(NotAllowed, match=r"claim\.settle needs the role claims_handler"):
         claims.settle_claim(world.uow, world.underwriter, c["claim_id"])
@@ -246,8 +246,8 @@ def test_an_admin_transfers_the_broker_of_record_with_a_note(
         world.uow, world.admin, org, world.brokerage_b, "Lettre de l'assuré du 28/11"
     )
     assert moved.broker_id == world.brokerage_b
-    number = bound["policy_number"]
-    assert policies.get_policy(world.uow, world.broker_b, number)["policy_number"] == number
+    number = bound.policy_number
+    assert policies.get_policy(world.uow, world.broker_b, number).policy_number == number
     with pytest.raises(NotFound):
         policies.get_policy(world.uow, world.broker_a, number)
     with world.uow:
@@ -293,9 +293,9 @@ def test_lists_never_return_a_foreign_row_and_page_without_gaps(
     bound = policies.bind_quote(world.uow, world.broker_a, mine[0], start=START)
     assert policies.list_policies(world.uow, world.broker_b).items == []
     listed = policies.list_policies(world.uow, world.broker_a).items
-    assert [p["policy_number"] for p in listed] == [bound["policy_number"]]
+    assert [p.policy_number for p in listed] == [bound.policy_number]
     monkeypatch.setenv("EGIDE_NOW", AFTER_INCIDENT)
-    c = contract(claims.declare_claim(world.uow, world.broker_a, bound["policy_number"], claim()))
+    c = contract(claims.declare_claim(world.uow, world.broker_a, bound.policy_number, claim()))
     assert claims.list_claims(world.uow, world.broker_b).items == []
     (item,) = contract(claims.list_claims(world.uow, world.handler, status="open"))["items"]
     clock = contract(claims.claim_clock(world.uow, world.handler, c["claim_id"]))["deadlines"]
@@ -313,11 +313,11 @@ def test_a_foreign_idempotency_key_neither_replays_nor_blocks(
     a = policies.bind_quote(world.uow, world.broker_a, qa.quote_number, None, "key-1", START)
     # the same key from another organisation: its own bind, not A's response
     b = policies.bind_quote(world.uow, world.manager, qb.quote_number, None, "key-1", START)
-    assert b["policy_number"] != a["policy_number"] and not b.already_bound
-    assert b["quote_number"] == qb.quote_number
+    assert b.policy_number != a.policy_number and not b.already_bound
+    assert b.quote_number == qb.quote_number
     # and within one organisation the key still replays
     again = policies.bind_quote(world.uow, world.broker_a, qa.quote_number, None, "key-1", START)
-    assert again["policy_number"] == a["policy_number"] and again.already_bound
+    assert again.policy_number == a.policy_number and again.already_bound
 
 
 def test_accounts_logins_and_transfers_are_in_the_keyed_trail(world: World) -> None:

@@ -9,7 +9,7 @@ past version N (the ``version`` printed by ``show``) since it was read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -38,6 +38,11 @@ from egide.cli.common import (
     text_option,
     write_files,
 )
+from egide.domain.money import cents
+from egide.services.results import contract
+
+if TYPE_CHECKING:
+    from egide.services.policy_results import PolicySummary, TransactionResult
 
 app = typer.Typer(help="Bind quotes into policies and change them.", no_args_is_help=True)
 
@@ -52,24 +57,24 @@ NoteOpt = Annotated[
 ]
 
 
-def _print_tx(result: dict[str, Any], json_out: bool, verb: str) -> None:
+def _print_tx(result: TransactionResult, json_out: bool, verb: str) -> None:
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
-    change = result["premium_change"]
+    change = result.premium_change
     console.print(
         styled(
             "Policy [bold]{}[/] {} from {} (transaction #{}): premium change {} incl. tax "
             "(net {}, tax {}); term premium {}. Idempotency key {}",
-            result["policy_number"],
+            result.policy_number,
             verb,
-            result["effective"],
-            result["transaction"],
-            money(change["total"]),
-            money(change["net"]),
-            money(change["tax"]),
-            money(result["term_premium"]["total"]),
-            result["idempotency_key"],
+            result.effective.isoformat(),
+            result.transaction,
+            money(cents(change.total)),
+            money(cents(change.net)),
+            money(cents(change.tax)),
+            money(cents(result.term_premium.total)),
+            result.idempotency_key,
         )
     )
 
@@ -104,24 +109,24 @@ def bind_cmd(
     result = policies.bind_quote(*acting(as_email), quote_number, who, key, start, retroactive)
     if result.already_bound:
         note(
-            f"quote {result['quote_number']} was already bound as "
-            f"{result['policy_number']}; nothing changed"
+            f"quote {result.quote_number} was already bound as "
+            f"{result.policy_number}; nothing changed"
         )
     if quiet:
-        typer.echo(result["policy_number"])
+        typer.echo(result.policy_number)
         return
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
     console.print(
         styled(
             "Policy [bold]{}[/] ({}) from {} to {}, premium {} incl. tax. Idempotency key {}",
-            result["policy_number"],
-            result["status"],
-            result["period_start"],
-            result["period_end"],
-            money(result["premium"]["total"]),
-            result["idempotency_key"],
+            result.policy_number,
+            result.status.value,
+            result.period_start.isoformat(),
+            result.period_end.isoformat(),
+            money(cents(result.premium.total)),
+            result.idempotency_key,
         )
     )
 
@@ -246,43 +251,45 @@ def show_cmd(
 
     result = policies.get_policy(*acting(as_email), number, policies.parse_as_of(as_of))
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
     from rich.table import Table
+
+    from egide.clock import iso_paris
 
     console.print(
         styled(
             "[bold]{}[/] {} — [bold]{}[/] on {} (term {}: {} to {}), version {}",
-            result["policy_number"],
-            result["establishment"]["name"],
-            result["status"],
-            result["as_of"],
-            result["term"],
-            result["period_start"],
-            result["period_end"],
-            result["version"],
+            result.policy_number,
+            result.establishment_name,
+            result.status.value,
+            result.as_of.isoformat(),
+            result.term,
+            result.period_start.isoformat(),
+            result.period_end.isoformat(),
+            result.version,
         )
     )
     console.print(
-        f"Aggregate {money(result['aggregate_limit'])}, deductible {money(result['deductible'])}, "
-        f"annual premium {money(result['annual_premium']['total'])}, term premium "
-        f"{money(result['term_premium']['total'])} (incl. tax); retroactive date "
-        f"{result['retroactive_date']}"
+        f"Aggregate {money(result.aggregate_limit)}, deductible {money(result.deductible)}, "
+        f"annual premium {money(cents(result.annual_premium.total))}, term premium "
+        f"{money(cents(result.term_premium.total))} (incl. tax); retroactive date "
+        f"{result.retroactive_date.isoformat()}"
     )
     cov = Table("Coverage", "Limit", "Sub-deductible")
-    for c in result["coverages"]:
-        cov.add_row(c["label"], money(c["limit"]), money(c["sub_deductible"]))
+    for c in result.coverages:
+        cov.add_row(c.label, money(c.limit), money(c.sub_deductible))
     console.print(cov)
     hist = Table("#", "Kind", "Effective", "Recorded", "By", "Change", "Term premium")
-    for t in result["transactions"]:
+    for t in result.transactions:
         hist.add_row(
-            str(t["seq"]),
-            t["kind"] + (f" ({t['reason']})" if t["reason"] else ""),
-            t["effective"],
-            t["recorded_at"][:19],
-            t["actor"],
-            money(t["premium_change"]["total"]),
-            money(t["term_premium"]["total"]),
+            str(t.seq),
+            t.kind + (f" ({t.reason})" if t.reason else ""),
+            t.effective.isoformat(),
+            iso_paris(t.recorded_at)[:19],
+            t.actor,
+            money(cents(t.premium_change.total)),
+            money(cents(t.term_premium.total)),
         )
     console.print(hist)
 
@@ -339,15 +346,19 @@ def list_cmd(
         cursor=cursor,
         limit=limit,
     )
+
+    def cells(p: PolicySummary) -> list[str]:
+        return [
+            p.policy_number,
+            p.status.value,
+            p.establishment_name,
+            p.period_end.date().isoformat(),
+            money(cents(p.annual_premium.total)),
+        ]
+
     print_page(
         page,
         json_out,
         ["Policy", "Status", "Establishment", "Term ends", "Annual premium incl. tax"],
-        lambda p: [
-            p["policy_number"],
-            p["status"],
-            p["establishment"]["name"],
-            p["period_end"][:10],
-            money(p["annual_premium"]["total"]),
-        ],
+        cells,
     )

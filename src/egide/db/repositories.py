@@ -47,7 +47,17 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
-from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+from egide.db.tables_policy import (
+    IdempotencyRow,
+    PolicyRow,
+    PolicyTransactionRow,
+    policy_row,
+    policy_value,
+    readable_transactions,
+    transaction_row,
+    transaction_value,
+    update_policy_row,
+)
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.domain.access import OrgKind, Role
@@ -55,6 +65,7 @@ from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, Us
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
 from egide.domain.handover import Handover
+from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
 from egide.domain.tokens import AccessToken
 
@@ -186,11 +197,31 @@ class SqlQuotes(_Repository):
 
 
 class SqlPolicies(_Repository):
-    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None:
+    """Policies and their transactions as domain values (`egide.domain.policy_record`)."""
+
+    def _row(self, number: str, lock: bool = False) -> PolicyRow | None:
         return _one(self.session, select(PolicyRow).where(PolicyRow.number == number), lock)
 
-    def get_by_quote(self, quote_number: str) -> PolicyRow | None:
-        return _one(self.session, select(PolicyRow).where(PolicyRow.quote_number == quote_number))
+    def get(self, number: str, *, lock: bool = False) -> StoredPolicy | None:
+        row = self._row(number, lock)
+        return policy_value(row) if row is not None else None
+
+    def get_by_quote(self, quote_number: str) -> StoredPolicy | None:
+        row = _one(self.session, select(PolicyRow).where(PolicyRow.quote_number == quote_number))
+        return policy_value(row) if row is not None else None
+
+    def add(self, policy: StoredPolicy) -> StoredPolicy:
+        row = policy_row(policy)
+        self._add(row)
+        return policy_value(row)
+
+    def update(self, policy: StoredPolicy) -> None:
+        # by id: the row the caller read (and locked) in this transaction, no query to find it
+        row = self.session.get(PolicyRow, policy.id)
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"policy {policy.number}")
+        update_policy_row(row, policy)
+        self.session.flush()
 
     def find(
         self,
@@ -199,11 +230,12 @@ class SqlPolicies(_Repository):
         broker_id: int | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[PolicyRow]:
-        return self._many(_tenanted(PolicyRow, establishment_id, broker_id, before_id, limit))
+    ) -> list[StoredPolicy]:
+        query = _tenanted(PolicyRow, establishment_id, broker_id, before_id, limit)
+        return [policy_value(r) for r in self._many(query)]
 
-    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
-        found: dict[int, list[PolicyTransactionRow]] = {p.id: [] for p in policies}
+    def transactions_of(self, policies: list[StoredPolicy]) -> dict[int, list[PolicyTransaction]]:
+        found: dict[int, list[PolicyTransaction]] = {p.id: [] for p in policies}
         if found:
             query = (
                 select(PolicyTransactionRow)
@@ -211,32 +243,34 @@ class SqlPolicies(_Repository):
                 .order_by(PolicyTransactionRow.policy_id, PolicyTransactionRow.seq)
             )
             for t in self._many(query):
-                found[t.policy_id].append(t)
+                found[t.policy_id].append(transaction_value(t))
         return found
 
-    def add(self, row: PolicyRow) -> None:
-        self._add(row)
-
-    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
-        return self._many(
+    def transactions(self, policy: StoredPolicy) -> list[PolicyTransaction]:
+        query = (
             select(PolicyTransactionRow)
             .where(PolicyTransactionRow.policy_id == policy.id)
             .order_by(PolicyTransactionRow.seq)
         )
+        return [transaction_value(t) for t in self._many(query)]
 
-    def add_transaction(self, row: PolicyTransactionRow) -> None:
+    def add_transaction(self, tx: PolicyTransaction) -> PolicyTransaction:
+        row = transaction_row(tx)
         self._add(row)
+        return transaction_value(row)
 
-    def all(self) -> list[PolicyRow]:
-        return self._readable(PolicyRow, select(PolicyRow).order_by(PolicyRow.id))
+    def all(self) -> list[StoredPolicy]:
+        rows = self._readable(PolicyRow, select(PolicyRow).order_by(PolicyRow.id))
+        return [policy_value(r) for r in rows]
 
-    def all_transactions(self) -> list[PolicyTransactionRow]:
-        return self._readable(
+    def all_transactions(self) -> list[PolicyTransaction]:
+        rows = self._readable(
             PolicyTransactionRow,
             select(PolicyTransactionRow).order_by(
                 PolicyTransactionRow.policy_id, PolicyTransactionRow.seq
             ),
         )
+        return readable_transactions(rows)
 
 
 class SqlClaims(_Repository):

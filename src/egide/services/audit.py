@@ -64,6 +64,7 @@ from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
 from egide.domain.handover import Handover
 from egide.domain.policy import canonical_json
+from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
 from egide.services.ports import UnitOfWork
 from egide.settings import AuditKeys, audit_keys
@@ -77,10 +78,12 @@ Audited = (
     QuoteRow
     | StoredQuote
     | PolicyRow
+    | StoredPolicy
     | PolicyTransactionRow
     | StoredClaim
     | ClaimEvent
     | ClaimPayment
+    | PolicyTransaction
     | PortfolioRunRow
     | Handover
 )
@@ -120,8 +123,9 @@ def quote_content(row: QuoteRow | StoredQuote) -> dict[str, Any]:
     return _tenancy(content, row)
 
 
-def policy_content(row: PolicyRow) -> dict[str, Any]:
-    """The policy row's identity (its `version` is the count of its transactions, checked apart)."""
+def policy_content(row: PolicyRow | StoredPolicy) -> dict[str, Any]:
+    """The policy's identity (its `version` is the count of its transactions, checked apart).
+    A value as the services write it and its row as `verify_chain` reads it give one digest."""
     content = {
         "number": row.number,
         "quote_number": row.quote_number,
@@ -132,7 +136,13 @@ def policy_content(row: PolicyRow) -> dict[str, Any]:
     return _tenancy(content, row)
 
 
-def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[str, Any]:
+def transaction_content(
+    policy_number: str, row: PolicyTransactionRow | PolicyTransaction
+) -> dict[str, Any]:
+    """A transaction as the services write it (its snapshot as stored: `CoverSnapshot.to_data`
+    reads back exactly) or its row as `verify_chain` reads it (the stored JSON itself, so that a
+    snapshot altered into something unreadable is reported as changed)."""
+    snapshot = row.snapshot.to_data() if isinstance(row, PolicyTransaction) else row.snapshot
     return {
         "policy_number": policy_number,
         "seq": row.seq,
@@ -146,7 +156,7 @@ def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[s
         "actor": row.actor,
         "reason": row.reason,
         "product_ref": row.product_ref,
-        "snapshot": row.snapshot,
+        "snapshot": snapshot,
         "change_net_cents": row.change_net_cents,
         "change_tax_cents": row.change_tax_cents,
         "term_net_cents": row.term_net_cents,
@@ -322,7 +332,7 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
     claim's (event, payment) number, which those rows do not carry."""
     if isinstance(row, QuoteRow | StoredQuote):
         return Ref("quotes", row.number, None, f"quotes:{row.number}"), quote_content(row)
-    if isinstance(row, PolicyRow):
+    if isinstance(row, PolicyRow | StoredPolicy):
         return Ref("policies", row.number, None, f"policies:{row.number}"), policy_content(row)
     if isinstance(row, StoredClaim):
         return Ref("claims", row.number, None, f"claims:{row.number}"), claim_content(row)
@@ -334,7 +344,7 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
         return ref, handover_content(row)
     if number is None:
         raise TypeError(f"{type(row).__name__}: give the number of the record it belongs to")
-    if isinstance(row, PolicyTransactionRow):
+    if isinstance(row, PolicyTransactionRow | PolicyTransaction):
         ref = Ref("policy_transactions", number, row.seq, f"policies:{number}")
         return ref, transaction_content(number, row)
     if isinstance(row, ClaimEvent):
@@ -917,7 +927,7 @@ def object_history(
         raise InvalidInput([FieldError("kind", "enum", "must be quote, policy or claim")])
     require_parameters(number=number)
     with uow:
-        row: StoredQuote | PolicyRow | StoredClaim | None = (
+        row: StoredQuote | StoredPolicy | StoredClaim | None = (
             uow.quotes.get(number)
             if kind == "quote"
             else uow.policies.get(number)

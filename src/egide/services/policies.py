@@ -30,9 +30,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from egide.clock import iso_paris
 from egide.clock import now as clock_now
-from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import Application, parse_application
 from egide.domain.cover import CoverInForce
@@ -57,11 +55,27 @@ from egide.domain.policy import (
     status_on,
     term_period,
 )
+from egide.domain.policy_record import (
+    CoverSnapshot,
+    PolicyTransaction,
+    StoredPolicy,
+    terms_from_data,
+    terms_to_data,
+)
 from egide.domain.product import Product
-from egide.domain.terms import CoverageTermsInForce, PolicyTerms
+from egide.domain.terms import PolicyTerms
 from egide.domain.text import require_parameters, shown
 from egide.services import tenancy
 from egide.services.pages import Page, after_cursor, page_limit, page_of
+from egide.services.policy_results import (
+    BindResult,
+    FieldChange,
+    HistoryEntry,
+    PolicyCoverage,
+    PolicyDetails,
+    PolicySummary,
+    TransactionResult,
+)
 from egide.services.ports import UnitOfWork
 from egide.services.products import record_product_version, stored_product
 
@@ -93,107 +107,64 @@ class StaleVersion(Conflict):
 # --------------------------------------------------------------------------- helpers
 
 
-def _money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(Decimal("0.01"))
-
-
-def _change(row: PolicyTransactionRow) -> Premium:
-    return Premium(_money(row.change_net_cents), _money(row.change_tax_cents))
-
-
-def _term_premium(row: PolicyTransactionRow) -> Premium:
-    return Premium(_money(row.term_net_cents), _money(row.term_tax_cents))
-
-
 def _cents(value: Decimal) -> int:
     return int(cents(value) * 100)
 
 
-def terms_to_data(terms: PolicyTerms) -> dict[str, Any]:
-    return {
-        "coverages": {
-            code: {"limit": str(c.limit), "sub_deductible": str(c.sub_deductible)}
-            for code, c in terms.coverages.items()
-        },
-        "deductible": str(terms.deductible),
-        "aggregate_limit": str(terms.aggregate_limit),
-        "waiting_period_hours": str(terms.waiting_period_hours),
-        "waiting_period_mode": terms.waiting_period_mode,
-        "indemnity_period_hours": str(terms.indemnity_period_hours),
-    }
-
-
-def terms_from_data(data: Mapping[str, Any]) -> PolicyTerms:
-    return PolicyTerms(
-        coverages={
-            code: CoverageTermsInForce(Decimal(c["limit"]), Decimal(c["sub_deductible"]))
-            for code, c in data["coverages"].items()
-        },
-        deductible=Decimal(data["deductible"]),
-        aggregate_limit=Decimal(data["aggregate_limit"]),
-        waiting_period_hours=Decimal(data["waiting_period_hours"]),
-        waiting_period_mode=str(data["waiting_period_mode"]),
-        indemnity_period_hours=Decimal(data["indemnity_period_hours"]),
-    )
+__all__ = [  # re-exported: callers import the results and the terms' JSON form from here
+    "BindResult",
+    "PolicyDetails",
+    "PolicySummary",
+    "TransactionResult",
+    "terms_from_data",
+    "terms_to_data",
+]
 
 
 def _snapshot(
     app: Application, product: Product, underwriter_note: str | None = None
-) -> dict[str, Any]:
+) -> CoverSnapshot:
     """The coverage snapshot stored on a transaction: answers, terms, annual premium, decision."""
     from egide.domain.quote import assess
     from egide.domain.rating import policy_terms
 
     a = assess(app, product, with_recommendations=False)
     p = a.price
-    snap: dict[str, Any] = {
-        "application": app.to_data(),
-        "terms": terms_to_data(policy_terms(app, product)),
-        "annual_premium": Premium(p.net, p.tax).to_data(),
-        "coverage_premiums": {c.code: str(c.premium) for c in p.coverages},
-        "tax_rate": str(product.tax_rate),
-        "security_score": a.score.total,
-        "decision": a.underwriting.decision.value,
-        "reasons": [r.code for r in a.underwriting.reasons],
-    }
-    if underwriter_note:
-        snap["underwriter_note"] = underwriter_note
-    return snap
+    return CoverSnapshot(
+        application=app.to_data(),
+        terms=policy_terms(app, product),
+        # rating gives both to the cent (cents() changes nothing): what the snapshot reads back
+        annual_premium=Premium(cents(p.net), cents(p.tax)),
+        coverage_premiums={c.code: c.premium for c in p.coverages},
+        tax_rate=product.tax_rate,
+        security_score=a.score.total,
+        decision=a.underwriting.decision.value,
+        reasons=tuple(r.code for r in a.underwriting.reasons),
+        underwriter_note=underwriter_note or None,
+    )
 
 
-def _annual_net(snapshot: Mapping[str, Any]) -> Decimal:
-    return Decimal(snapshot["annual_premium"]["net"])
+def _views(rows: list[PolicyTransaction]) -> list[TxView]:
+    return [r.view for r in rows]
 
 
-def _views(rows: list[PolicyTransactionRow]) -> list[TxView]:
-    return [
-        TxView(
-            seq=r.seq,
-            kind=r.kind,
-            term=r.term,
-            effective=r.effective_date,
-            period=Period(r.period_start, r.period_end),
-        )
-        for r in rows
-    ]
-
-
-def policy_row_for_update(uow: UnitOfWork, policy_number: str) -> PolicyRow:
-    """The policy row, locked until the unit of work ends (SELECT ... FOR UPDATE on PostgreSQL;
-    SQLite already serialises writers with BEGIN IMMEDIATE). Call inside ``with uow:``; claims
-    use it to serialise the erosion of a policy's aggregate. NotFound for an unknown policy."""
-    row = uow.policies.get(policy_number, lock=True)
-    if row is None:
+def policy_row_for_update(uow: UnitOfWork, policy_number: str) -> StoredPolicy:
+    """The policy, its row locked until the unit of work ends (SELECT ... FOR UPDATE on
+    PostgreSQL; SQLite already serialises writers with BEGIN IMMEDIATE). Call inside
+    ``with uow:``; claims use it to serialise the erosion of a policy's aggregate. NotFound for
+    an unknown policy."""
+    policy = uow.policies.get(policy_number, lock=True)
+    if policy is None:
         raise NotFound(f"policy {policy_number} does not exist")
-    return row
+    return policy
 
 
-def _policy(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> PolicyRow:
+def _policy(uow: UnitOfWork, principal: Principal, action: Action, number: str) -> StoredPolicy:
     """The policy, if the principal may see it (else "does not exist") and act on it."""
     return tenancy.visible_row(principal, action, uow.policies.get(number), f"policy {number}")
 
 
-def _transactions(uow: UnitOfWork, policy: PolicyRow) -> list[PolicyTransactionRow]:
+def _transactions(uow: UnitOfWork, policy: StoredPolicy) -> list[PolicyTransaction]:
     rows = uow.policies.transactions(policy)
     if not rows:
         raise Conflict(f"policy {policy.number} has no transaction (incomplete write?)")
@@ -202,7 +173,7 @@ def _transactions(uow: UnitOfWork, policy: PolicyRow) -> list[PolicyTransactionR
 
 def _append(
     uow: UnitOfWork,
-    policy: PolicyRow,
+    policy: StoredPolicy,
     *,
     kind: Kind,
     term: int,
@@ -212,16 +183,16 @@ def _append(
     actor: str,
     reason: str | None,
     product_ref: str,
-    snapshot: dict[str, Any],
+    snapshot: CoverSnapshot,
     change: Premium,
     term_premium: Premium,
     key: str | None,
-) -> PolicyTransactionRow:
+) -> PolicyTransaction:
     """Append one transaction, its audit entry, and move the policy's guard (caller commits)."""
     from egide.services import audit
 
     seq = 1 if kind == Kind.ISSUE else policy.version + 1
-    row = PolicyTransactionRow(
+    tx = PolicyTransaction(
         policy_id=policy.id,
         seq=seq,
         kind=kind.value,
@@ -241,23 +212,24 @@ def _append(
         term_tax_cents=_cents(term_premium.tax),
         idempotency_key=key,
     )
-    uow.policies.add_transaction(row)
-    audit.record(uow, row, kind.value, actor, number=policy.number)
-    policy.version = seq
+    tx = uow.policies.add_transaction(tx)
+    audit.record(uow, tx, kind.value, actor, number=policy.number)
+    uow.policies.update(dataclasses.replace(policy, version=seq))
     uow.flush()
-    return row
+    return tx
 
 
-def _tx_summary(policy: PolicyRow, row: PolicyTransactionRow) -> dict[str, Any]:
-    return {
-        "policy_number": policy.number,
-        "transaction": row.seq,
-        "kind": row.kind,
-        "effective": row.effective_date.isoformat(),
-        "premium_change": _change(row).to_data(),
-        "term_premium": _term_premium(row).to_data(),
-        "version": row.seq,
-    }
+def _tx_result(policy: StoredPolicy, tx: PolicyTransaction, key: str) -> TransactionResult:
+    return TransactionResult(
+        policy_number=policy.number,
+        transaction=tx.seq,
+        kind=Kind(tx.kind),
+        effective=tx.effective_date,
+        premium_change=tx.change,
+        term_premium=tx.term_premium,
+        version=tx.seq,
+        idempotency_key=key,
+    )
 
 
 def _underwrite(
@@ -300,42 +272,35 @@ def _parse_day(value: str | date, field: str) -> date:
 # --------------------------------------------------------------------------- bind
 
 
-def _bind_response(
-    policy: PolicyRow, issue: PolicyTransactionRow, moment: datetime
-) -> dict[str, Any]:
-    period = Period(issue.period_start, issue.period_end)
+def _bind_result(
+    policy_number: str,
+    quote_number: str,
+    issue: PolicyTransaction,
+    moment: datetime,
+    key: str | None,
+    already_bound: bool = False,
+) -> BindResult:
+    period = issue.period
     status = (
-        Status.NOT_YET_IN_FORCE.value
+        Status.NOT_YET_IN_FORCE
         if moment < period.start_at
-        else Status.IN_FORCE.value
+        else Status.IN_FORCE
         if period.contains(moment)
-        else Status.EXPIRED.value
+        else Status.EXPIRED
     )
-    return {
-        "policy_number": policy.number,
-        "quote_number": policy.quote_number,
-        "status": status,
-        "period_start": period.start_at.isoformat(),
-        "period_end": period.end_at.isoformat(),
-        "retroactive_date": issue.retroactive_date.isoformat(),
-        "trigger": "claims_made",
-        "premium": _change(issue).to_data(),
-        "transaction": issue.seq,
-        "version": policy.version,
-    }
-
-
-class BindResult(dict[str, Any]):
-    """What `bind_quote` returns: the JSON of ``policy bind --json`` (a plain dict to every
-    caller, unchanged), and `already_bound`, an attribute, not a key, so the JSON contract stays
-    as it was: True when the quote had been bound before this call (the same request again, or a
-    retry with the first call's idempotency key) and nothing changed."""
-
-    already_bound: bool
-
-    def __init__(self, response: Mapping[str, Any], *, already_bound: bool) -> None:
-        super().__init__(response)
-        self.already_bound = already_bound
+    return BindResult(
+        policy_number=policy_number,
+        quote_number=quote_number,
+        status=status,
+        period_start=period.start_at,
+        period_end=period.end_at,
+        retroactive_date=issue.retroactive_date,
+        premium=issue.change,
+        transaction=issue.seq,
+        version=issue.seq,  # the policy's after its issue
+        idempotency_key=key,
+        already_bound=already_bound,
+    )
 
 
 def _earlier_bind(
@@ -343,12 +308,12 @@ def _earlier_bind(
     organisation_id: int,
     quote_number: str,
     valid_until: datetime,
-    existing: PolicyRow,
+    existing: StoredPolicy,
     start_day: date,
     retro: date,
     moment: datetime,
-) -> dict[str, Any]:
-    """The response of the bind that made `existing`, when this request is the same one again
+) -> BindResult:
+    """The result of the bind that made `existing`, when this request is the same one again
     (same resolved start and retroactive date, the quote still valid); else a Conflict that
     names the policy. Writes nothing."""
     from egide.services import idempotency
@@ -376,10 +341,12 @@ def _earlier_bind(
     scoped = idempotency.stored_key(organisation_id, first_key) if first_key else None
     stored = uow.idempotency.get(scoped) if scoped else None
     if stored is not None and stored.scope == "policy.bind" and stored.response is not None:
-        response = dict(stored.response)
-    else:  # no stored response (cannot happen for a policy bound by this code): rebuild it
-        response = {**_bind_response(existing, issue, issue.recorded_at), "version": issue.seq}
-    return {**response, "idempotency_key": first_key}
+        response = {**stored.response, "idempotency_key": first_key}
+        return BindResult.from_public(response, already_bound=True)
+    # no stored response (cannot happen for a policy bound by this code): rebuild it
+    return _bind_result(
+        existing.number, quote_number, issue, issue.recorded_at, first_key, already_bound=True
+    )
 
 
 def bind_quote(
@@ -433,7 +400,7 @@ def bind_quote(
             FieldError("retroactive_date", "not_after_start", "must not follow the start date")
         )
     ran = False  # False after with_idempotency: the key replayed a stored response
-    earlier: list[dict[str, Any]] = []  # the response of the bind that made the existing policy
+    earlier: list[BindResult] = []  # the result of the bind that made the existing policy
 
     with uow:
 
@@ -455,7 +422,7 @@ def bind_quote(
                         moment,
                     )
                 )
-                return earlier[0]
+                return earlier[0].stored()
             if errors:
                 raise InvalidInput(errors)
             problem = is_bindable(quote, moment)
@@ -467,19 +434,20 @@ def bind_quote(
             snap = _snapshot(app, product, quote.review_note)
             q = quote.result["premium"]
             premium = Premium(Decimal(q["net"]), Decimal(q["tax"]))
-            if premium.to_data() != snap["annual_premium"]:
+            if premium.to_data() != snap.annual_premium.to_data():
                 raise Conflict(f"quote {quote_number} no longer re-prices to its premium")
-            policy = PolicyRow(
-                number=_new_policy_number(moment),
-                quote_number=quote_number,
-                siret=quote.siret,
-                establishment_name=quote.establishment_name,
-                establishment_id=quote.establishment_id,
-                broker_id=quote.broker_id,
-                version=0,
-                created_at=moment,
+            policy = uow.policies.add(
+                StoredPolicy(
+                    number=_new_policy_number(moment),
+                    quote_number=quote_number,
+                    siret=quote.siret,
+                    establishment_name=quote.establishment_name,
+                    establishment_id=quote.establishment_id,
+                    broker_id=quote.broker_id,
+                    version=0,
+                    created_at=moment,
+                )
             )
-            uow.policies.add(policy)
             quote = dataclasses.replace(quote, status="bound")
             uow.quotes.update(quote)
             audit.record(uow, quote, "bound", who)
@@ -501,14 +469,14 @@ def bind_quote(
                 term_premium=premium,
                 key=key,
             )
-            return _bind_response(policy, issue, moment)
+            return _bind_result(policy.number, quote_number, issue, moment, key).stored()
 
         org = principal.organisation_id
         result = idempotency.with_idempotency(uow, org, key, "policy.bind", request, work)
         if earlier:  # the quote was bound before: not even this call's key is kept (rollback)
-            return BindResult(earlier[0], already_bound=True)
+            return earlier[0]
         uow.commit()
-    return BindResult({**result, "idempotency_key": key}, already_bound=not ran)
+    return BindResult.from_public({**result, "idempotency_key": key}, already_bound=not ran)
 
 
 # --------------------------------------------------------------------------- mid-term changes
@@ -526,14 +494,14 @@ class _Plan:
     retroactive: date
     reason: str | None
     product_ref: str
-    snapshot: dict[str, Any]
+    snapshot: CoverSnapshot
     change: Premium
     term_premium: Premium
     record_product: Product | None = None
 
 
 def _premium_only_plan(
-    rows: list[PolicyTransactionRow],
+    rows: list[PolicyTransaction],
     kind: Kind,
     term: int,
     day: date,
@@ -555,7 +523,7 @@ def _premium_only_plan(
         product_ref=last.product_ref,
         snapshot=last.snapshot,
         change=change,
-        term_premium=_term_premium(last) + change,
+        term_premium=last.term_premium + change,
     )
 
 
@@ -568,8 +536,8 @@ def _mutate(
     key: str | None,
     actor: str | None,
     expected_version: int | None,
-    prepare: Callable[[PolicyRow, list[PolicyTransactionRow]], _Plan],
-) -> dict[str, Any]:
+    prepare: Callable[[StoredPolicy, list[PolicyTransaction]], _Plan],
+) -> TransactionResult:
     """Read and prepare (transaction 1), then lock, check the version and append (transaction 2)."""
     from egide.services import idempotency
 
@@ -579,7 +547,7 @@ def _mutate(
     with uow:  # who may: before anything, a replay included
         _policy(uow, principal, Action.POLICY_CHANGE, number)
     if (stored := idempotency.replay(uow, org, key, scope, request)) is not None:
-        return {**stored, "idempotency_key": key}
+        return TransactionResult.from_public({**stored, "idempotency_key": key})
     try:
         with uow:
             policy = _policy(uow, principal, Action.POLICY_CHANGE, number)
@@ -594,7 +562,7 @@ def _mutate(
     except (Conflict, InvalidInput):
         # a retry racing its own first attempt sees the state after it: answer as the first did
         if (stored := idempotency.replay(uow, org, key, scope, request)) is not None:
-            return {**stored, "idempotency_key": key}
+            return TransactionResult.from_public({**stored, "idempotency_key": key})
         raise
 
     with uow:
@@ -624,11 +592,11 @@ def _mutate(
                 term_premium=plan.term_premium,
                 key=key,
             )
-            return _tx_summary(locked, row)
+            return _tx_result(locked, row, key).stored()
 
         result = idempotency.with_idempotency(uow, org, key, scope, request, work)
         uow.commit()
-    return {**result, "idempotency_key": key}
+    return TransactionResult.from_public({**result, "idempotency_key": key})
 
 
 def _set_path(data: dict[str, Any], path: str, value: object) -> None:
@@ -679,7 +647,7 @@ def endorse_policy(
     idempotency_key: str | None = None,
     expected_version: int | None = None,
     underwriter_note: str | None = None,
-) -> dict[str, Any]:
+) -> TransactionResult:
     """Change answers or cover from `effective` (inside the period, not before the latest
     transaction); re-rated with the policy's product version; the annual difference charged or
     refunded pro rata temporis to the day."""
@@ -699,7 +667,7 @@ def endorse_policy(
         "underwriter_note": underwriter_note,
     }
 
-    def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
+    def prepare(policy: StoredPolicy, rows: list[PolicyTransaction]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
         period = check_effective(views, day)
@@ -707,16 +675,20 @@ def endorse_policy(
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is cancelled: reinstate it before endorsing it")
         product = stored_product(uow, last.product_ref)
-        data = apply_changes(last.snapshot["application"], changes)
+        data = apply_changes(last.snapshot.application, changes)
         app = parse_application(data, product)
-        if app.to_data() == last.snapshot["application"]:
+        if app.to_data() == last.snapshot.application:
             raise InvalidInput(
                 [FieldError("set", "no_change", "the changes leave the policy as it is")]
             )
-        _underwrite(app, product, underwriter_note, frozenset(last.snapshot.get("reasons", [])))
+        _underwrite(app, product, underwriter_note, frozenset(last.snapshot.reasons))
         snap = _snapshot(app, product, underwriter_note)
         change = endorsement_change(
-            _annual_net(last.snapshot), _annual_net(snap), period, day, product.tax_rate
+            last.snapshot.annual_premium.net,
+            snap.annual_premium.net,
+            period,
+            day,
+            product.tax_rate,
         )
         return _Plan(
             version=rows[-1].seq,
@@ -729,7 +701,7 @@ def endorse_policy(
             product_ref=product.ref,
             snapshot=snap,
             change=change,
-            term_premium=_term_premium(last) + change,
+            term_premium=last.term_premium + change,
         )
 
     return _mutate(
@@ -754,7 +726,7 @@ def cancel_policy(
     reason: str = "insured_request",
     idempotency_key: str | None = None,
     expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> TransactionResult:
     """Cancel from `effective`: the product file says whether the unearned premium is refunded
     pro rata (``pro_rata``) or kept (``no_refund``) for this reason."""
     require_parameters(number=number, actor=actor, reason=reason, idempotency_key=idempotency_key)
@@ -771,7 +743,7 @@ def cancel_policy(
         "expected_version": expected_version,
     }
 
-    def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
+    def prepare(policy: StoredPolicy, rows: list[PolicyTransaction]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
         period = check_effective(views, day)
@@ -781,7 +753,7 @@ def cancel_policy(
         product = stored_product(uow, last.product_ref)
         mode = product.cancellation[reason]
         change = cancellation_change(
-            _annual_net(last.snapshot), period, day, mode, product.tax_rate
+            last.snapshot.annual_premium.net, period, day, mode, product.tax_rate
         )
         return _premium_only_plan(rows, Kind.CANCEL, term, day, period, change, reason)
 
@@ -806,7 +778,7 @@ def reinstate_policy(
     actor: str | None = None,
     idempotency_key: str | None = None,
     expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> TransactionResult:
     """Put a cancelled policy back in force from `effective` (the lapse stays uncovered); charges
     back, for the remaining days, what the cancellation refunded."""
     require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
@@ -818,7 +790,7 @@ def reinstate_policy(
         "expected_version": expected_version,
     }
 
-    def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
+    def prepare(policy: StoredPolicy, rows: list[PolicyTransaction]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
         period = check_effective(views, day)
@@ -829,7 +801,7 @@ def reinstate_policy(
         product = stored_product(uow, last.product_ref)
         refunded = product.cancellation[cancel.reason or "insured_request"] == "pro_rata"
         change = reinstatement_change(
-            _annual_net(last.snapshot), period, day, refunded, product.tax_rate
+            last.snapshot.annual_premium.net, period, day, refunded, product.tax_rate
         )
         return _premium_only_plan(rows, Kind.REINSTATE, term, day, period, change, None)
 
@@ -857,7 +829,7 @@ def renew_policy(
     expected_version: int | None = None,
     underwriter_note: str | None = None,
     source: str | None = None,
-) -> dict[str, Any]:
+) -> TransactionResult:
     """Renew for one more year from the end of the current term, re-underwritten and re-priced
     with `product` (the current one) on the updated answers (`application`, else the answers in
     force). Refused when the policy is cancelled, expired, already renewed, when underwriting
@@ -878,7 +850,7 @@ def renew_policy(
         "underwriter_note": underwriter_note,
     }
 
-    def prepare(policy: PolicyRow, rows: list[PolicyTransactionRow]) -> _Plan:
+    def prepare(policy: StoredPolicy, rows: list[PolicyTransaction]) -> _Plan:
         views = _views(rows)
         last = rows[-1]
         term = latest_term(views)
@@ -895,7 +867,7 @@ def renew_policy(
             )
         if is_cancelled(views, term):
             raise Conflict(f"policy {number} is cancelled: it cannot be renewed")
-        data = application if application is not None else last.snapshot["application"]
+        data = application if application is not None else last.snapshot.application
         app = parse_application(data, product, source)
         if app.establishment.siret != policy.siret:
             raise InvalidInput(
@@ -912,9 +884,7 @@ def renew_policy(
         _underwrite(app, product, underwriter_note)
         snap = _snapshot(app, product, underwriter_note)
         new_period = Period.one_year(period.end)
-        premium = Premium(
-            Decimal(snap["annual_premium"]["net"]), Decimal(snap["annual_premium"]["tax"])
-        )
+        premium = snap.annual_premium
         return _Plan(
             version=rows[-1].seq,
             kind=Kind.RENEW,
@@ -960,9 +930,7 @@ def _jsonable(value: object) -> Any:
 # --------------------------------------------------------------------------- reading
 
 
-def _in_force_row(
-    rows: list[PolicyTransactionRow], term: int, moment: datetime
-) -> PolicyTransactionRow:
+def _in_force_row(rows: list[PolicyTransaction], term: int, moment: datetime) -> PolicyTransaction:
     """The transaction whose snapshot is the cover of `term` on `moment` (the latest effective by
     then; the term's first one before its start)."""
     day = paris_date(moment)
@@ -998,8 +966,8 @@ def cover_in_force(uow: UnitOfWork, policy_number: str, moment: datetime) -> Cov
         period_end=midnight(row.period_end),
         retroactive_date=row.retroactive_date,
         product_ref=row.product_ref,
-        application=parse_application(row.snapshot["application"], product),
-        terms=terms_from_data(row.snapshot["terms"]),
+        application=parse_application(row.snapshot.application, product),
+        terms=row.snapshot.terms,
     )
 
 
@@ -1019,37 +987,38 @@ def application_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tup
     return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def _tx_data(rows: list[PolicyTransactionRow], i: int) -> dict[str, Any]:
+def _history(rows: list[PolicyTransaction], i: int) -> HistoryEntry:
     r = rows[i]
-    item: dict[str, Any] = {
-        "seq": r.seq,
-        "kind": r.kind,
-        "term": r.term,
-        "effective": r.effective_date.isoformat(),
-        "period_start": midnight(r.period_start).isoformat(),
-        "period_end": midnight(r.period_end).isoformat(),
-        "recorded_at": iso_paris(r.recorded_at),
-        "actor": r.actor,
-        "reason": r.reason,
-        "product": r.product_ref,
-        "premium_change": _change(r).to_data(),
-        "term_premium": _term_premium(r).to_data(),
-        "annual_premium": r.snapshot["annual_premium"],
-        "idempotency_key": r.idempotency_key,
-    }
+    changes = None
     if i > 0 and r.kind in (Kind.ENDORSE, Kind.RENEW):
-        item["changes"] = [
-            {"field": f, "old": o, "new": n}
+        changes = tuple(
+            FieldChange(f, o, n)
             for f, o, n in application_diff(
-                rows[i - 1].snapshot["application"], r.snapshot["application"]
+                rows[i - 1].snapshot.application, r.snapshot.application
             )
-        ]
-    return item
+        )
+    return HistoryEntry(
+        seq=r.seq,
+        kind=r.kind,
+        term=r.term,
+        effective=r.effective_date,
+        period_start=midnight(r.period_start),
+        period_end=midnight(r.period_end),
+        recorded_at=r.recorded_at,
+        actor=r.actor,
+        reason=r.reason,
+        product=r.product_ref,
+        premium_change=r.change,
+        term_premium=r.term_premium,
+        annual_premium=r.snapshot.annual_premium,
+        idempotency_key=r.idempotency_key,
+        changes=changes,
+    )
 
 
 def get_policy(
     uow: UnitOfWork, principal: Principal, number: str, as_of: datetime | None = None
-) -> dict[str, Any]:
+) -> PolicyDetails:
     """The cover in force on `as_of` (default now) and the whole history."""
     require_parameters(number=number)
     moment = as_of or clock_now()
@@ -1059,45 +1028,46 @@ def get_policy(
         status, term = status_on(_views(rows), moment)
         row = _in_force_row(rows, term, moment)
         product = stored_product(uow, row.product_ref)
-        terms = row.snapshot["terms"]
+        terms = row.snapshot.terms
         bi = product.coverages["business_interruption"]
         coverages = []
-        for code, c in terms["coverages"].items():
-            item: dict[str, Any] = {
-                "code": code,
-                "label": product.coverages[code].label,
-                "limit": str(cents(Decimal(c["limit"]))),
-                "sub_deductible": str(cents(Decimal(c["sub_deductible"]))),
-                "annual_premium": row.snapshot["coverage_premiums"].get(code),
-            }
-            if code == "business_interruption":
-                item["waiting_period_hours"] = int(Decimal(terms["waiting_period_hours"]))
-                item["waiting_period_mode"] = terms["waiting_period_mode"]
-                item["indemnity_period_days"] = int(bi.indemnity_period_days or 0)
-            coverages.append(item)
-        return {
-            "policy_number": policy.number,
-            "quote_number": policy.quote_number,
-            "as_of": moment.isoformat(),
-            "status": status.value,
-            "term": term,
-            "period_start": midnight(row.period_start).isoformat(),
-            "period_end": midnight(row.period_end).isoformat(),
-            "retroactive_date": row.retroactive_date.isoformat(),
-            "trigger": "claims_made",
-            "product": row.product_ref,
-            "establishment": {"name": policy.establishment_name, "siret": policy.siret},
-            "aggregate_limit": str(cents(Decimal(terms["aggregate_limit"]))),
-            "deductible": str(cents(Decimal(terms["deductible"]))),
-            "annual_premium": row.snapshot["annual_premium"],
-            "term_premium": _term_premium(row).to_data(),
-            "version": policy.version,
-            "coverages": coverages,
-            "transactions": [_tx_data(rows, i) for i in range(len(rows))],
-        }
+        for code, c in terms.coverages.items():
+            is_bi = code == "business_interruption"
+            coverages.append(
+                PolicyCoverage(
+                    code=code,
+                    label=product.coverages[code].label,
+                    limit=cents(c.limit),
+                    sub_deductible=cents(c.sub_deductible),
+                    annual_premium=row.snapshot.coverage_premiums.get(code),
+                    waiting_period_hours=int(terms.waiting_period_hours) if is_bi else None,
+                    waiting_period_mode=terms.waiting_period_mode if is_bi else None,
+                    indemnity_period_days=int(bi.indemnity_period_days or 0) if is_bi else None,
+                )
+            )
+        return PolicyDetails(
+            policy_number=policy.number,
+            quote_number=policy.quote_number,
+            as_of=moment,
+            status=status,
+            term=term,
+            period_start=midnight(row.period_start),
+            period_end=midnight(row.period_end),
+            retroactive_date=row.retroactive_date,
+            product=row.product_ref,
+            establishment_name=policy.establishment_name,
+            siret=policy.siret,
+            aggregate_limit=cents(terms.aggregate_limit),
+            deductible=cents(terms.deductible),
+            annual_premium=row.snapshot.annual_premium,
+            term_premium=row.term_premium,
+            version=policy.version,
+            coverages=tuple(coverages),
+            transactions=tuple(_history(rows, i) for i in range(len(rows))),
+        )
 
 
-def in_force_since(rows: list[PolicyTransactionRow], since: datetime, moment: datetime) -> bool:
+def in_force_since(rows: list[PolicyTransaction], since: datetime, moment: datetime) -> bool:
     """Was the policy of these transactions in force at some moment from `since` to `moment`?
     Its status changes only at 0 h of a transaction's effective day and at a period's bounds (a
     period is a year, longer than any window asked), so those moments and the two ends are
@@ -1110,23 +1080,24 @@ def in_force_since(rows: list[PolicyTransactionRow], since: datetime, moment: da
 
 
 def policy_summary(
-    policy: PolicyRow, rows: list[PolicyTransactionRow], moment: datetime
-) -> dict[str, Any]:
+    policy: StoredPolicy, rows: list[PolicyTransaction], moment: datetime
+) -> PolicySummary:
     status, term = status_on(_views(rows), moment)
     row = _in_force_row(rows, term, moment)
-    return {
-        "policy_number": policy.number,
-        "quote_number": policy.quote_number,
-        "establishment": {"name": policy.establishment_name, "siret": policy.siret},
-        "establishment_id": policy.establishment_id,
-        "broker_id": policy.broker_id,
-        "status": status.value,
-        "term": term,
-        "period_start": midnight(row.period_start).isoformat(),
-        "period_end": midnight(row.period_end).isoformat(),
-        "annual_premium": row.snapshot["annual_premium"],
-        "version": rows[-1].seq,
-    }
+    return PolicySummary(
+        policy_number=policy.number,
+        quote_number=policy.quote_number,
+        establishment_name=policy.establishment_name,
+        siret=policy.siret,
+        establishment_id=policy.establishment_id,
+        broker_id=policy.broker_id,
+        status=status,
+        term=term,
+        period_start=midnight(row.period_start),
+        period_end=midnight(row.period_end),
+        annual_premium=row.snapshot.annual_premium,
+        version=rows[-1].seq,
+    )
 
 
 def list_policies(
@@ -1152,7 +1123,7 @@ def list_policies(
         return Page([], None)
     moment = clock_now()
 
-    def keep(rows: list[PolicyTransactionRow]) -> bool:
+    def keep(rows: list[PolicyTransaction]) -> bool:
         views = _views(rows)
         if in_force_on is not None and status_on(views, in_force_on)[0] is not Status.IN_FORCE:
             return False
@@ -1165,7 +1136,7 @@ def list_policies(
                 return False
         return True
 
-    found: list[tuple[int, dict[str, Any]]] = []
+    found: list[tuple[int, PolicySummary]] = []
     with uow:
         while len(found) <= size:
             batch = uow.policies.find(
@@ -1284,11 +1255,12 @@ def _change_value(path: str, value: Any) -> str | Decimal | int | None:
     return str(value)
 
 
-def _insured(snapshot: Mapping[str, Any]) -> Any:
+def _insured(application: Mapping[str, Any]) -> Any:
+    """The insured, from the answers as stored (validated when they were stored)."""
     from egide.documents.views import InsuredView
     from egide.domain.application import KIND_LABELS_FR
 
-    e = snapshot["application"]["establishment"]
+    e = application["establishment"]
     address = " ".join(x for x in (e.get("postcode"), e.get("city")) if x) or None
     return InsuredView(
         name=e["name"],
@@ -1311,23 +1283,23 @@ def _premium_view(p: Premium, product: Product) -> Any:
     )
 
 
-def _coverage_lines(snapshot: Mapping[str, Any], product: Product, with_premium: bool) -> list[Any]:
+def _coverage_lines(
+    terms: PolicyTerms, premiums: Mapping[str, Decimal] | None, product: Product
+) -> list[Any]:
+    """A document's coverage lines; with each one's premium when `premiums` are given."""
     from egide.documents.views import CoverageLine
 
-    terms = snapshot["terms"]
     lines = []
-    for code, c in terms["coverages"].items():
+    for code, c in terms.coverages.items():
         cov = product.coverages[code]
         bi = code == "business_interruption"
         lines.append(
             CoverageLine(
                 label=cov.label,
-                limit=cents(Decimal(c["limit"])),
-                deductible=cents(Decimal(c["sub_deductible"])),
-                premium=cents(Decimal(snapshot["coverage_premiums"][code]))
-                if with_premium
-                else None,
-                waiting_period_hours=int(Decimal(terms["waiting_period_hours"])) if bi else None,
+                limit=cents(c.limit),
+                deductible=cents(c.sub_deductible),
+                premium=cents(premiums[code]) if premiums is not None else None,
+                waiting_period_hours=int(terms.waiting_period_hours) if bi else None,
                 indemnity_period_days=int(cov.indemnity_period_days or 0) if bi else None,
                 note=None
                 if code != "cyber_extortion" or cov.ransom_payment_covered
@@ -1379,11 +1351,7 @@ def proposition_view(uow: UnitOfWork, principal: Principal, quote_number: str) -
         "refer": UnderwritingOutcome.REFERRED,
         "decline": UnderwritingOutcome.DECLINED,
     }[quote.decision]
-    snapshot = {
-        "application": quote.application,
-        "terms": terms_to_data(policy_terms(app, product)),
-        "coverage_premiums": {c["code"]: c["premium"] for c in r["coverages"]},
-    }
+    premiums = {c["code"]: Decimal(c["premium"]) for c in r["coverages"]}
     q = r["premium"]
     return PropositionView(
         quote_number=quote.number,
@@ -1391,11 +1359,11 @@ def proposition_view(uow: UnitOfWork, principal: Principal, quote_number: str) -
         valid_until=paris_date(quote.valid_until),
         product_name=product.name,
         product_version=product.version,
-        insured=_insured(snapshot),
+        insured=_insured(quote.application),
         decision=outcome,
         decision_reasons=[ReasonView(x["code"], x["message"]) for x in r["reasons"]],
         security_score=int(r["security_score"]),
-        coverages=_coverage_lines(snapshot, product, with_premium=True),
+        coverages=_coverage_lines(policy_terms(app, product), premiums, product),
         aggregate_limit=cents(app.cover.limit),
         deductible=cents(app.cover.deductible),
         premium=_premium_view(Premium(Decimal(q["net"]), Decimal(q["tax"])), product),
@@ -1441,7 +1409,7 @@ def policy_document_views(
         for i, row in enumerate(rows):
             product = stored_product(uow, row.product_ref)
             snap = row.snapshot
-            terms = snap["terms"]
+            terms = snap.terms
             if row.kind in (Kind.ISSUE, Kind.RENEW):
                 docs.append(
                     (
@@ -1451,14 +1419,14 @@ def policy_document_views(
                             issued_on=paris_date(row.recorded_at),
                             product_name=product.name,
                             product_version=product.version,
-                            insured=_insured(snap),
+                            insured=_insured(snap.application),
                             period_start=row.period_start,
                             period_end=row.period_end,
                             retroactive_date=row.retroactive_date,
-                            coverages=_coverage_lines(snap, product, with_premium=True),
-                            aggregate_limit=cents(Decimal(terms["aggregate_limit"])),
-                            deductible=cents(Decimal(terms["deductible"])),
-                            premium=_premium_view(_change(row), product),
+                            coverages=_coverage_lines(terms, snap.coverage_premiums, product),
+                            aggregate_limit=cents(terms.aggregate_limit),
+                            deductible=cents(terms.deductible),
+                            premium=_premium_view(row.change, product),
                             exclusions=[e.label for e in product.exclusions],
                         ),
                     )
@@ -1473,9 +1441,7 @@ def policy_document_views(
                         _change_value(f, old),
                         _change_value(f, new),
                     )
-                    for f, old, new in application_diff(
-                        prev.snapshot["application"], snap["application"]
-                    )
+                    for f, old, new in application_diff(prev.snapshot.application, snap.application)
                 ]
                 reason = "Modification du contrat"
                 term_premium = None
@@ -1483,15 +1449,12 @@ def policy_document_views(
                 changes = [ChangeView("Situation du contrat", "En vigueur", "Résilié")]
                 reason = CANCEL_REASONS_FR.get(row.reason or "", "Résiliation")
                 # what the shortened period costs, beside the annual rate (never in its place)
-                term_premium = _premium_view(_term_premium(row), product)
+                term_premium = _premium_view(row.term_premium, product)
             else:
                 changes = [ChangeView("Situation du contrat", "Résilié", "Remis en vigueur")]
                 reason = "Remise en vigueur"
                 term_premium = None
-            annual = snap["annual_premium"]
-            annual_premium = _premium_view(
-                Premium(Decimal(annual["net"]), Decimal(annual["tax"])), product
-            )
+            annual_premium = _premium_view(snap.annual_premium, product)
             docs.append(
                 (
                     f"{number}-avenant-{endorsement}",
@@ -1500,9 +1463,9 @@ def policy_document_views(
                         endorsement_number=endorsement,
                         issued_on=paris_date(row.recorded_at),
                         effective_date=row.effective_date,
-                        insured=_insured(snap),
+                        insured=_insured(snap.application),
                         changes=changes,
-                        premium_change=_premium_view(_change(row), product),
+                        premium_change=_premium_view(row.change, product),
                         annual_premium=annual_premium,
                         term_premium=term_premium,
                         reason=reason,
@@ -1524,11 +1487,11 @@ def policy_document_views(
                         issued_on=paris_date(moment),
                         product_name=product.name,
                         product_version=product.version,
-                        insured=_insured(row.snapshot),
+                        insured=_insured(row.snapshot.application),
                         period_start=row.period_start,
                         period_end=row.period_end,
-                        coverages=_coverage_lines(row.snapshot, product, with_premium=False),
-                        aggregate_limit=cents(Decimal(row.snapshot["terms"]["aggregate_limit"])),
+                        coverages=_coverage_lines(row.snapshot.terms, None, product),
+                        aggregate_limit=cents(row.snapshot.terms.aggregate_limit),
                     ),
                 )
             )

@@ -5,17 +5,19 @@ SQLAlchemy (SQLite or PostgreSQL) and the tests' in-memory fakes (`tests/fakes.p
 in a few dozen lines, so that most service tests run without a database (the SQL side has its own
 integration tests, concurrency and crash tests included).
 
-Quotes, claims (with their events and payments) and the accounts are domain values
-(`egide.domain.quote_record`, `egide.domain.claim_record`, `egide.domain.accounts`), the row
-mapping explicit in `egide.db.tables*`: a change is a new value given back to the repository.
-The other records are still the table rows of `egide.db` (plain mapped classes: they can be
-built and read without a session), the direction the others will take (issue 10, part 5).
+Quotes, policies (with their transactions and typed cover snapshots), claims (with their events
+and payments) and the accounts are domain values (`egide.domain.quote_record`,
+`egide.domain.policy_record`, `egide.domain.claim_record`, `egide.domain.accounts`), the row
+mapping explicit in `egide.db.tables*`: a change is a new value given back to the repository's
+``update``. The other records (idempotency keys, portfolio runs, audit entries) are still the
+table rows of `egide.db` (plain mapped classes: they can be built and read without a session).
 Rules every implementation keeps:
 
-- ``add`` makes the row visible to the reads of the same unit of work at once and gives it its
-  ``id`` when it has one;
-- rows read from a repository are live: attribute changes are part of the unit of work and are
-  written on commit (or discarded on rollback);
+- ``add`` makes the record visible to the reads of the same unit of work at once and gives it its
+  ``id`` when it has one (a value comes back with it);
+- values read from a repository are copies: a change is written by ``update``; rows read are
+  live: attribute changes are part of the unit of work; either way the change is written on
+  commit (or discarded on rollback);
 - leaving the ``with`` block without ``commit()`` discards everything done inside it;
 - ``lock=True`` holds the row against concurrent writers until the unit of work ends (a real
   database only; a fake has no concurrency to guard against).
@@ -30,12 +32,13 @@ from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that store need it
     from egide.db.tables import ProductVersionRow
     from egide.db.tables_audit import AuditChainRow, AuditEntryRow
-    from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
+    from egide.db.tables_policy import IdempotencyRow
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
     from egide.domain.handover import Handover
+    from egide.domain.policy_record import PolicyTransaction, StoredPolicy
     from egide.domain.quote_record import StoredQuote
     from egide.domain.tokens import AccessToken
 
@@ -80,11 +83,20 @@ class Quotes(Protocol):
 
 
 class Policies(Protocol):
-    def get(self, number: str, *, lock: bool = False) -> PolicyRow | None: ...
+    """Policies and their transactions as domain values: a policy changes through `update` (its
+    version counter and tenant), a transaction never changes once added."""
 
-    def get_by_quote(self, quote_number: str) -> PolicyRow | None: ...
+    def get(self, number: str, *, lock: bool = False) -> StoredPolicy | None: ...
 
-    def add(self, row: PolicyRow) -> None: ...
+    def get_by_quote(self, quote_number: str) -> StoredPolicy | None: ...
+
+    def add(self, policy: StoredPolicy) -> StoredPolicy:
+        """Stores it; returns it with its id."""
+        ...
+
+    def update(self, policy: StoredPolicy) -> None:
+        """Its version counter and its tenant (the rest never changes)."""
+        ...
 
     def find(
         self,
@@ -93,26 +105,29 @@ class Policies(Protocol):
         broker_id: int | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[PolicyRow]:
+    ) -> list[StoredPolicy]:
         """A tenant's policies (None: any), newest first, those with an id below `before_id`."""
         ...
 
-    def transactions_of(self, policies: list[PolicyRow]) -> dict[int, list[PolicyTransactionRow]]:
+    def transactions_of(self, policies: list[StoredPolicy]) -> dict[int, list[PolicyTransaction]]:
         """The transactions of several policies in one query, by policy id, in sequence order."""
         ...
 
-    def transactions(self, policy: PolicyRow) -> list[PolicyTransactionRow]:
+    def transactions(self, policy: StoredPolicy) -> list[PolicyTransaction]:
         """The policy's transactions in sequence order."""
         ...
 
-    def add_transaction(self, row: PolicyTransactionRow) -> None: ...
+    def add_transaction(self, tx: PolicyTransaction) -> PolicyTransaction:
+        """Stores it; returns it with its id."""
+        ...
 
-    def all(self) -> list[PolicyRow]:
+    def all(self) -> list[StoredPolicy]:
         """Every policy, in the order they were created."""
         ...
 
-    def all_transactions(self) -> list[PolicyTransactionRow]:
-        """Every transaction, by policy (creation order) then sequence."""
+    def all_transactions(self) -> list[PolicyTransaction]:
+        """Every transaction, by policy (creation order) then sequence. `UnreadableRows` names
+        every row whose stored snapshot cannot be read."""
         ...
 
 

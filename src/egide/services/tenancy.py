@@ -178,8 +178,9 @@ def _reassign(
             audit.record(uow, followed, "broker of record", actor)
     for p in uow.policies.find(establishment_id=establishment_id):
         if p.broker_id != broker_id:
-            p.broker_id = broker_id
-            audit.record(uow, p, "broker of record", actor)
+            moved_policy = replace(p, broker_id=broker_id)
+            uow.policies.update(moved_policy)
+            audit.record(uow, moved_policy, "broker of record", actor)
     for c in uow.claims.find(establishment_id=establishment_id):
         if c.broker_id != broker_id:
             moved_claim = replace(c, broker_id=broker_id)
