@@ -232,13 +232,13 @@ def test_every_policy_use_case_prints_the_contract_the_former_code_printed(
     uow = FakeUnitOfWork()
     moment = at(monkeypatch, QUOTED_AT)
     q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
-    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", "bind-1", start=START)
+    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", "bind-1", start=START)
     number = bound.policy_number
     policy, rows = stored_rows(uow, number)
     expected = {**old_bind_response(policy, rows[0], moment), "idempotency_key": "bind-1"}
     assert printed(contract(bound)) == printed(expected)
     # a replay with the key: the same contract and the same typed value, marked as a replay
-    replayed = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", "bind-1", START)
+    replayed = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", "bind-1", START)
     assert printed(contract(replayed)) == printed(expected)
     assert replayed == dataclasses.replace(bound, already_bound=True)
 
@@ -324,7 +324,7 @@ def test_a_bind_result_read_back_from_its_contract_is_the_same_value(
     uow = FakeUnitOfWork()
     at(monkeypatch, QUOTED_AT)
     q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
-    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice", start="2026-12-15")
+    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, "alice", start="2026-12-15")
     assert BindResult.from_public(contract(bound), already_bound=False) == bound
     assert bound.status is Status.NOT_YET_IN_FORCE and bound.transaction == bound.version == 1
 

@@ -306,7 +306,7 @@ def test_a_policy_goes_through_its_row_and_back_unchanged() -> None:
 def bound_policy(uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     q = quotes.save_quote(uow, OPERATOR, base_application(limit=100_000), product, "broker")
-    return policies.bind_quote(uow, OPERATOR, q["quote_number"], "alice").policy_number
+    return policies.bind_quote(uow, OPERATOR, q.quote_number, "alice").policy_number
 
 
 def test_a_snapshot_altered_outside_egide_is_an_error_naming_its_row_and_field(
