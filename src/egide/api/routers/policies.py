@@ -128,6 +128,7 @@ def bind(
                 idempotency_key=key,
                 start=body.start,
                 retroactive_date=body.retroactive_date,
+                channel="api",  # the partner's system attests it handed the documents over
             )
         )
         return Outcome(201, data, _etag(data))
