@@ -1,0 +1,117 @@
+"""The web application's plumbing: templates, static files, rendering with the CSRF token, and
+`mount_web`, which adds the pages to an application (`egide.api.app.create_app` calls it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from egide.domain.money import fmt_eur
+from egide.domain.product import Product, load_product
+from egide.settings import Settings, get_settings
+from egide.web.security import CSRF_FIELD, WebSecurity, csrf_token_for, csrf_valid, web_key
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")  # autoescape is on for .html
+
+
+def _eur(value: object) -> str:
+    return fmt_eur(Decimal(str(value)))
+
+
+def _eur_whole(value: object) -> str:
+    """``100 000 €``: amounts of options, without cents."""
+    return _eur(value).replace(",00", "")
+
+
+def _num(value: object) -> str:
+    """``7.9`` as ``7,9``; ``15.0`` as ``15``."""
+    number = Decimal(str(value)).quantize(Decimal("0.1")).normalize()
+    return f"{number:f}".replace(".", ",")
+
+
+templates.env.filters["eur"] = _eur
+templates.env.filters["num"] = _num
+templates.env.filters["eur0"] = _eur_whole
+
+
+def _state(request: Request, name: str) -> Any:
+    return getattr(request.app.state, name)
+
+
+def web_product(request: Request) -> Product:
+    """The product new quotes are priced with (the application's catalogue)."""
+    product: Product = _state(request, "web_product")
+    return product
+
+
+def csrf_token(request: Request) -> str:
+    return csrf_token_for(_state(request, "web_key"), request.state.csrf_seed)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {**context, "csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD},
+        status_code=status_code,
+    )
+
+
+def csrf_refused(request: Request, form: FormData) -> Response | None:
+    """A 403 page when the form's token does not match the visitor's cookie, else None."""
+    token = form.get(CSRF_FIELD)
+    seed = request.cookies.get("egide_csrf")
+    if csrf_valid(_state(request, "web_key"), seed, token if isinstance(token, str) else None):
+        return None
+    return render(
+        request,
+        "erreur.html",
+        {
+            "title": "Formulaire expiré",
+            "message": "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page "
+            "et recommencez : rien n'a été enregistré.",
+        },
+        status_code=403,
+    )
+
+
+def mount_web(
+    app: FastAPI, settings: Settings | None = None, product: Product | None = None
+) -> None:
+    """Add the web application's pages, static files and security middleware to `app`."""
+    from egide.web.routes import router
+
+    settings = settings or get_settings()
+    app.state.web_key = web_key(settings)
+    app.state.web_product = product or load_product(
+        Path(settings.product_file) if settings.product_file else None
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(WebSecurity, secure_cookies=settings.production)
+    app.include_router(router)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api"):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        return render(
+            request,
+            "erreur.html",
+            {
+                "title": "Page introuvable",
+                "message": "Cette page n'existe pas, ou vous n'y avez pas accès.",
+            },
+            status_code=404,
+        )
