@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -59,9 +60,11 @@ from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.quote_record import StoredQuote
+from egide.domain.web_session import WebSession
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
@@ -137,6 +140,9 @@ class _Store:
                     f"duplicate {cls.__name__} {dict(zip(key, value, strict=True))}"
                 )
         self.rows(cls).append(row)
+
+    def remove(self, cls: type[R], where: Callable[[R], bool]) -> None:
+        self.tables[cls] = [r for r in self.rows(cls) if not where(r)]
 
     def save(self) -> _Saved:
         lists = {cls: list(rows) for cls, rows in self.tables.items()}
@@ -480,6 +486,24 @@ class FakeAuditLog(_Repository):
         return sorted(rows, key=lambda r: r.seq)
 
 
+class FakeWebSessions(_Repository):
+    def add(self, session: WebSession) -> WebSession:
+        row = web_session_row(session)
+        self._store.add(row)
+        return web_session_value(row)
+
+    def get(self, token_hash: str) -> WebSession | None:
+        rows = self._store.rows(WebSessionRow)
+        row = next((r for r in rows if r.token_hash == token_hash), None)
+        return web_session_value(row) if row is not None else None
+
+    def delete(self, token_hash: str) -> None:
+        self._store.remove(WebSessionRow, lambda r: r.token_hash == token_hash)
+
+    def delete_user(self, user_id: int) -> None:
+        self._store.remove(WebSessionRow, lambda r: r.user_id == user_id)
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -499,6 +523,7 @@ class FakeUnitOfWork:
             OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
         )
         self._audit = FakeAuditLog(self._store)
+        self._web_sessions = FakeWebSessions(self._store)
         # ...and sealed in the audit trail, as migration 0007 seals it
         from egide.services import audit
 
@@ -545,6 +570,11 @@ class FakeUnitOfWork:
     def accounts(self) -> FakeAccounts:
         self._open()
         return self._accounts
+
+    @property
+    def web_sessions(self) -> FakeWebSessions:
+        self._open()
+        return self._web_sessions
 
     @property
     def audit(self) -> FakeAuditLog:

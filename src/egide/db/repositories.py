@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,10 +38,12 @@ from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
+from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.quote_record import StoredQuote
+from egide.domain.web_session import WebSession
 
 _Row = TypeVar("_Row")
 
@@ -465,3 +468,24 @@ class SqlAuditLog(_Repository):
 
     def rows(self, model: type[_Row]) -> list[_Row]:
         return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]
+
+
+class SqlWebSessions(_Repository):
+    """The web application's sessions, by the hash of their token."""
+
+    def add(self, session: WebSession) -> WebSession:
+        row = web_session_row(session)
+        self._add(row)
+        return web_session_value(row)
+
+    def get(self, token_hash: str) -> WebSession | None:
+        row = _one(
+            self.session, select(WebSessionRow).where(WebSessionRow.token_hash == token_hash)
+        )
+        return web_session_value(row) if row is not None else None
+
+    def delete(self, token_hash: str) -> None:
+        self.session.execute(sa_delete(WebSessionRow).where(WebSessionRow.token_hash == token_hash))
+
+    def delete_user(self, user_id: int) -> None:
+        self.session.execute(sa_delete(WebSessionRow).where(WebSessionRow.user_id == user_id))

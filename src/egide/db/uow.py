@@ -18,6 +18,7 @@ from egide.db.repositories import (
     SqlPortfolioRuns,
     SqlProductVersions,
     SqlQuotes,
+    SqlWebSessions,
 )
 
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
     runs: SqlPortfolioRuns
     accounts: SqlAccounts
     audit: SqlAuditLog
+    web_sessions: SqlWebSessions
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
         self.runs = SqlPortfolioRuns(session)
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
+        self.web_sessions = SqlWebSessions(session)
         return self
 
     def __exit__(

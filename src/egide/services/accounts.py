@@ -358,6 +358,10 @@ def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disable
             raise NotFound(f"user {email} does not exist")
         changed = replace(user, disabled=disabled)
         uow.accounts.update_user(changed)
+        if disabled:  # its web sessions end at once (API tokens check the flag on every use)
+            from egide.services.sessions import end_user_sessions
+
+            end_user_sessions(uow, user.id)
         _audit(uow, changed, "disabled" if disabled else "enabled", principal)
         uow.commit()
         return changed

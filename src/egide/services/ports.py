@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.quote_record import StoredQuote
+    from egide.domain.web_session import WebSession
 
 _R = TypeVar("_R")
 
@@ -261,6 +262,20 @@ class AuditLog(Protocol):
         ...
 
 
+class WebSessions(Protocol):
+    """The web application's sessions, by the hash of their token (never the token)."""
+
+    def add(self, session: WebSession) -> WebSession: ...
+
+    def get(self, token_hash: str) -> WebSession | None: ...
+
+    def delete(self, token_hash: str) -> None: ...
+
+    def delete_user(self, user_id: int) -> None:
+        """Every session of the user (a disabled account, a password reset)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -287,6 +302,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def web_sessions(self) -> WebSessions: ...
 
     def __enter__(self) -> Self: ...
 

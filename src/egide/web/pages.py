@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.datastructures import FormData
 
 from egide.domain.money import fmt_eur
 from egide.domain.product import Product, load_product
+from egide.services.ports import UnitOfWork
 from egide.settings import Settings, get_settings
 from egide.web.security import CSRF_FIELD, WebSecurity, csrf_token_for, csrf_valid, web_key
 
@@ -52,6 +54,12 @@ def web_product(request: Request) -> Product:
     return product
 
 
+def uow_of(request: Request) -> UnitOfWork:
+    """A fresh unit of work of the application's database."""
+    factory: Callable[[], UnitOfWork] = _state(request, "web_uow_factory")
+    return factory()
+
+
 def csrf_token(request: Request) -> str:
     return csrf_token_for(_state(request, "web_key"), request.state.csrf_seed)
 
@@ -59,10 +67,13 @@ def csrf_token(request: Request) -> str:
 def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
+    from egide.web.account import current_principal
+
+    user = current_principal(request)
     return templates.TemplateResponse(
         request,
         template,
-        {**context, "csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD},
+        {**context, "csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD, "user": user},
         status_code=status_code,
     )
 
@@ -85,13 +96,32 @@ def csrf_refused(request: Request, form: FormData) -> Response | None:
     )
 
 
+def default_uow_factory(settings: Settings) -> Callable[[], UnitOfWork]:
+    """Units of work on the settings' database, its schema brought up to date once."""
+    from egide.db.engine import make_engine, make_session_factory
+    from egide.db.migrate import ensure_schema
+    from egide.db.uow import SqlUnitOfWork
+
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, settings.database_url)
+    factory = make_session_factory(engine)
+    return lambda: SqlUnitOfWork(factory)
+
+
 def mount_web(
-    app: FastAPI, settings: Settings | None = None, product: Product | None = None
+    app: FastAPI,
+    settings: Settings | None = None,
+    product: Product | None = None,
+    uow_factory: Callable[[], UnitOfWork] | None = None,
 ) -> None:
     """Add the web application's pages, static files and security middleware to `app`."""
+    from egide.web import account
     from egide.web.routes import router
 
     settings = settings or get_settings()
+    app.state.web_settings = settings
+    app.state.web_uow_factory = uow_factory or default_uow_factory(settings)
+    app.state.login_limiter = account.login_limiter(getattr(settings, "redis_url", None))
     app.state.web_key = web_key(settings)
     app.state.web_product = product or load_product(
         Path(settings.product_file) if settings.product_file else None
@@ -99,6 +129,7 @@ def mount_web(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(WebSecurity, secure_cookies=settings.production)
     app.include_router(router)
+    app.include_router(account.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:

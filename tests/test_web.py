@@ -1,0 +1,349 @@
+"""The French web application's first pages: home, the quote without an account, login, logout
+and each role's space — security (CSRF, cookies, headers, sessions) and French validation."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from egide.db.uow import SqlUnitOfWork
+from egide.domain.access import local_operator
+from egide.domain.money import fmt_eur
+from egide.domain.product import Product
+from egide.services import accounts
+from egide.services.quotes import price_quote, save_quote
+from egide.services.results import contract
+from egide.settings import Settings
+from egide.web import content_fr, forms
+from egide.web.pages import mount_web
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PASSWORD = "correct horse battery staple 42"
+
+
+def _app(url: str, product: Product, **settings: Any) -> FastAPI:
+    app = FastAPI()
+    shared = SqlUnitOfWork.from_url(url)  # one engine; a fresh unit of work per use
+    mount_web(
+        app,
+        Settings(database_url=url, **settings),
+        product,
+        lambda: SqlUnitOfWork(shared._factory),
+    )
+    return app
+
+
+@pytest.fixture
+def client(sqlite_url: str, product: Product) -> TestClient:
+    return TestClient(_app(sqlite_url, product))
+
+
+def _token(client: TestClient, path: str = "/tarif") -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def _example_form(name: str = "cabinet-medical") -> dict[str, str]:
+    return forms.form_values(yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text()))
+
+
+def _text(html: str) -> str:
+    return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _users(url: str) -> dict[str, Any]:
+    """An insurer underwriter, two brokerages with a broker each, and their quotes."""
+    uow = SqlUnitOfWork.from_url(url)
+    with uow:
+        insurer = uow.accounts.insurer()
+    op = local_operator(insurer.id)
+    b1 = accounts.create_organisation(
+        uow, op, "brokerage", "Courtage Un", siren="732829320", orias="07012345"
+    )
+    b2 = accounts.create_organisation(
+        uow, op, "brokerage", "Courtage Deux", siren="552100554", orias="07012346"
+    )
+    made = {
+        "underwriter": accounts.create_user(
+            uow, op, insurer.id, "souscripteur@assureur.example", PASSWORD, ["underwriter"]
+        ),
+        "broker1": accounts.create_user(
+            uow, op, b1.id, "claire@courtage1.example", PASSWORD, ["broker"]
+        ),
+        "broker2": accounts.create_user(
+            uow, op, b2.id, "paul@courtage2.example", PASSWORD, ["broker"]
+        ),
+    }
+    return {"op": op, "uow": uow, **made}
+
+
+def _login(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    return client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": _token(client, "/connexion")},
+        follow_redirects=False,
+    )
+
+
+def test_home_page_is_french_and_tells_the_product_sheet_case(
+    client: TestClient, product: Product
+) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert '<html lang="fr">' in page.text
+    for coverage in product.coverages.values():
+        assert coverage.label in page.text
+    paid = sum(a for _, a in content_fr.WORKED_CASE_COSTS) - content_fr.WORKED_CASE_DEDUCTIBLE
+    assert fmt_eur(Decimal(paid)) in page.text
+    assert 'href="/tarif"' in page.text
+
+
+def test_the_worked_case_costs_are_the_example_claims_costs() -> None:
+    claim = yaml.safe_load((EXAMPLES / "claims" / "fuite-donnees-cabinet.yaml").read_text())
+    amounts = sorted(c["amount"] for c in claim["costs"])
+    assert sorted(a for _, a in content_fr.WORKED_CASE_COSTS) == amounts
+
+
+def test_every_page_carries_a_strict_content_security_policy(client: TestClient) -> None:
+    for path in ("/", "/tarif", "/connexion", "/nulle-part"):
+        headers = client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"]
+
+
+def test_no_page_has_an_inline_script_or_style(client: TestClient) -> None:
+    form = {**_example_form(), "csrf_token": _token(client)}
+    pages = [client.get("/").text, client.get("/tarif").text, client.post("/tarif", data=form).text]
+    for html in pages:
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+        assert " style=" not in html and "<style" not in html
+
+
+@pytest.mark.parametrize("example", ["cabinet-medical", "pharmacie", "clinique-120-lits"])
+def test_a_priced_form_shows_what_the_service_prices(
+    client: TestClient, product: Product, example: str
+) -> None:
+    expected = contract(
+        price_quote(yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text()), product)
+    )
+    page = client.post("/tarif", data={**_example_form(example), "csrf_token": _token(client)})
+    assert page.status_code == 200
+    text = _text(page.text)
+    assert expected["decision_label"] in text
+    assert fmt_eur(Decimal(expected["premium"]["total"])) in text
+    for c in expected["coverages"]:
+        assert fmt_eur(Decimal(c["premium"])) in text
+    assert f"{expected['security_score']} / 100" in text
+
+
+def test_bad_answers_get_french_messages_beside_their_fields_and_nothing_is_stored(
+    client: TestClient, sqlite_url: str
+) -> None:
+    form = _example_form()
+    form.update(
+        {
+            "establishment.siret": "73282932000075",
+            "establishment.annual_revenue": "-5",
+            "security.critical_patch_days": "trente",
+            "cover.limit": "123",
+        }
+    )
+    uow = SqlUnitOfWork.from_url(sqlite_url)
+    with uow:
+        entries_before = len(uow.audit.entries())
+    page = client.post("/tarif", data={**form, "csrf_token": _token(client)})
+    assert page.status_code == 422
+    for field, words in [
+        ("establishment-siret", "SIRET n'est pas valide"),
+        ("establishment-annual_revenue", "strictement supérieure à 0"),
+        ("security-critical_patch_days", "Saisissez un nombre"),
+        ("cover-limit", "pas proposé"),
+    ]:
+        error = re.search(rf'<p class="erreur" id="{field}-erreur">(.*?)</p>', page.text, re.S)
+        assert error and words in error.group(1).replace("&#39;", "'"), field
+        field_tag = re.search(rf'<(?:input|select) id="{field}"[^>]*>', page.text, re.S)
+        assert field_tag and f"{field}-erreur" in field_tag.group(0)
+        assert 'aria-invalid="true"' in field_tag.group(0)
+    assert 'data-priced="1"' not in page.text
+    with uow:
+        assert len(uow.audit.entries()) == entries_before
+        assert uow.quotes.find() == []
+
+
+def test_text_typed_by_a_visitor_is_shown_literally(client: TestClient) -> None:
+    form = {**_example_form(), "establishment.name": '<script>alert("x")</script>'}
+    page = client.post("/tarif", data={**form, "csrf_token": _token(client)})
+    assert '<script>alert("x")' not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+def test_a_post_without_a_valid_csrf_token_is_refused_and_writes_nothing(
+    client: TestClient, sqlite_url: str
+) -> None:
+    people = _users(sqlite_url)
+    uow = people["uow"]
+    with uow:
+        before = len(uow.audit.entries())
+    client.get("/connexion")  # the visitor has a CSRF cookie
+    for token in (None, "0" * 64, _token(TestClient(client.app))):  # none, forged, another's
+        data = {"email": "claire@courtage1.example", "password": PASSWORD}
+        if token:
+            data["csrf_token"] = token
+        refused = client.post("/connexion", data=data, follow_redirects=False)
+        assert refused.status_code == 403
+        assert "egide_session" not in refused.cookies
+    with uow:
+        assert len(uow.audit.entries()) == before  # no login was recorded
+
+
+def test_login_sets_a_protected_session_cookie_and_renews_the_csrf_cookie(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _users(sqlite_url)
+    client.get("/connexion")
+    before = client.cookies.get("egide_csrf")
+    answer = _login(client, "claire@courtage1.example")
+    assert answer.status_code == 303 and answer.headers["location"] == "/espace"
+    cookies = answer.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith("egide_session="))
+    assert "HttpOnly" in session and "SameSite=lax" in session and "Secure" not in session
+    assert client.cookies.get("egide_csrf") != before
+    assert "claire@courtage1.example" in client.get("/espace").text
+
+
+def test_cookies_are_secure_in_production(
+    sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "EGIDE_AUDIT_KEY", "8f" + "1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f60718293a4b5c6d7e8f9a"
+    )
+    _users(sqlite_url)
+    monkeypatch.setenv("EGIDE_ENV", "production")
+    app = _app(sqlite_url, product)
+    assert app.state.web_settings.production
+    client = TestClient(app, base_url="https://testserver")
+    answer = _login(client, "claire@courtage1.example")
+    cookies = answer.headers.get_list("set-cookie")
+    assert all("Secure" in c for c in cookies if c.startswith(("egide_session=", "egide_csrf=")))
+
+
+def test_a_wrong_password_is_refused_in_french_without_saying_which_part(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _users(sqlite_url)
+    wrong = _login(client, "claire@courtage1.example", "not the password")
+    unknown = _login(client, "nobody@nowhere.example", "not the password")
+    for page in (wrong, unknown):
+        assert page.status_code == 401
+        assert "Adresse électronique ou mot de passe incorrect." in page.text.replace("&#39;", "'")
+
+
+def test_repeated_failed_logins_are_slowed_down_with_a_french_message(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _users(sqlite_url)
+    statuses = [_login(client, "claire@courtage1.example", "bad").status_code for _ in range(6)]
+    assert statuses[:5] == [401] * 5 and statuses[5] == 429
+    blocked = _login(client, "claire@courtage1.example")  # even the right password, for now
+    assert blocked.status_code == 429 and "Trop de tentatives" in blocked.text
+
+
+def test_logout_ends_the_session_for_every_copy_of_the_cookie(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _users(sqlite_url)
+    _login(client, "claire@courtage1.example")
+    stolen = client.cookies.get("egide_session")
+    assert client.get("/espace", follow_redirects=False).status_code == 200
+    out = client.post(
+        "/deconnexion", data={"csrf_token": _token(client, "/espace")}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    thief = TestClient(client.app, cookies={"egide_session": stolen})
+    assert thief.get("/espace", follow_redirects=False).headers["location"] == "/connexion"
+
+
+def test_a_disabled_user_loses_their_session_at_once(client: TestClient, sqlite_url: str) -> None:
+    people = _users(sqlite_url)
+    _login(client, "claire@courtage1.example")
+    assert client.get("/espace", follow_redirects=False).status_code == 200
+    accounts.set_user_disabled(people["uow"], people["op"], "claire@courtage1.example", True)
+    assert client.get("/espace", follow_redirects=False).status_code == 303
+
+
+def test_a_broker_space_lists_its_own_clients_quotes_only(
+    client: TestClient, sqlite_url: str, product: Product
+) -> None:
+    people = _users(sqlite_url)
+    uow = people["uow"]
+    b1 = accounts.acting_principal(uow, "claire@courtage1.example")
+    b2 = accounts.acting_principal(uow, "paul@courtage2.example")
+    mine = contract(
+        save_quote(
+            uow, b1, yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text()), product
+        )
+    )
+    theirs = contract(
+        save_quote(uow, b2, yaml.safe_load((EXAMPLES / "pharmacie.yaml").read_text()), product)
+    )
+    _login(client, "claire@courtage1.example")
+    page = client.get("/espace").text
+    assert mine["quote_number"] in page and theirs["quote_number"] not in page
+
+
+def test_an_underwriter_sees_the_referral_queue(
+    client: TestClient, sqlite_url: str, product: Product
+) -> None:
+    people = _users(sqlite_url)
+    b1 = accounts.acting_principal(people["uow"], "claire@courtage1.example")
+    app = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text())
+    referred = contract(save_quote(people["uow"], b1, app, product))
+    assert referred["status"] == "referred"
+    _login(client, "souscripteur@assureur.example")
+    page = client.get("/espace").text
+    queue = page[page.index("Propositions à étudier") : page.index('id="devis"')]
+    assert referred["quote_number"] in queue
+
+
+def test_an_unknown_page_is_a_french_404(client: TestClient) -> None:
+    page = client.get("/devis/DEV-20270101-000000")
+    assert page.status_code == 404 and "Page introuvable" in page.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+def test_numbers_written_the_french_way_read_back_exactly(value: Decimal) -> None:
+    whole, _, cents = f"{value:.2f}".partition(".")
+    grouped = "\u202f".join(whole[max(i - 3, 0) : i] for i in range(len(whole), 0, -3)[::-1])
+    data, errors = forms.read_form({"establishment.annual_revenue": f"{grouped},{cents}"})
+    assert errors == []
+    assert Decimal(data["establishment"]["annual_revenue"]) == value
+
+
+@pytest.mark.parametrize(
+    "example", ["cabinet-medical", "pharmacie", "clinique-120-lits", "laboratoire"]
+)
+def test_an_application_shown_in_the_form_reads_back_to_the_same_application(example: str) -> None:
+    from egide.domain.application import parse_application
+    from egide.domain.product import load_product
+
+    product = load_product()
+    original = yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text())
+    data, errors = forms.read_form(forms.form_values(original))
+    assert errors == []
+    original.pop("technology", None)  # the public form does not ask for vendors (unknown)
+    assert parse_application(data, product) == parse_application(original, product)
