@@ -320,7 +320,7 @@ def test_an_underwriter_sees_the_referral_queue(
 
 
 def test_an_unknown_page_is_a_french_404(client: TestClient) -> None:
-    page = client.get("/devis/DEV-20270101-000000")
+    page = client.get("/nulle-part")
     assert page.status_code == 404 and "Page introuvable" in page.text
 
 
@@ -347,3 +347,67 @@ def test_an_application_shown_in_the_form_reads_back_to_the_same_application(exa
     assert errors == []
     original.pop("technology", None)  # the public form does not ask for vendors (unknown)
     assert parse_application(data, product) == parse_application(original, product)
+
+
+def _referred_clinic(people: dict[str, Any], product: Product) -> dict[str, Any]:
+    b1 = accounts.acting_principal(people["uow"], "claire@courtage1.example")
+    app = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text())
+    return contract(save_quote(people["uow"], b1, app, product))
+
+
+def test_a_broker_gets_the_same_404_page_for_another_brokerages_quote_as_for_none(
+    client: TestClient, sqlite_url: str, product: Product
+) -> None:
+    people = _users(sqlite_url)
+    quote = _referred_clinic(people, product)
+    _login(client, "claire@courtage1.example")
+    assert client.get(f"/devis/{quote['quote_number']}").status_code == 200
+    other = TestClient(client.app)
+    _login(other, "paul@courtage2.example")
+    foreign = other.get(f"/devis/{quote['quote_number']}")
+    missing = other.get("/devis/DEV-20990101-ABCDEF")
+    assert foreign.status_code == missing.status_code == 404
+    strip = lambda html: re.sub(r'value="[^"]+"', "", html)  # noqa: E731 - the CSRF token differs
+    assert strip(foreign.text) == strip(missing.text)
+
+
+def test_an_underwriter_approves_a_referral_with_a_note_and_history_shows_it(
+    client: TestClient, sqlite_url: str, product: Product
+) -> None:
+    people = _users(sqlite_url)
+    number = _referred_clinic(people, product)["quote_number"]
+    _login(client, "souscripteur@assureur.example")
+    page = client.get(f"/devis/{number}")
+    assert "Examiner la proposition" in page.text
+    token = _token(client, f"/devis/{number}")
+    empty = client.post(
+        f"/devis/{number}/examen", data={"decision": "accepter", "note": " ", "csrf_token": token}
+    )
+    assert empty.status_code == 422 and 'id="note-erreur"' in empty.text
+    done = client.post(
+        f"/devis/{number}/examen",
+        data={"decision": "accepter", "note": "Restauration testée le 12/11", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    shown = client.get(f"/devis/{number}").text
+    assert "Accepté par un souscripteur" in shown and "Restauration testée le 12/11" in shown
+    assert "Examiner la proposition" not in shown  # reviewed once
+
+
+def test_a_broker_cannot_review_its_own_referral_and_nothing_changes(
+    client: TestClient, sqlite_url: str, product: Product
+) -> None:
+    people = _users(sqlite_url)
+    number = _referred_clinic(people, product)["quote_number"]
+    _login(client, "claire@courtage1.example")
+    assert "Examiner la proposition" not in client.get(f"/devis/{number}").text
+    token = _token(client, f"/devis/{number}")
+    refused = client.post(
+        f"/devis/{number}/examen", data={"decision": "accepter", "note": "ok", "csrf_token": token}
+    )
+    assert refused.status_code == 403 and "Votre rôle ne permet pas" in refused.text
+    b1 = accounts.acting_principal(people["uow"], "claire@courtage1.example")
+    from egide.services.quotes import get_quote
+
+    assert contract(get_quote(people["uow"], b1, number))["status"] == "referred"

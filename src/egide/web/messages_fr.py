@@ -44,6 +44,8 @@ FIELD_LABELS: dict[str, str] = {
     "cover.limit": "Plafond annuel de garantie",
     "cover.deductible": "Franchise par sinistre",
     "email": "Adresse électronique",
+    "note": "Note du souscripteur",
+    "decision": "Décision",
     "password": "Mot de passe",
 }
 
@@ -69,6 +71,8 @@ RULES: dict[str, str] = {
     "csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
     "credentials": "Adresse électronique ou mot de passe incorrect.",
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
+    "not_allowed": "Votre rôle ne permet pas cette action.",
+    "state": "Ce devis a changé entre-temps : rechargez la page.",
 }
 
 _BOUND = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")

@@ -78,6 +78,19 @@ def render(
     )
 
 
+def not_found_page(request: Request) -> Response:
+    """The one 404 page: a missing object and another tenant's look the same."""
+    return render(
+        request,
+        "erreur.html",
+        {
+            "title": "Page introuvable",
+            "message": "Cette page n'existe pas, ou vous n'y avez pas accès.",
+        },
+        status_code=404,
+    )
+
+
 def csrf_refused(request: Request, form: FormData) -> Response | None:
     """A 403 page when the form's token does not match the visitor's cookie, else None."""
     token = form.get(CSRF_FIELD)
@@ -115,7 +128,7 @@ def mount_web(
     uow_factory: Callable[[], UnitOfWork] | None = None,
 ) -> None:
     """Add the web application's pages, static files and security middleware to `app`."""
-    from egide.web import account
+    from egide.web import account, quotes_pages
     from egide.web.routes import router
 
     settings = settings or get_settings()
@@ -130,6 +143,7 @@ def mount_web(
     app.add_middleware(WebSecurity, secure_cookies=settings.production)
     app.include_router(router)
     app.include_router(account.router)
+    app.include_router(quotes_pages.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -137,12 +151,4 @@ def mount_web(
             from fastapi.responses import JSONResponse
 
             return JSONResponse({"detail": "Not Found"}, status_code=404)
-        return render(
-            request,
-            "erreur.html",
-            {
-                "title": "Page introuvable",
-                "message": "Cette page n'existe pas, ou vous n'y avez pas accès.",
-            },
-            status_code=404,
-        )
+        return not_found_page(request)
