@@ -411,3 +411,77 @@ def test_a_broker_cannot_review_its_own_referral_and_nothing_changes(
     from egide.services.quotes import get_quote
 
     assert contract(get_quote(people["uow"], b1, number))["status"] == "referred"
+
+
+def _declared_leak(
+    people: dict[str, Any], product: Product, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The product sheet's case: the demo practice bound on 10 January 2027, its patient files
+    found on the web in March, declared the next day by its broker."""
+    from egide.services.claims import declare_claim
+    from egide.services.policies import bind_quote
+
+    uow = people["uow"]
+    b1 = accounts.acting_principal(uow, "claire@courtage1.example")
+    monkeypatch.setenv("EGIDE_NOW", "2027-01-10T09:00:00+01:00")
+    app = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text())
+    quote = contract(save_quote(uow, b1, app, product))
+    policy = contract(bind_quote(uow, b1, quote["quote_number"], start="2027-01-10"))
+    monkeypatch.setenv("EGIDE_NOW", "2027-03-16T18:00:00+01:00")
+    leak = yaml.safe_load((EXAMPLES / "claims" / "fuite-donnees-cabinet.yaml").read_text())
+    return str(contract(declare_claim(uow, b1, policy["policy_number"], leak))["claim_id"])
+
+
+def test_a_claims_page_shows_the_clock_and_a_claims_handler_settles_the_product_sheet_case(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    accounts.create_user(
+        people["uow"],
+        people["op"],
+        people["underwriter"].organisation_id,
+        "sinistres@assureur.example",
+        PASSWORD,
+        ["claims_handler"],
+    )
+    number = _declared_leak(people, product, monkeypatch)
+    _login(client, "claire@courtage1.example")
+    page = client.get(f"/sinistres/{number}").text
+    assert "Notification de la violation de données à la CNIL (72 heures)" in page
+    assert "Régler le sinistre" not in page  # a broker does not settle
+    assert "Déposez plainte" not in page  # the complaint was filed: nothing left to do
+    pdf = client.get(f"/sinistres/{number}/decompte.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    handler = TestClient(client.app)
+    _login(handler, "sinistres@assureur.example")
+    form_page = handler.get(f"/sinistres/{number}").text
+    key = re.search(r'name="key" value="([^"]+)"', form_page)
+    assert key
+    form = {
+        "amount": "",
+        "final": "oui",
+        "key": key.group(1),
+        "csrf_token": _token(handler, f"/sinistres/{number}"),
+    }
+    assert (
+        handler.post(
+            f"/sinistres/{number}/reglement", data=form, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    again = handler.post(f"/sinistres/{number}/reglement", data=form, follow_redirects=False)
+    assert again.status_code == 303  # the same form twice: paid once
+    settled = handler.get(f"/sinistres/{number}").text
+    paid = re.search(r"Déjà versé</th><td class=\"montant\">([^<]+)</td>", settled)
+    assert paid and paid.group(1) == fmt_eur(Decimal("24570"))
+
+
+def test_another_brokerage_gets_a_404_for_a_claim(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    number = _declared_leak(people, product, monkeypatch)
+    _login(client, "paul@courtage2.example")
+    assert client.get(f"/sinistres/{number}").status_code == 404
+    assert client.get(f"/sinistres/{number}/decompte.pdf").status_code == 404

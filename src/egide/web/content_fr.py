@@ -66,3 +66,32 @@ WORKED_CASE_COSTS: tuple[tuple[str, int], ...] = (
     ("Dommages et intérêts pour préjudice moral", 10500),
 )
 WORKED_CASE_DEDUCTIBLE = 1000
+
+# What to do for each legal deadline of an incident (`egide.domain.incident_clock.RULES`).
+DEADLINE_TODO: dict[str, str] = {
+    "cnil_notification": (
+        "Notifiez la violation sur le site de la CNIL (téléservice « Notifier une violation de "
+        "données personnelles ») ; complétez plus tard ce que vous ignorez encore."
+    ),
+    "patient_notification": (
+        "Informez les patients concernés en termes clairs : ce qui s'est passé, les données "
+        "touchées, les conséquences probables et ce que vous faites."
+    ),
+    "ars_declaration": (
+        "Signalez l'incident sur le portail de signalement des événements sanitaires "
+        "indésirables ; le CERT Santé vous accompagne."
+    ),
+    "complaint": (
+        "Déposez plainte au commissariat, à la gendarmerie ou auprès du procureur : sans plainte "
+        "dans les 72 heures, l'assurance ne peut pas indemniser les pertes de l'attaque."
+    ),
+    "insurer_notice": "Déclarez le sinistre à votre assureur ou à votre courtier.",
+}
+
+DEADLINE_STATUS: dict[str, str] = {
+    "done": "Fait",
+    "done_late": "Fait en retard",
+    "due": "À faire",
+    "due_now": "À faire sans délai",
+    "overdue": "En retard",
+}

@@ -178,7 +178,7 @@ COVER_FIELDS = ("cover.limit", "cover.deductible")
 assert set(REQUIRED_SECURITY_CONTROLS) <= {p.split(".", 1)[1] for p in QUESTIONS}
 
 
-def _number(text: str) -> Decimal | None:
+def french_number(text: str) -> Decimal | None:
     """A number written the French way: ``450 000``, ``0,06``, ``1 000,50``."""
     cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
     try:
@@ -219,7 +219,7 @@ def read_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[FieldError]
             else:
                 _set(data, path, allowed[raw])
         else:
-            number = _number(raw)
+            number = french_number(raw)
             if number is None:
                 errors.append(FieldError(path, "number", "is not a number"))
             elif q.kind == "integer" and number != number.to_integral_value():

@@ -45,6 +45,7 @@ FIELD_LABELS: dict[str, str] = {
     "cover.deductible": "Franchise par sinistre",
     "email": "Adresse électronique",
     "note": "Note du souscripteur",
+    "amount": "Montant à régler (€)",
     "decision": "Décision",
     "password": "Mot de passe",
 }
@@ -73,6 +74,9 @@ RULES: dict[str, str] = {
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
     "not_allowed": "Votre rôle ne permet pas cette action.",
     "state": "Ce devis a changé entre-temps : rechargez la page.",
+    "claim_state": "Ce sinistre a changé entre-temps ou est clos : rechargez la page.",
+    "at_most_payable": "Ce montant dépasse ce qui est payable aujourd'hui.",
+    "positive": "Le montant doit être positif.",
 }
 
 _BOUND = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")

@@ -128,7 +128,7 @@ def mount_web(
     uow_factory: Callable[[], UnitOfWork] | None = None,
 ) -> None:
     """Add the web application's pages, static files and security middleware to `app`."""
-    from egide.web import account, quotes_pages
+    from egide.web import account, claims_pages, quotes_pages
     from egide.web.routes import router
 
     settings = settings or get_settings()
@@ -144,6 +144,7 @@ def mount_web(
     app.include_router(router)
     app.include_router(account.router)
     app.include_router(quotes_pages.router)
+    app.include_router(claims_pages.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
