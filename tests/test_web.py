@@ -485,3 +485,51 @@ def test_another_brokerage_gets_a_404_for_a_claim(
     _login(client, "paul@courtage2.example")
     assert client.get(f"/sinistres/{number}").status_code == 404
     assert client.get(f"/sinistres/{number}/decompte.pdf").status_code == 404
+
+
+def test_a_visitor_saves_the_quote_by_creating_the_establishments_account(
+    client: TestClient, sqlite_url: str
+) -> None:
+    form = {**_example_form(), "email": "dr.martin@cabinet.example", "password": PASSWORD}
+    done = client.post(
+        "/tarif/compte", data={**form, "csrf_token": _token(client)}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/devis/DEV-")
+    page = client.get(done.headers["location"])
+    assert page.status_code == 200 and "Cabinet du Dr Martin" in page.text
+    assert "dr.martin@cabinet.example" in client.get("/espace").text
+    uow = SqlUnitOfWork.from_url(sqlite_url)
+    with uow:
+        org = uow.accounts.organisation_by_siret("73282932000074")
+        user = uow.accounts.user_by_email("dr.martin@cabinet.example")
+        assert org is not None and user is not None and user.organisation_id == org.id
+        assert [q.establishment_id for q in uow.quotes.find()] == [org.id]
+
+
+def test_nobody_takes_over_an_establishment_by_typing_its_siret(
+    client: TestClient, sqlite_url: str
+) -> None:
+    first = {**_example_form(), "email": "dr.martin@cabinet.example", "password": PASSWORD}
+    client.post("/tarif/compte", data={**first, "csrf_token": _token(client)})
+    intruder = TestClient(client.app)
+    second = {**_example_form(), "email": "intrus@ailleurs.example", "password": PASSWORD}
+    refused = intruder.post("/tarif/compte", data={**second, "csrf_token": _token(intruder)})
+    assert refused.status_code == 422
+    assert "demandez une invitation" in refused.text
+    uow = SqlUnitOfWork.from_url(sqlite_url)
+    with uow:
+        assert uow.accounts.user_by_email("intrus@ailleurs.example") is None
+        assert len(uow.quotes.find()) == 1
+
+
+def test_a_short_password_is_refused_beside_its_field_and_nothing_is_created(
+    client: TestClient, sqlite_url: str
+) -> None:
+    form = {**_example_form(), "email": "dr.martin@cabinet.example", "password": "court"}
+    page = client.post("/tarif/compte", data={**form, "csrf_token": _token(client)})
+    assert page.status_code == 422
+    error = re.search(r'<p class="erreur" id="password-erreur">(.*?)</p>', page.text)
+    assert error and "trop court" in error.group(1)
+    uow = SqlUnitOfWork.from_url(sqlite_url)
+    with uow:
+        assert uow.accounts.organisation_by_siret("73282932000074") is None

@@ -432,3 +432,59 @@ def revoke_client(uow: UnitOfWork, principal: Principal, client_id: str) -> ApiC
         _audit(uow, changed, "revoked", principal)
         uow.commit()
         return changed
+
+
+class SiretTaken(Conflict):
+    """An organisation holds this SIRET already: joining it needs an invitation."""
+
+    code = "siret_taken"
+
+
+class EmailTaken(Conflict):
+    """A user holds this address already."""
+
+    code = "email_taken"
+
+
+def sign_up_establishment(
+    uow: UnitOfWork, data: object, product: Any, email: str, password: str
+) -> Principal:
+    """A visitor who priced a quote creates its establishment and becomes its manager.
+
+    Only for a SIRET no organisation holds: otherwise joining needs an invitation from that
+    establishment's manager or its broker, so that nobody takes over another's data by typing
+    its SIRET (`SiretTaken`, naming no one). Like `authenticate_user`, this makes the principal
+    (a visitor is nobody yet), so it takes none; the application is validated first and nothing
+    is written when anything is wrong."""
+    from egide.domain.application import parse_application
+
+    app = parse_application(data, product)
+    address = _email(email)
+    password_hash = _password_hash(password)
+    moment = now()
+    e = app.establishment
+    with uow:
+        if uow.accounts.user_by_email(address) is not None:
+            raise EmailTaken(f"a user {address} exists already")
+        org, created = uow.accounts.add_establishment_once(
+            Organisation(0, OrgKind.ESTABLISHMENT, e.name, None, e.siret, None, None, moment)
+        )
+        if not created:
+            raise SiretTaken(f"an organisation holds SIRET {e.siret} already")
+        user = uow.accounts.add_user(
+            User(
+                0,
+                org.id,
+                address,
+                password_hash,
+                frozenset({Role.ESTABLISHMENT_MANAGER}),
+                False,
+                moment,
+                moment,
+            )
+        )
+        principal = _user_principal(uow, user)
+        _audit(uow, org, "created", principal)
+        _audit(uow, user, "created", principal)
+        uow.commit()
+        return principal

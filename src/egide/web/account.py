@@ -82,11 +82,16 @@ async def login(request: Request) -> Response:
             limiter.hit(item, *key)
         error = messages_fr.RULES["credentials"]
         return render(request, "connexion.html", {"email": email, "error": error}, 401)
+    return start_session(request, principal, RedirectResponse("/espace", status_code=303))
+
+
+def start_session(request: Request, principal: Principal, response: Response) -> Response:
+    """Log `principal` in: a new session (any the browser held before ends: no session
+    fixation), its cookie, and a renewed CSRF cookie, set on `response`."""
     old = request.cookies.get(SESSION_COOKIE)
-    if old:  # a session held before this login ends: no session fixation
+    if old:
         sessions.close_session(uow_of(request), old)
     token = sessions.open_session(uow_of(request), principal)
-    response = RedirectResponse("/espace", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

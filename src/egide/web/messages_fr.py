@@ -73,6 +73,7 @@ RULES: dict[str, str] = {
     "credentials": "Adresse électronique ou mot de passe incorrect.",
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
     "not_allowed": "Votre rôle ne permet pas cette action.",
+    "min_length": "Ce mot de passe est trop court : 12 caractères au moins.",
     "state": "Ce devis a changé entre-temps : rechargez la page.",
     "claim_state": "Ce sinistre a changé entre-temps ou est clos : rechargez la page.",
     "at_most_payable": "Ce montant dépasse ce qui est payable aujourd'hui.",
@@ -106,6 +107,8 @@ def label(field: str) -> str:
 def field_message(error: FieldError) -> str:
     """The French message shown beside `error.field`: the rule's sentence, and the bounds when
     the rule is a range the English message states (``0..3650``)."""
+    if error.field == "email" and error.rule == "format":
+        return RULES["email"]
     text = RULES.get(error.rule, "Cette valeur n'est pas acceptée.")
     if error.rule != "range":
         return text

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from egide.domain.errors import FieldError, InvalidInput
@@ -104,6 +104,51 @@ async def tarif_post(request: Request) -> Response:
     result, errors, values = price_form(product, form)
     context = _tarif_context(product, values, errors, result)
     return render(request, "tarif.html", context, status_code=200 if result else 422)
+
+
+SIGN_UP_MESSAGES = {
+    "siret_taken": (
+        "Un compte existe déjà pour ce SIRET. Pour le rejoindre, demandez une invitation au "
+        "responsable de l'établissement ou à son courtier."
+    ),
+    "email_taken": "Un compte existe déjà pour cette adresse : connectez-vous pour continuer.",
+}
+
+
+@router.post("/tarif/compte", response_class=HTMLResponse)
+async def sign_up(request: Request) -> Response:
+    """Save the priced quote and create the establishment's account (a new establishment only:
+    a SIRET that an organisation holds needs an invitation)."""
+    from egide.services.accounts import EmailTaken, SiretTaken, sign_up_establishment
+    from egide.services.quotes import save_quote
+    from egide.web.account import start_session
+    from egide.web.pages import uow_of
+
+    form = await request.form()
+    if refused := csrf_refused(request, form):
+        return refused
+    product = web_product(request)
+    result, errors, values = price_form(product, form)
+    if result is None:
+        context = _tarif_context(product, values, errors, None)
+        return render(request, "tarif.html", context, status_code=422)
+    data, _ = forms.read_form(values)
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    account_errors: dict[str, list[str]] = {}
+    try:
+        principal = sign_up_establishment(uow_of(request), data, product, email, password)
+    except InvalidInput as e:
+        account_errors = messages_fr.by_field(e.errors)
+    except (SiretTaken, EmailTaken) as e:
+        field = "establishment.siret" if isinstance(e, SiretTaken) else "email"
+        account_errors = {field: [SIGN_UP_MESSAGES[e.code]]}
+    if account_errors:
+        context = _tarif_context(product, values, account_errors, result)
+        context["email"] = email[:254]
+        return render(request, "tarif.html", context, status_code=422)
+    quote = contract(save_quote(uow_of(request), principal, data, product))
+    response = RedirectResponse(f"/devis/{quote['quote_number']}", status_code=303)
+    return start_session(request, principal, response)
 
 
 @router.post("/tarif/prix", response_class=HTMLResponse)
