@@ -533,3 +533,84 @@ def test_a_short_password_is_refused_beside_its_field_and_nothing_is_created(
     uow = SqlUnitOfWork.from_url(sqlite_url)
     with uow:
         assert uow.accounts.organisation_by_siret("73282932000074") is None
+
+
+def _bound_practice(
+    people: dict[str, Any], product: Product, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    from egide.services.policies import bind_quote
+
+    b1 = accounts.acting_principal(people["uow"], "claire@courtage1.example")
+    monkeypatch.setenv("EGIDE_NOW", "2027-01-10T09:00:00+01:00")
+    app = yaml.safe_load((EXAMPLES / "cabinet-medical.yaml").read_text())
+    quote = contract(save_quote(people["uow"], b1, app, product))
+    return str(
+        contract(bind_quote(people["uow"], b1, quote["quote_number"], start="2027-01-10"))[
+            "policy_number"
+        ]
+    )
+
+
+LEAK_FORM = {
+    "incident.type": "data_leak",
+    "incident.started_at": "2027-03-01T02:00",
+    "incident.discovered_at": "2027-03-15T10:00",
+    "incident.attack": "oui",
+    "incident.complaint_filed_at": "2027-03-16T15:00",
+    "data_breach.patients_affected": "1 850",
+    "notifications.cnil_at": "2027-03-16T16:00",
+    "costs[0].category": "it_forensics",
+    "costs[0].amount": "8 400",
+    "costs[1].category": "public_relations",
+    "costs[1].amount": "2170",
+}
+
+
+def test_the_product_sheet_case_declared_through_the_guided_form_shows_its_clock(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    policy = _bound_practice(people, product, monkeypatch)
+    monkeypatch.setenv("EGIDE_NOW", "2027-03-16T18:00:00+01:00")
+    _login(client, "claire@courtage1.example")
+    page = client.get(f"/contrats/{policy}")
+    assert page.status_code == 200 and "Déclarer un incident" in page.text
+    first = re.search(r'href="(/contrats/[^"]+/documents/[^"]+\.pdf)"', page.text)
+    assert first and client.get(first.group(1)).content.startswith(b"%PDF")
+    form_page = client.get(f"/contrats/{policy}/incident").text
+    key = re.search(r'name="key" value="([^"]+)"', form_page)
+    assert key
+    data = {**LEAK_FORM, "data_breach.categories": ["health", "identity"], "key": key.group(1)}
+    data["csrf_token"] = _token(client, f"/contrats/{policy}/incident")
+    done = client.post(f"/contrats/{policy}/incident", data=data, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/sinistres/")
+    again = client.post(f"/contrats/{policy}/incident", data=data, follow_redirects=False)
+    assert again.headers["location"] == done.headers["location"]  # declared once
+    claim = client.get(done.headers["location"]).text
+    assert "Information des patients concernés" in claim  # 1 850 patients: they must be told
+    assert "8\u202f400,00\u202f€" in claim
+
+
+def test_an_incident_discovered_before_it_started_is_refused_beside_the_field(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    policy = _bound_practice(people, product, monkeypatch)
+    monkeypatch.setenv("EGIDE_NOW", "2027-03-16T18:00:00+01:00")
+    _login(client, "claire@courtage1.example")
+    data = {**LEAK_FORM, "incident.discovered_at": "2027-02-01T10:00", "costs[0].amount": "huit"}
+    data["csrf_token"] = _token(client, f"/contrats/{policy}/incident")
+    page = client.post(f"/contrats/{policy}/incident", data=data)
+    assert page.status_code == 422
+    error = re.search(r'id="costs-0--amount-erreur">(.*?)</p>', page.text)
+    assert error and "Saisissez un nombre" in error.group(1)
+    uow = people["uow"]
+    with uow:
+        assert uow.claims.find() == []
+    del data["costs[0].amount"]
+    page = client.post(f"/contrats/{policy}/incident", data=data)
+    assert page.status_code == 422
+    error = re.search(r'id="incident-discovered_at-erreur">(.*?)</p>', page.text)
+    assert error and "précéder le début" in error.group(1).replace("&#39;", "'")
+    with uow:
+        assert uow.claims.find() == []

@@ -46,6 +46,15 @@ FIELD_LABELS: dict[str, str] = {
     "email": "Adresse électronique",
     "note": "Note du souscripteur",
     "amount": "Montant à régler (€)",
+    "incident.type": "Nature de l'incident",
+    "incident.started_at": "Début de l'incident",
+    "incident.discovered_at": "Découverte de l'incident",
+    "incident.complaint_filed_at": "Dépôt de plainte",
+    "incident.attack": "S'agit-il d'une attaque informatique ?",
+    "incident.description": "Ce qui s'est passé",
+    "data_breach.patients_affected": "Nombre de patients concernés",
+    "data_breach.categories": "Données touchées",
+    "notifications.cnil_at": "Notification à la CNIL",
     "decision": "Décision",
     "password": "Mot de passe",
 }
@@ -78,6 +87,10 @@ RULES: dict[str, str] = {
     "claim_state": "Ce sinistre a changé entre-temps ou est clos : rechargez la page.",
     "at_most_payable": "Ce montant dépasse ce qui est payable aujourd'hui.",
     "positive": "Le montant doit être positif.",
+    "after_start": "Cette date ne peut pas précéder le début de l'incident.",
+    "after_discovery": "Cette date ne peut pas précéder la découverte de l'incident.",
+    "datetime": "Indiquez une date et une heure.",
+    "in_future": "Cette date est dans le futur.",
 }
 
 _BOUND = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)")
@@ -99,8 +112,14 @@ def _fr_number(text: str) -> str:
     return sign + grouped + ("," + frac if frac else "")
 
 
+_COST_FIELD = re.compile(r"costs\[(\d+)\]\.(\w+)")
+_COST_LABELS = {"category": "nature", "amount": "montant", "supplier": "prestataire"}
+
+
 def label(field: str) -> str:
     """The French label of a field (its dotted path when none is known)."""
+    if m := _COST_FIELD.fullmatch(field):
+        return f"Frais n° {int(m.group(1)) + 1} : {_COST_LABELS.get(m.group(2), m.group(2))}"
     return FIELD_LABELS.get(field, field)
 
 

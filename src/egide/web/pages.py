@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +40,13 @@ def _num(value: object) -> str:
     return f"{number:f}".replace(".", ",")
 
 
+def _field_id(path: str) -> str:
+    """The HTML id of a field's dotted path: ``costs[0].amount`` -> ``costs-0--amount``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", path)
+
+
 templates.env.filters["eur"] = _eur
+templates.env.filters["fid"] = _field_id
 templates.env.filters["num"] = _num
 templates.env.filters["eur0"] = _eur_whole
 
@@ -128,7 +135,7 @@ def mount_web(
     uow_factory: Callable[[], UnitOfWork] | None = None,
 ) -> None:
     """Add the web application's pages, static files and security middleware to `app`."""
-    from egide.web import account, claims_pages, quotes_pages
+    from egide.web import account, claims_pages, policies_pages, quotes_pages
     from egide.web.routes import router
 
     settings = settings or get_settings()
@@ -145,6 +152,7 @@ def mount_web(
     app.include_router(account.router)
     app.include_router(quotes_pages.router)
     app.include_router(claims_pages.router)
+    app.include_router(policies_pages.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
