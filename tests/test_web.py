@@ -614,3 +614,36 @@ def test_an_incident_discovered_before_it_started_is_refused_beside_the_field(
     assert error and "précéder le début" in error.group(1).replace("&#39;", "'")
     with uow:
         assert uow.claims.find() == []
+
+
+@given(
+    st.dates(
+        min_value=__import__("datetime").date(2000, 3, 1),
+        max_value=__import__("datetime").date(2100, 12, 31),
+    )
+)
+def test_the_notice_deadline_is_two_months_before_the_anniversary(end: Any) -> None:
+    from egide.web.account import notice_deadline
+
+    notice = notice_deadline(end)
+    months = (end.year - notice.year) * 12 + end.month - notice.month
+    assert months == 2
+    assert notice.day == end.day or (
+        notice.day < end.day
+        and notice.month != (notice + __import__("datetime").timedelta(days=1)).month
+    )
+
+
+def test_a_broker_sees_its_clients_renewal_with_the_last_day_of_notice(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    policy = _bound_practice(people, product, monkeypatch)  # 10 Jan 2027 to 10 Jan 2028
+    monkeypatch.setenv("EGIDE_NOW", "2027-12-01T09:00:00+01:00")
+    _login(client, "claire@courtage1.example")
+    page = client.get("/espace").text
+    section = page[page.index('id="renouvellements"') : page.index('id="sinistres"')]
+    assert policy in section and "2028-01-10" in section and "2027-11-10 — dépassé" in section
+    other = TestClient(client.app)
+    _login(other, "paul@courtage2.example")
+    assert policy not in other.get("/espace").text

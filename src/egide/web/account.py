@@ -9,7 +9,9 @@ memory; shared through Redis when `EGIDE_REDIS_URL` is set) with a French messag
 
 from __future__ import annotations
 
+import calendar
 import secrets
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +20,7 @@ from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from egide.clock import now as clock_now
 from egide.domain.access import Principal, Role
 from egide.domain.errors import NotAllowed
 from egide.services import accounts, sessions
@@ -165,4 +168,42 @@ def space(request: Request) -> Response:
         "quote_status": QUOTE_STATUS_LABELS,
         "policy_status": POLICY_STATUS_LABELS,
     }
+    if principal.roles & {Role.BROKER, Role.ESTABLISHMENT_MANAGER, Role.UNDERWRITER}:
+        due = contract(list_policies(uow, principal, renewal_within_days=90, limit=100))["items"]
+        context["renewals"] = renewal_pipeline(due, clock_now())
     return render(request, "espace.html", context)
+
+
+NOTICE_MONTHS = 2  # art. L113-12 Code des assurances: notice of non-renewal two months ahead
+
+
+def notice_deadline(period_end: date) -> date:
+    """The last day to give notice of non-renewal for a term ending at 0 h on `period_end`
+    (art. L113-12: at least two months before the anniversary date); the same day of the month
+    two months before, or the month's last day when it has no such day."""
+    year, month = period_end.year, period_end.month - NOTICE_MONTHS
+    if month < 1:
+        year, month = year - 1, month + 12
+    day = min(period_end.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def renewal_pipeline(policies: list[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    """The policies whose term ends within 90 days, soonest first, each in its band (7, 60 or 90
+    days) with the last day for notice of non-renewal."""
+    rows = []
+    for p in policies:
+        end = datetime.fromisoformat(p["period_end"])
+        days = (end - moment).days
+        band = 7 if days <= 7 else 60 if days <= 60 else 90
+        notice = notice_deadline(end.date())
+        rows.append(
+            {
+                **p,
+                "days_left": days,
+                "band": band,
+                "notice_by": notice.isoformat(),
+                "notice_passed": notice < moment.date(),
+            }
+        )
+    return sorted(rows, key=lambda r: r["period_end"])
