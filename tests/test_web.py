@@ -647,3 +647,114 @@ def test_a_broker_sees_its_clients_renewal_with_the_last_day_of_notice(
     other = TestClient(client.app)
     _login(other, "paul@courtage2.example")
     assert policy not in other.get("/espace").text
+
+
+def _admin(client: TestClient, sqlite_url: str) -> dict[str, Any]:
+    people = _users(sqlite_url)
+    accounts.create_user(
+        people["uow"],
+        people["op"],
+        people["underwriter"].organisation_id,
+        "admin@assureur.example",
+        PASSWORD,
+        ["admin"],
+    )
+    _login(client, "admin@assureur.example")
+    return people
+
+
+def test_an_admin_creates_a_user_and_disabling_it_ends_its_session(
+    client: TestClient, sqlite_url: str
+) -> None:
+    people = _admin(client, sqlite_url)
+    token = _token(client, "/admin")
+    org = people["broker1"].organisation_id
+    created = client.post(
+        "/admin/utilisateurs",
+        data={
+            "organisation_id": str(org),
+            "email": "lea@courtage1.example",
+            "password": PASSWORD,
+            "roles": ["broker"],
+            "csrf_token": token,
+        },
+    )
+    assert created.status_code == 200 and "Utilisateur créé." in created.text
+    lea = TestClient(client.app)
+    _login(lea, "lea@courtage1.example")
+    assert lea.get("/espace", follow_redirects=False).status_code == 200
+    client.post(
+        "/admin/utilisateurs/desactiver",
+        data={"email": "lea@courtage1.example", "csrf_token": token},
+    )
+    assert lea.get("/espace", follow_redirects=False).status_code == 303
+
+
+def test_an_admin_gives_a_new_password_and_the_old_sessions_end(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _admin(client, sqlite_url)
+    claire = TestClient(client.app)
+    _login(claire, "claire@courtage1.example")
+    token = _token(client, "/admin")
+    new = "une toute nouvelle phrase de passe"
+    done = client.post(
+        "/admin/utilisateurs/mot-de-passe",
+        data={"email": "claire@courtage1.example", "password": new, "csrf_token": token},
+    )
+    assert done.status_code == 200
+    assert claire.get("/espace", follow_redirects=False).status_code == 303
+    assert _login(TestClient(client.app), "claire@courtage1.example", new).status_code == 303
+    assert _login(TestClient(client.app), "claire@courtage1.example").status_code == 401
+
+
+def test_an_api_clients_secret_is_shown_once_and_never_listed(
+    client: TestClient, sqlite_url: str
+) -> None:
+    people = _admin(client, sqlite_url)
+    token = _token(client, "/admin")
+    made = client.post(
+        "/admin/clients",
+        data={
+            "organisation_id": str(people["broker1"].organisation_id),
+            "roles": ["broker"],
+            "scopes": ["quotes:write"],
+            "csrf_token": token,
+        },
+    )
+    secret = re.search(r"Secret : <code>([^<]+)</code>", made.text)
+    assert secret and secret.group(1).startswith("egs_")
+    assert secret.group(1) not in client.get("/admin").text
+
+
+def test_bad_identifiers_are_named_in_french_and_nothing_is_created(
+    client: TestClient, sqlite_url: str
+) -> None:
+    people = _admin(client, sqlite_url)
+    token = _token(client, "/admin")
+    page = client.post(
+        "/admin/organisations",
+        data={
+            "kind": "brokerage",
+            "name": "Courtage Trois",
+            "siren": "123456789",
+            "orias": "12",
+            "csrf_token": token,
+        },
+    )
+    assert page.status_code == 422
+    assert "SIREN n&#39;est pas valide" in page.text and "ORIAS n&#39;est pas valide" in page.text
+    with people["uow"] as uow:
+        assert all(o.name != "Courtage Trois" for o in uow.accounts.organisations(0, 100))
+
+
+def test_a_broker_gets_a_french_403_on_the_admin_pages(client: TestClient, sqlite_url: str) -> None:
+    _users(sqlite_url)
+    _login(client, "claire@courtage1.example")
+    assert client.get("/admin").status_code == 403
+    token = _token(client, "/espace")
+    refused = client.post(
+        "/admin/utilisateurs/desactiver",
+        data={"email": "paul@courtage2.example", "csrf_token": token},
+    )
+    assert refused.status_code == 403 and "Votre rôle ne permet pas" in refused.text

@@ -488,3 +488,22 @@ def sign_up_establishment(
         _audit(uow, user, "created", principal)
         uow.commit()
         return principal
+
+
+def reset_password(uow: UnitOfWork, principal: Principal, email: str, password: str) -> User:
+    """An administrator sets a user's new password (the user forgot it): every session of the
+    user ends, so whoever held the old password is out."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
+    new_hash = _password_hash(password)
+    with uow:
+        user = uow.accounts.user_by_email(email.strip())
+        if user is None:
+            raise NotFound(f"user {email} does not exist")
+        changed = replace(user, password_hash=new_hash)
+        uow.accounts.update_user(changed)
+        from egide.services.sessions import end_user_sessions
+
+        end_user_sessions(uow, user.id)
+        _audit(uow, changed, "password reset", principal)
+        uow.commit()
+        return changed

@@ -56,6 +56,16 @@ FIELD_LABELS: dict[str, str] = {
     "data_breach.categories": "Données touchées",
     "notifications.cnil_at": "Notification à la CNIL",
     "decision": "Décision",
+    "kind": "Type d'organisation",
+    "name": "Nom",
+    "siren": "SIREN",
+    "siret": "SIRET",
+    "orias": "Numéro ORIAS",
+    "broker": "Courtier",
+    "role": "Rôles",
+    "scope": "Périmètres",
+    "organisation_id": "Organisation",
+    "general": "Action",
     "password": "Mot de passe",
 }
 
@@ -83,6 +93,10 @@ RULES: dict[str, str] = {
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
     "not_allowed": "Votre rôle ne permet pas cette action.",
     "min_length": "Ce mot de passe est trop court : 12 caractères au moins.",
+    "enum": "Choisissez une des valeurs proposées.",
+    "kind": "Ce choix ne convient pas à ce type d'organisation.",
+    "siren": "Ce numéro SIREN n'est pas valide : 9 chiffres dont une clé de contrôle.",
+    "orias": "Ce numéro ORIAS n'est pas valide : 8 chiffres.",
     "state": "Ce devis a changé entre-temps : rechargez la page.",
     "claim_state": "Ce sinistre a changé entre-temps ou est clos : rechargez la page.",
     "at_most_payable": "Ce montant dépasse ce qui est payable aujourd'hui.",
@@ -128,6 +142,9 @@ def field_message(error: FieldError) -> str:
     the rule is a range the English message states (``0..3650``)."""
     if error.field == "email" and error.rule == "format":
         return RULES["email"]
+    identifier = error.field.rsplit(".", 1)[-1]
+    if error.rule == "format" and identifier in ("siren", "siret", "orias", "finess"):
+        return RULES[identifier]
     text = RULES.get(error.rule, "Cette valeur n'est pas acceptée.")
     if error.rule != "range":
         return text
@@ -139,6 +156,27 @@ def field_message(error: FieldError) -> str:
     if m := _BOUND.search(error.message):
         return f"Cette valeur doit être {_COMPARISON[m.group(1)]} {_fr_number(m.group(2))}."
     return text
+
+
+CONFLICTS: dict[str, str] = {
+    "siret_taken": "Une organisation détient déjà ce SIRET.",
+    "email_taken": "Un compte existe déjà pour cette adresse.",
+    "broker_of_record_conflict": (
+        "Un autre courtier est l'intermédiaire de cet établissement : il a un devis ouvert ou un "
+        "contrat en vigueur depuis moins de 60 jours. Un administrateur peut transférer le "
+        "mandat avec une note."
+    ),
+}
+
+
+def conflict_message(error: Exception) -> str:
+    """The French sentence of a conflict or a missing object: by its code when it has one."""
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code in CONFLICTS:
+        return CONFLICTS[code]
+    if type(error).__name__ == "NotFound":
+        return "Cet élément n'existe pas."
+    return "Cette action n'est pas possible dans l'état actuel : rechargez la page."
 
 
 def by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
