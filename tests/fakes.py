@@ -58,11 +58,13 @@ from egide.db.tables_accounts import (
 )
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+from egide.domain.mfa import UserMfa
 from egide.domain.quote_record import StoredQuote
 from egide.domain.web_session import WebSession
 
@@ -504,6 +506,19 @@ class FakeWebSessions(_Repository):
         self._store.remove(WebSessionRow, lambda r: r.user_id == user_id)
 
 
+class FakeUserMfa(_Repository):
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None:
+        row = next((r for r in self._store.rows(UserMfaRow) if r.user_id == user_id), None)
+        return mfa_value(row) if row is not None else None
+
+    def put(self, mfa: UserMfa) -> None:
+        row = next((r for r in self._store.rows(UserMfaRow) if r.user_id == mfa.user_id), None)
+        if row is None:
+            self._store.add(mfa_row(mfa))
+        else:
+            update_mfa_row(row, mfa)
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -524,6 +539,7 @@ class FakeUnitOfWork:
         )
         self._audit = FakeAuditLog(self._store)
         self._web_sessions = FakeWebSessions(self._store)
+        self._mfa = FakeUserMfa(self._store)
         # ...and sealed in the audit trail, as migration 0007 seals it
         from egide.services import audit
 
@@ -570,6 +586,11 @@ class FakeUnitOfWork:
     def accounts(self) -> FakeAccounts:
         self._open()
         return self._accounts
+
+    @property
+    def mfa(self) -> FakeUserMfa:
+        self._open()
+        return self._mfa
 
     @property
     def web_sessions(self) -> FakeWebSessions:

@@ -758,3 +758,86 @@ def test_a_broker_gets_a_french_403_on_the_admin_pages(client: TestClient, sqlit
         data={"email": "paul@courtage2.example", "csrf_token": token},
     )
     assert refused.status_code == 403 and "Votre rôle ne permet pas" in refused.text
+
+
+def _code(secret: str, at: str) -> str:
+    from datetime import datetime as dt
+
+    import pyotp
+
+    return str(pyotp.TOTP(secret.replace(" ", "")).at(dt.fromisoformat(at)))
+
+
+def test_staff_must_enrol_a_second_factor_before_any_session_when_required(
+    client: TestClient, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _users(sqlite_url)
+    monkeypatch.setenv("EGIDE_STAFF_MFA", "required")
+    moment = "2027-01-10T09:00:00+01:00"
+    monkeypatch.setenv("EGIDE_NOW", moment)
+    step = _login(client, "souscripteur@assureur.example")
+    assert step.headers["location"] == "/connexion/double-facteur"
+    assert "egide_session" not in client.cookies
+    assert client.get("/espace", follow_redirects=False).status_code == 303  # nothing yet
+    page = client.get("/connexion/double-facteur").text
+    secret = re.search(r'<code class="cle">([^<]+)</code>', page)
+    assert secret
+    token = _token(client, "/connexion/double-facteur")
+    wrong = client.post("/connexion/double-facteur", data={"code": "000000", "csrf_token": token})
+    assert wrong.status_code == 422 and "pas le code actuel" in wrong.text
+    done = client.post(
+        "/connexion/double-facteur",
+        data={"code": _code(secret.group(1), moment), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert (
+        done.status_code == 303 and client.get("/espace", follow_redirects=False).status_code == 200
+    )
+    # next login: the code is asked, and a code is accepted once
+    later = "2027-01-10T09:05:00+01:00"
+    monkeypatch.setenv("EGIDE_NOW", later)
+    other = TestClient(client.app)
+    assert _login(other, "souscripteur@assureur.example").headers["location"] == "/connexion/code"
+    code = _code(secret.group(1), later)
+    token = _token(other, "/connexion/code")
+    ok = other.post(
+        "/connexion/code", data={"code": code, "csrf_token": token}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+    third = TestClient(client.app)
+    _login(third, "souscripteur@assureur.example")
+    replay = third.post(
+        "/connexion/code", data={"code": code, "csrf_token": _token(third, "/connexion/code")}
+    )
+    assert replay.status_code == 401
+
+
+def test_a_broker_logs_in_without_a_second_factor_unless_it_enrolled(
+    client: TestClient, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _users(sqlite_url)
+    monkeypatch.setenv("EGIDE_STAFF_MFA", "required")
+    assert _login(client, "claire@courtage1.example").headers["location"] == "/espace"
+
+
+def test_a_forged_pending_login_cookie_opens_nothing(client: TestClient, sqlite_url: str) -> None:
+    people = _users(sqlite_url)
+    uid = people["underwriter"].id
+    client.cookies.set("egide_pending", f"{uid}.code.9999999999.{'0' * 64}", path="/connexion")
+    assert client.get("/connexion/code", follow_redirects=False).headers["location"] == "/connexion"
+
+
+def test_an_enabled_second_factors_secret_is_never_shown_again(
+    client: TestClient, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _users(sqlite_url)
+    monkeypatch.setenv("EGIDE_NOW", "2027-01-10T09:00:00+01:00")
+    _login(client, "claire@courtage1.example")
+    page = client.get("/espace/double-facteur").text
+    secret = re.search(r'<code class="cle">([^<]+)</code>', page)
+    assert secret
+    token = _token(client, "/espace")
+    code = _code(secret.group(1), "2027-01-10T09:00:00+01:00")
+    client.post("/espace/double-facteur", data={"code": code, "csrf_token": token})
+    again = client.get("/espace/double-facteur").text
+    assert "déjà activée" in again and secret.group(1) not in again

@@ -36,12 +36,14 @@ from egide.db.tables_accounts import (
 )
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
+from egide.domain.mfa import UserMfa
 from egide.domain.quote_record import StoredQuote
 from egide.domain.web_session import WebSession
 
@@ -489,3 +491,19 @@ class SqlWebSessions(_Repository):
 
     def delete_user(self, user_id: int) -> None:
         self.session.execute(sa_delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+
+
+class SqlUserMfa(_Repository):
+    """Users' second factors, by user."""
+
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None:
+        query = select(UserMfaRow).where(UserMfaRow.user_id == user_id)
+        row = _one(self.session, query.with_for_update() if lock else query)
+        return mfa_value(row) if row is not None else None
+
+    def put(self, mfa: UserMfa) -> None:
+        row = self.session.get(UserMfaRow, mfa.user_id)
+        if row is None:
+            self._add(mfa_row(mfa))
+        else:
+            update_mfa_row(row, mfa)

@@ -18,6 +18,7 @@ from egide.db.repositories import (
     SqlPortfolioRuns,
     SqlProductVersions,
     SqlQuotes,
+    SqlUserMfa,
     SqlWebSessions,
 )
 
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     accounts: SqlAccounts
     audit: SqlAuditLog
     web_sessions: SqlWebSessions
+    mfa: SqlUserMfa
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
         self.web_sessions = SqlWebSessions(session)
+        self.mfa = SqlUserMfa(session)
         return self
 
     def __exit__(

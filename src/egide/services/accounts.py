@@ -507,3 +507,21 @@ def reset_password(uow: UnitOfWork, principal: Principal, email: str, password: 
         _audit(uow, changed, "password reset", principal)
         uow.commit()
         return changed
+
+
+def record_user_event(uow: UnitOfWork, user_id: int, action: str, principal: Principal) -> None:
+    """Chain a change to a user's security (a second factor enabled) in the trail, inside the
+    caller's unit of work."""
+    user = uow.accounts.user(user_id)
+    if user is not None:
+        _audit(uow, user, action, principal)
+
+
+def user_principal(uow: UnitOfWork, user_id: int) -> Principal | None:
+    """The principal of an enabled user (None: unknown or disabled), for the second step of a
+    login whose password was checked by `authenticate_user`."""
+    with uow:
+        user = uow.accounts.user(user_id)
+        if user is None or user.disabled:
+            return None
+        return _user_principal(uow, user)

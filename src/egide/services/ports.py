@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+    from egide.domain.mfa import UserMfa
     from egide.domain.quote_record import StoredQuote
     from egide.domain.web_session import WebSession
 
@@ -276,6 +277,16 @@ class WebSessions(Protocol):
         ...
 
 
+class UsersMfa(Protocol):
+    """Users' second factors (TOTP salts, never secrets), by user."""
+
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None: ...
+
+    def put(self, mfa: UserMfa) -> None:
+        """Store it, or replace the user's."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -305,6 +316,9 @@ class UnitOfWork(Protocol):
 
     @property
     def web_sessions(self) -> WebSessions: ...
+
+    @property
+    def mfa(self) -> UsersMfa: ...
 
     def __enter__(self) -> Self: ...
 

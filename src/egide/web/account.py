@@ -85,6 +85,13 @@ async def login(request: Request) -> Response:
             limiter.hit(item, *key)
         error = messages_fr.RULES["credentials"]
         return render(request, "connexion.html", {"email": email, "error": error}, 401)
+    from egide.services import mfa
+    from egide.web.mfa_pages import pending_login
+
+    if mfa.is_enabled(uow_of(request), int(principal.id)):
+        return pending_login(request, principal, "code")
+    if principal.is_insurer_staff and mfa.staff_mfa_required():
+        return pending_login(request, principal, "enrol")
     return start_session(request, principal, RedirectResponse("/espace", status_code=303))
 
 

@@ -92,6 +92,7 @@ RULES: dict[str, str] = {
     "credentials": "Adresse électronique ou mot de passe incorrect.",
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
     "not_allowed": "Votre rôle ne permet pas cette action.",
+    "totp": "Ce code n'est pas le code actuel de votre application d'authentification.",
     "min_length": "Ce mot de passe est trop court : 12 caractères au moins.",
     "enum": "Choisissez une des valeurs proposées.",
     "kind": "Ce choix ne convient pas à ce type d'organisation.",

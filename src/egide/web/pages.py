@@ -135,7 +135,14 @@ def mount_web(
     uow_factory: Callable[[], UnitOfWork] | None = None,
 ) -> None:
     """Add the web application's pages, static files and security middleware to `app`."""
-    from egide.web import account, admin_pages, claims_pages, policies_pages, quotes_pages
+    from egide.web import (
+        account,
+        admin_pages,
+        claims_pages,
+        mfa_pages,
+        policies_pages,
+        quotes_pages,
+    )
     from egide.web.routes import router
 
     settings = settings or get_settings()
@@ -154,6 +161,7 @@ def mount_web(
     app.include_router(claims_pages.router)
     app.include_router(policies_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(mfa_pages.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -6,8 +6,8 @@ server key, and every POST of the web is refused (403, nothing written) unless t
 the cookie. Written here rather than taken from starlette-csrf, which reads its token from a
 header only: plain HTML forms send a form field (see DESIGN.md, "Known traps").
 
-The server key is derived from the audit key (HMAC under a label of its own, so the two uses
-never share a key): one secret to provide in production, none to invent in development.
+The key is derived from the server key (`EGIDE_SECRET_KEY`, `egide.settings.server_key`) under
+a label of its own, so that no two uses share a key.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from egide.settings import Settings, audit_keys
+from egide.settings import Settings, server_key
 
 CSRF_COOKIE = "egide_csrf"
 CSRF_FIELD = "csrf_token"
@@ -44,8 +44,8 @@ WEB_HEADERS = {
 
 
 def web_key(settings: Settings) -> bytes:
-    """The server key of the web's tokens, derived from the current audit key."""
-    return hmac.new(audit_keys(settings).current, b"egide web csrf v1", hashlib.sha256).digest()
+    """The key of the web's CSRF tokens and login steps, derived from the server key."""
+    return hmac.new(server_key(settings), b"egide web csrf v1", hashlib.sha256).digest()
 
 
 def csrf_token_for(key: bytes, seed: str) -> str:
