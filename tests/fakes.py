@@ -57,13 +57,27 @@ from egide.db.tables_accounts import (
     user_value,
 )
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
-from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_claims import (
+    ClaimEventRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    claim_event_row,
+    claim_event_value,
+    claim_payment_row,
+    claim_payment_value,
+    claim_row,
+    claim_value,
+    update_claim_row,
+)
+from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
 from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
+from egide.domain.handover import Handover
 from egide.domain.mfa import UserMfa
 from egide.domain.quote_record import StoredQuote
 from egide.domain.web_session import WebSession
@@ -289,6 +303,11 @@ class FakePolicies(_Repository):
 
 
 class FakeClaims(_Repository):
+    """Rows kept, domain values returned, through the same conversions as the SQL repository."""
+
+    def _row(self, number: str) -> ClaimRow | None:
+        return next((r for r in self._store.rows(ClaimRow) if r.number == number), None)
+
     def find(
         self,
         *,
@@ -297,30 +316,45 @@ class FakeClaims(_Repository):
         status: str | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[ClaimRow]:
+    ) -> list[StoredClaim]:
         rows = self._store.rows(ClaimRow)
         keep = (lambda r: r.status == status) if status is not None else None
-        return _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
+        found = _tenanted(rows, establishment_id, broker_id, before_id, limit, keep)
+        return [claim_value(r) for r in found]
 
-    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
-        return next((r for r in self._store.rows(ClaimRow) if r.number == number), None)
+    def get(self, number: str, *, lock: bool = False) -> StoredClaim | None:
+        row = self._row(number)
+        return claim_value(row) if row is not None else None
 
-    def add(self, row: ClaimRow) -> None:
+    def add(self, claim: StoredClaim) -> StoredClaim:
+        row = claim_row(claim)
         self._store.add(row)
+        return claim_value(row)
 
-    def add_event(self, row: ClaimEventRow) -> None:
+    def update(self, claim: StoredClaim) -> None:
+        row = self._row(claim.number)
+        assert row is not None, claim.number
+        update_claim_row(row, claim)
+
+    def add_event(self, event: ClaimEvent) -> ClaimEvent:
+        row = claim_event_row(event)
         self._store.add(row)
+        return claim_event_value(row)
 
-    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
+    def events(self, claim: StoredClaim) -> list[ClaimEvent]:
         rows = self._store.rows(ClaimEventRow)
-        return sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.seq)
+        found = sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.seq)
+        return [claim_event_value(r) for r in found]
 
-    def add_payment(self, row: ClaimPaymentRow) -> None:
+    def add_payment(self, payment: ClaimPayment) -> ClaimPayment:
+        row = claim_payment_row(payment)
         self._store.add(row)
+        return claim_payment_value(row)
 
-    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
+    def payments(self, claim: StoredClaim) -> list[ClaimPayment]:
         rows = self._store.rows(ClaimPaymentRow)
-        return sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.id)
+        found = sorted((r for r in rows if r.claim_id == claim.id), key=lambda r: r.id)
+        return [claim_payment_value(r) for r in found]
 
     def paid_in_term(self, policy_number: str, term_start: datetime) -> int:
         return sum(
@@ -519,6 +553,22 @@ class FakeUserMfa(_Repository):
             update_mfa_row(row, mfa)
 
 
+# --------------------------------------------------------------------------- hand-overs
+
+
+class FakeHandovers(_Repository):
+    """Rows kept, domain values returned, through the same conversions as the SQL repository."""
+
+    def add(self, handover: Handover) -> Handover:
+        row = handover_row(handover)
+        self._store.add(row)
+        return handover_value(row)
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        rows = sorted(self._store.rows(HandoverRow), key=lambda r: r.id)
+        return [handover_value(r) for r in rows if r.quote_number == quote_number]
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -601,6 +651,11 @@ class FakeUnitOfWork:
     def audit(self) -> FakeAuditLog:
         self._open()
         return self._audit
+
+    @property
+    def handovers(self) -> FakeHandovers:
+        self._open()
+        return FakeHandovers(self._store)
 
     def __enter__(self) -> Self:
         if self._saved is not None:

@@ -654,11 +654,11 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
     clinic = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
     referred = quotes.save_quote(uow, OPERATOR, clinic, product, "broker")
     assert referred["status"] == "referred"
-    open_claim = claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h")[
-        "claim_id"
-    ]
+    open_claim = claims.declare_claim(
+        uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h"
+    ).claim_id
     closed = claims.declare_claim(uow, OPERATOR, policy, claim(costs=[], interruption=...), "h")
-    claims.settle_claim(uow, OPERATOR, closed["claim_id"], "h", final=True)
+    claims.settle_claim(uow, OPERATOR, closed.claim_id, "h", final=True)
     described = claim(incident__description="...")
     before = counts(uow)
 
@@ -730,7 +730,7 @@ def test_hostile_free_text_is_refused_by_every_service_and_nothing_is_stored(
             "idempotency_key",
             lambda v: claims.settle_claim(uow, OPERATOR, open_claim, "h", idempotency_key=v),
         ),
-        ("note", lambda v: claims.reopen_claim(uow, OPERATOR, closed["claim_id"], v, "h")),
+        ("note", lambda v: claims.reopen_claim(uow, OPERATOR, closed.claim_id, v, "h")),
         ("number", lambda v: claims.get_claim(uow, OPERATOR, v)),
         ("run_id", lambda v: portfolio.get_run(uow, OPERATOR, v)),
     ]

@@ -55,7 +55,7 @@ def book(url: str, product: Product, monkeypatch: pytest.MonkeyPatch) -> Book:
     number = bind_policy(uow, monkeypatch, product)
     policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")
     policies.endorse_policy(uow, OPERATOR, number, "2027-04-01", {"cover.limit": 500000}, "bob")
-    c = claims.declare_claim(uow, OPERATOR, number, forensics_claim(20000), "handler")["claim_id"]
+    c = claims.declare_claim(uow, OPERATOR, number, forensics_claim(20000), "handler").claim_id
     claims.settle_claim(uow, OPERATOR, c, "handler", amount="5000")
     claims.settle_claim(uow, OPERATOR, c, "handler", final=True)
     quote = uow_quote(url, number)

@@ -28,6 +28,7 @@ from egide.db.tables_audit import AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.domain.access import local_operator
+from egide.domain.claim_record import ClaimPayment
 from egide.domain.errors import Conflict, InvalidInput, NotFound
 from egide.domain.money import cents
 from egide.domain.policy import PARIS
@@ -36,6 +37,7 @@ from egide.services import claims, policies, quotes
 from egide.services.audit import digest, transaction_content, verify_chain
 from egide.services.portfolio import book_fingerprint, book_in_force, get_run, save_run
 from egide.services.products import record_product_version
+from egide.services.results import contract
 from tests.appdata import base_application, mutate
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR, FakeIntegrityError, FakeUnitOfWork
@@ -182,25 +184,23 @@ def test_commit_keeps_the_added_row_and_the_attribute_change(uow: FakeUnitOfWork
 def test_add_gives_increasing_ids_at_once_never_reused_after_a_rollback(
     uow: FakeUnitOfWork,
 ) -> None:
-    def payment() -> ClaimPaymentRow:
-        return ClaimPaymentRow(
+    def payment() -> ClaimPayment:
+        return ClaimPayment(
             claim_id=1,
             policy_number="POL-1",
             term_start=datetime(2027, 1, 1, tzinfo=PARIS),
-            amount_cents=100,
+            amount=Decimal("1.00"),
             kind="partial",
             paid_at=datetime(2027, 2, 1, tzinfo=PARIS),
             actor="h",
         )
 
     with uow:
-        first, second = payment(), payment()
-        uow.claims.add_payment(first)
-        uow.claims.add_payment(second)
+        first = uow.claims.add_payment(payment())
+        second = uow.claims.add_payment(payment())
         assert (first.id, second.id) == (1, 2)
     with uow:
-        third = payment()
-        uow.claims.add_payment(third)
+        third = uow.claims.add_payment(payment())
         assert third.id == 3
         uow.commit()
     assert [r.id for r in uow.stored(ClaimPaymentRow)] == [3]
@@ -608,8 +608,8 @@ def test_the_product_sheets_data_leak_pays_its_costs_less_the_deductible(
     data = yaml.safe_load(DATA_LEAK.read_text(encoding="utf-8"))
     demo = demo_practice()
     policy = bind(uow, product, monkeypatch, demo, now=DATA_LEAK_DECLARED_AT)["policy_number"]
-    declared = claims.declare_claim(
-        uow, OPERATOR, policy, data, "gestionnaire", source=str(DATA_LEAK)
+    declared = contract(
+        claims.declare_claim(uow, OPERATOR, policy, data, "gestionnaire", source=str(DATA_LEAK))
     )
     assert declared["covered"] is True
     costs = sum(D(c["amount"]) for c in data["costs"])
@@ -618,7 +618,9 @@ def test_the_product_sheets_data_leak_pays_its_costs_less_the_deductible(
     assert [line["category"] for line in declared["lines"]] == [
         c["category"] for c in data["costs"]
     ]
-    assert claims.get_claim(uow, OPERATOR, declared["claim_id"])["payable_total"] == str(expected)
+    assert contract(claims.get_claim(uow, OPERATOR, declared["claim_id"]))["payable_total"] == str(
+        expected
+    )
     (row,) = uow.stored(ClaimRow)
     assert (row.number, row.status, row.version) == (declared["claim_id"], "open", 1)
     assert [e.kind for e in uow.stored(ClaimEventRow)] == ["declared"]
@@ -628,15 +630,15 @@ def test_settle_pays_what_is_payable_and_the_remaining_aggregate_drops_by_it(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h")["claim_id"]
-    shown = claims.get_claim(uow, OPERATOR, c)
+    c = claims.declare_claim(uow, OPERATOR, policy, copy.deepcopy(BRIEF_CLAIM), "h").claim_id
+    shown = contract(claims.get_claim(uow, OPERATOR, c))
     payable, remaining = D(shown["payable_now"]), D(shown["remaining_aggregate"])
     assert payable > 0 and remaining == D(shown["aggregate_limit"])
-    paid = claims.settle_claim(uow, OPERATOR, c, "h")
+    paid = contract(claims.settle_claim(uow, OPERATOR, c, "h"))
     assert D(paid["paid_now"]) == D(paid["paid_total"]) == payable
     assert D(paid["remaining_aggregate"]) == remaining - payable
     assert paid["payable_now"] == "0.00"
-    assert claims.settle_claim(uow, OPERATOR, c, "h")["paid_now"] == "0.00"
+    assert contract(claims.settle_claim(uow, OPERATOR, c, "h"))["paid_now"] == "0.00"
     (payment,) = uow.stored(ClaimPaymentRow)
     assert payment.amount_cents == int(payable * 100)
 
@@ -645,16 +647,16 @@ def test_two_claims_of_one_policy_year_pay_at_most_the_aggregate_together(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    a = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h")
-    b = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h")
+    a = contract(claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h"))
+    b = contract(claims.declare_claim(uow, OPERATOR, policy, forensics_claim(70_000), "h"))
     aggregate = D(a["aggregate_limit"])
     alone = D(a["payable_total"]) + D(b["payable_total"])
     assert alone > aggregate  # each alone fits, together they do not
-    first = claims.settle_claim(uow, OPERATOR, a["claim_id"], "h")
-    assert D(claims.get_claim(uow, OPERATOR, b["claim_id"])["payable_total"]) == aggregate - D(
-        first["paid_total"]
-    )
-    second = claims.settle_claim(uow, OPERATOR, b["claim_id"], "h")
+    first = contract(claims.settle_claim(uow, OPERATOR, a["claim_id"], "h"))
+    assert D(
+        contract(claims.get_claim(uow, OPERATOR, b["claim_id"]))["payable_total"]
+    ) == aggregate - D(first["paid_total"])
+    second = contract(claims.settle_claim(uow, OPERATOR, b["claim_id"], "h"))
     assert D(first["paid_total"]) + D(second["paid_total"]) == aggregate
     assert second["remaining_aggregate"] == "0.00"
 
@@ -671,14 +673,18 @@ def test_the_claims_of_a_policy_year_pay_their_sum_up_to_the_aggregate(
     uow = FakeUnitOfWork()
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
     declared = [
-        claims.declare_claim(uow, OPERATOR, policy, forensics_claim(x), "h") for x in amounts
+        contract(claims.declare_claim(uow, OPERATOR, policy, forensics_claim(x), "h"))
+        for x in amounts
     ]
     aggregate = D(declared[0]["aggregate_limit"])
-    paid = [D(claims.settle_claim(uow, OPERATOR, c["claim_id"], "h")["paid_now"]) for c in declared]
+    paid = [
+        D(contract(claims.settle_claim(uow, OPERATOR, c["claim_id"], "h"))["paid_now"])
+        for c in declared
+    ]
     for p, c in zip(paid, declared, strict=True):
         assert 0 <= p <= D(c["payable_total"])
     assert sum(paid) == min(aggregate, sum(D(c["payable_total"]) for c in declared))
-    last = claims.get_claim(uow, OPERATOR, declared[-1]["claim_id"])
+    last = contract(claims.get_claim(uow, OPERATOR, declared[-1]["claim_id"]))
     assert D(last["remaining_aggregate"]) == aggregate - sum(paid)
 
 
@@ -686,8 +692,8 @@ def test_a_partial_payment_above_what_is_payable_is_refused_and_writes_nothing(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h")["claim_id"]
-    payable = D(claims.get_claim(uow, OPERATOR, c)["payable_now"])
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h").claim_id
+    payable = D(contract(claims.get_claim(uow, OPERATOR, c))["payable_now"])
 
     def written() -> tuple[int, ...]:
         return (
@@ -703,20 +709,24 @@ def test_a_partial_payment_above_what_is_payable_is_refused_and_writes_nothing(
         claims.settle_claim(uow, OPERATOR, c, "h", amount=str(payable + D("0.01")))
     assert exc.value.errors[0].rule == "at_most_payable"
     assert written() == before
-    assert claims.settle_claim(uow, OPERATOR, c, "h", amount=str(payable))["paid_total"] == str(
-        payable
-    )
+    assert contract(claims.settle_claim(uow, OPERATOR, c, "h", amount=str(payable)))[
+        "paid_total"
+    ] == str(payable)
 
 
 def test_a_partial_payment_replayed_with_its_key_is_one_request_however_the_amount_is_written(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h")["claim_id"]
-    first = claims.settle_claim(uow, OPERATOR, c, "h", amount="1000", idempotency_key="p-1")
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(11_000), "h").claim_id
+    first = contract(
+        claims.settle_claim(uow, OPERATOR, c, "h", amount="1000", idempotency_key="p-1")
+    )
     for spelling in ("1000.00", "1000,0", D("1000.0")):
         assert (
-            claims.settle_claim(uow, OPERATOR, c, "h", amount=spelling, idempotency_key="p-1")
+            contract(
+                claims.settle_claim(uow, OPERATOR, c, "h", amount=spelling, idempotency_key="p-1")
+            )
             == first
         )
     with pytest.raises(Conflict):
@@ -728,17 +738,17 @@ def test_reopening_a_closed_claim_needs_a_note(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(5_000), "h")["claim_id"]
-    assert claims.settle_claim(uow, OPERATOR, c, "h", final=True)["status"] == "closed"
+    c = claims.declare_claim(uow, OPERATOR, policy, forensics_claim(5_000), "h").claim_id
+    assert claims.settle_claim(uow, OPERATOR, c, "h", final=True).status == "closed"
     for blank in ("", "   "):
         with pytest.raises(InvalidInput) as exc:
             claims.reopen_claim(uow, OPERATOR, c, blank, "h")
         assert exc.value.errors[0].field == "note"
-    assert claims.get_claim(uow, OPERATOR, c)["status"] == "closed"
+    assert claims.get_claim(uow, OPERATOR, c).status == "closed"
     note = "facture tardive de l'expert"
-    assert claims.reopen_claim(uow, OPERATOR, c, f"  {note} ", "h")["status"] == "open"
+    assert claims.reopen_claim(uow, OPERATOR, c, f"  {note} ", "h").status == "open"
     last = claims.claim_history(uow, OPERATOR, c)[-1]
-    assert (last["kind"], last["note"]) == ("reopened", note)
+    assert (last.kind, last.note) == ("reopened", note)
     with pytest.raises(Conflict):
         claims.reopen_claim(uow, OPERATOR, c, "again", "h")
 
@@ -747,11 +757,15 @@ def test_a_declaration_replayed_with_its_key_declares_once(
     uow: FakeUnitOfWork, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = bind(uow, product, monkeypatch, now=DECLARED_AT)["policy_number"]
-    first = claims.declare_claim(
-        uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+    first = contract(
+        claims.declare_claim(
+            uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+        )
     )
-    again = claims.declare_claim(
-        uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+    again = contract(
+        claims.declare_claim(
+            uow, OPERATOR, policy, forensics_claim(5_000), "h", idempotency_key="d-1"
+        )
     )
     assert again == first
     with pytest.raises(Conflict):

@@ -23,6 +23,7 @@ from egide.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from egide.domain.product import Product
 from egide.services import accounts, claims, policies, quotes, tenancy
 from egide.services.audit import verify_chain
+from egide.services.results import contract
 from tests.appdata import base_application, mutate, with_luhn
 from tests.conftest import EXAMPLES
 from tests.fakes import OPERATOR, FakeUnitOfWork
@@ -172,11 +173,11 @@ def test_roles_limit_what_a_visible_object_may_be_done_with(
         policies.endorse_policy(
             world.uow, world.actuary, bound["policy_number"], START, {"cover.limit": 1_000_000}
         )
-    c = claims.declare_claim(world.uow, world.manager, bound["policy_number"], claim())
+    c = contract(claims.declare_claim(world.uow, world.manager, bound["policy_number"], claim()))
     # an underwriter cannot settle; a claims handler can
     with pytest.raises(NotAllowed, match=r"claim\.settle needs the role claims_handler"):
         claims.settle_claim(world.uow, world.underwriter, c["claim_id"])
-    assert claims.settle_claim(world.uow, world.handler, c["claim_id"])["status"] == "open"
+    assert claims.settle_claim(world.uow, world.handler, c["claim_id"]).status == "open"
 
 
 def test_an_establishment_manager_quotes_only_for_its_own_siret(
@@ -294,10 +295,10 @@ def test_lists_never_return_a_foreign_row_and_page_without_gaps(
     listed = policies.list_policies(world.uow, world.broker_a).items
     assert [p["policy_number"] for p in listed] == [bound["policy_number"]]
     monkeypatch.setenv("EGIDE_NOW", AFTER_INCIDENT)
-    c = claims.declare_claim(world.uow, world.broker_a, bound["policy_number"], claim())
+    c = contract(claims.declare_claim(world.uow, world.broker_a, bound["policy_number"], claim()))
     assert claims.list_claims(world.uow, world.broker_b).items == []
-    (item,) = claims.list_claims(world.uow, world.handler, status="open").items
-    clock = claims.claim_clock(world.uow, world.handler, c["claim_id"])["deadlines"]
+    (item,) = contract(claims.list_claims(world.uow, world.handler, status="open"))["items"]
+    clock = contract(claims.claim_clock(world.uow, world.handler, c["claim_id"]))["deadlines"]
     pending = sorted((d for d in clock if d["done_at"] is None), key=lambda d: d["due_at"])
     assert item["claim_id"] == c["claim_id"]
     assert item["next_deadline"] == (pending[0] if pending else None)

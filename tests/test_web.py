@@ -232,6 +232,7 @@ def test_cookies_are_secure_in_production(
         "EGIDE_AUDIT_KEY", "8f" + "1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f60718293a4b5c6d7e8f9a"
     )
     _users(sqlite_url)
+    monkeypatch.setenv("EGIDE_SECRET_KEY", "3c" + "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e")
     monkeypatch.setenv("EGIDE_ENV", "production")
     app = _app(sqlite_url, product)
     assert app.state.web_settings.production

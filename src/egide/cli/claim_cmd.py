@@ -3,12 +3,18 @@
 Every mutating command takes ``--idempotency-key`` (the same key with the same request returns
 the first result; with another request it is a conflict, exit 3) and ``--actor``. Amounts are
 decimal strings in EUR in the JSON output; bad input exits 2.
+
+Each use case returns a typed result (`egide.services.claim_results`): ``--json`` prints its
+contract (`egide.services.results.contract`, the same the API serves), the tables are drawn from
+the value itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -35,21 +41,26 @@ from egide.cli.common import (
     text_option,
     write_file,
 )
+from egide.clock import iso_paris
 from egide.domain.errors import FieldError, InvalidInput
+from egide.services.results import contract
+
+if TYPE_CHECKING:
+    from egide.services.claim_results import ClaimDeadline, ClaimResult, ClaimSummary
 
 app = typer.Typer(help="Declare and settle claims; the incident clock.", no_args_is_help=True)
 
 
-def _render_claim(result: dict[str, Any]) -> None:
-    verdict = "[green]covered[/]" if result["covered"] else "[red]not covered[/]"
+def _render_claim(result: ClaimResult) -> None:
+    verdict = "[green]covered[/]" if result.covered else "[red]not covered[/]"
     console.print(
         styled(
             "Claim [bold]{}[/] on policy {} ({}, {}): " + verdict + " — {}",
-            result["claim_id"],
-            result["policy_number"],
-            result["incident_type"],
-            result["status"],
-            ", ".join(result["reasons"]),
+            result.claim_id,
+            result.policy_number,
+            result.incident_type.value,
+            result.status,
+            ", ".join(r.value for r in result.reasons),
         )
     )
     table = Table(show_lines=False)
@@ -67,36 +78,41 @@ def _render_claim(result: dict[str, Any]) -> None:
             col, justify="right" if col not in ("Ref", "Category", "Coverage") else "left"
         )
     table.add_column("Reasons")
-    for line in result["lines"]:
+    for line in result.lines:
         table.add_row(
-            line["ref"],
-            line["category"] + (" (est.)" if line["estimated"] else ""),
-            line["coverage"],
-            money(line["claimed"]),
-            money(line["covered"]),
-            money(line["deductible"]),
-            money(line["limit"]),
-            money(line["payable"]),
-            ", ".join(line["reasons"]),
+            line.ref,
+            line.category.value + (" (est.)" if line.estimated else ""),
+            line.coverage,
+            money(line.claimed),
+            money(line.covered),
+            money(line.deductible),
+            money(line.limit),
+            money(line.payable),
+            ", ".join(r.value for r in line.reasons),
         )
     console.print(table)
     console.print(
-        f"Payable {money(result['payable_total'])} (now {money(result['payable_now'])}), paid "
-        f"{money(result['paid_total'])}, reserve {money(result['reserve'])}; annual aggregate "
-        f"left {money(result['remaining_aggregate'])} of {money(result['aggregate_limit'])}."
+        f"Payable {money(result.payable_total)} (now {money(result.payable_now)}), paid "
+        f"{money(result.paid_total)}, reserve {money(result.reserve)}; annual aggregate "
+        f"left {money(result.remaining_aggregate)} of {money(result.aggregate_limit)}."
     )
-    _render_deadlines(result["deadlines"])
+    _render_deadlines(result.deadlines)
 
 
-def _render_deadlines(deadlines: list[dict[str, Any]]) -> None:
+def _minute(moment: datetime) -> str:
+    """A time as the tables show it: ``2027-03-19 17:00`` (Europe/Paris)."""
+    return str(iso_paris(moment)[:16].replace("T", " "))
+
+
+def _render_deadlines(deadlines: Sequence[ClaimDeadline]) -> None:
     table = Table(title="Incident clock (Europe/Paris)")
     for col in ("Deadline", "Due", "Status", "Basis"):
         table.add_column(col)
     for d in deadlines:
         colour = {"done": "green", "overdue": "red", "done_late": "yellow", "due_now": "yellow"}
-        style = colour.get(d["status"], "")
-        status = styled(f"[{style}]{{}}[/]" if style else "{}", d["status_text"])
-        table.add_row(d["code"], d["due_at"][:16].replace("T", " "), status, d["basis"])
+        style = colour.get(d.status, "")
+        status = styled(f"[{style}]{{}}[/]" if style else "{}", d.status_text)
+        table.add_row(d.code, _minute(d.due_at), status, d.basis)
     console.print(table)
 
 
@@ -131,10 +147,10 @@ def declare_cmd(
     data = read_data_file(file)
     result = claims.declare_claim(*acting(as_email), policy_number, data, who, key, str(file))
     if quiet:
-        typer.echo(result["claim_id"])
+        typer.echo(result.claim_id)
         return
     if json_out:
-        print_json(result)
+        print_json(contract(result))
     else:
         _render_claim(result)
 
@@ -147,7 +163,7 @@ def show_cmd(claim_id: str, json_out: JsonOpt = False, as_email: AsOpt = None) -
 
     result = claims.get_claim(*acting(as_email), claim_id)
     if json_out:
-        print_json(result)
+        print_json(contract(result))
     else:
         _render_claim(result)
 
@@ -173,7 +189,7 @@ def add_costs_cmd(
             str(file),
         )
     result = claims.amend_claim(*acting(as_email), claim_id, patch, who, key, str(file))
-    print_json(result) if json_out else _render_claim(result)
+    print_json(contract(result)) if json_out else _render_claim(result)
 
 
 @app.command("amend")
@@ -207,7 +223,7 @@ def amend_cmd(
     if not patch:
         raise InvalidInput([FieldError("(patch)", "required", "give a file or --set key=value")])
     result = claims.amend_claim(*acting(as_email), claim_id, patch, who, key, str(file or "--set"))
-    print_json(result) if json_out else _render_claim(result)
+    print_json(contract(result)) if json_out else _render_claim(result)
 
 
 @app.command("settle")
@@ -230,18 +246,18 @@ def settle_cmd(
 
     result = claims.settle_claim(*acting(as_email), claim_id, who, amount, final, key)
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
     console.print(
         styled(
             "Claim [bold]{}[/]: paid {} now, {} in all; reserve {}; status {}; annual aggregate "
             "left {}.",
             claim_id,
-            money(result["paid_now"]),
-            money(result["paid_total"]),
-            money(result["reserve"]),
-            result["status"],
-            money(result["remaining_aggregate"]),
+            money(result.paid_now),
+            money(result.paid_total),
+            money(result.reserve),
+            result.status,
+            money(result.remaining_aggregate),
         )
     )
 
@@ -260,7 +276,7 @@ def reopen_cmd(
     from egide.services import claims
 
     result = claims.reopen_claim(*acting(as_email), claim_id, note, who, key)
-    print_json(result) if json_out else console.print(f"Claim {claim_id} reopened.")
+    print_json(contract(result)) if json_out else console.print(f"Claim {claim_id} reopened.")
 
 
 @app.command("clock")
@@ -271,10 +287,11 @@ def clock_cmd(claim_id: str, json_out: JsonOpt = False, as_email: AsOpt = None) 
 
     result = claims.claim_clock(*acting(as_email), claim_id)
     if json_out:
-        print_json(result)
+        print_json(contract(result))
         return
-    console.print(f"Claim {claim_id}, discovered {result['discovered_at']}, now {result['now']}")
-    _render_deadlines(result["deadlines"])
+    discovered, now = iso_paris(result.discovered_at), iso_paris(result.now)
+    console.print(f"Claim {claim_id}, discovered {discovered}, now {now}")
+    _render_deadlines(result.deadlines)
 
 
 @app.command("statement")
@@ -318,15 +335,10 @@ def list_cmd(
         cursor=cursor,
         limit=limit,
     )
-    print_page(
-        page,
-        json_out,
-        ["Claim", "Policy", "Status", "Next deadline", "Due"],
-        lambda c: [
-            c["claim_id"],
-            c["policy_number"],
-            c["status"],
-            c["next_deadline"]["code"] if c["next_deadline"] else "",
-            c["next_deadline"]["due_at"][:16] if c["next_deadline"] else "",
-        ],
-    )
+
+    def cells(c: ClaimSummary) -> list[str]:
+        nearest = c.next_deadline
+        due = iso_paris(nearest.due_at)[:16] if nearest else ""
+        return [c.claim_id, c.policy_number, c.status, nearest.code if nearest else "", due]
+
+    print_page(page, json_out, ["Claim", "Policy", "Status", "Next deadline", "Due"], cells)

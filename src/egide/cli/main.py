@@ -12,6 +12,7 @@ from egide.cli import (
     audit_cmd,
     book_cmd,
     claim_cmd,
+    distribution_cmd,
     model_cmd,
     policy_cmd,
     portfolio_cmd,
@@ -25,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+# `egide quote`: the quote commands and the pre-contractual documents (ipid, advice, handover)
+quote_cmd.app.registered_commands.extend(distribution_cmd.app.registered_commands)
 app.add_typer(quote_cmd.app, name="quote")
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(policy_cmd.app, name="policy")

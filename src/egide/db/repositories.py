@@ -35,14 +35,28 @@ from egide.db.tables_accounts import (
     user_value,
 )
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
-from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_claims import (
+    ClaimEventRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    claim_event_row,
+    claim_event_value,
+    claim_payment_row,
+    claim_payment_value,
+    claim_row,
+    claim_value,
+    update_claim_row,
+)
+from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
 from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
+from egide.domain.handover import Handover
 from egide.domain.mfa import UserMfa
 from egide.domain.quote_record import StoredQuote
 from egide.domain.web_session import WebSession
@@ -229,6 +243,11 @@ class SqlPolicies(_Repository):
 
 
 class SqlClaims(_Repository):
+    """Claims, events and payments as domain values (`egide.domain.claim_record`)."""
+
+    def _row(self, number: str, lock: bool = False) -> ClaimRow | None:
+        return _one(self.session, select(ClaimRow).where(ClaimRow.number == number), lock)
+
     def find(
         self,
         *,
@@ -237,37 +256,53 @@ class SqlClaims(_Repository):
         status: str | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[ClaimRow]:
+    ) -> list[StoredClaim]:
         query = _tenanted(ClaimRow, establishment_id, broker_id, before_id, limit)
         if status is not None:
             query = query.where(ClaimRow.status == status)
-        return self._many(query)
+        return [claim_value(r) for r in self._many(query)]
 
-    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None:
-        return _one(self.session, select(ClaimRow).where(ClaimRow.number == number), lock)
+    def get(self, number: str, *, lock: bool = False) -> StoredClaim | None:
+        row = self._row(number, lock)
+        return claim_value(row) if row is not None else None
 
-    def add(self, row: ClaimRow) -> None:
+    def add(self, claim: StoredClaim) -> StoredClaim:
+        row = claim_row(claim)
         self._add(row)
+        return claim_value(row)
 
-    def add_event(self, row: ClaimEventRow) -> None:
+    def update(self, claim: StoredClaim) -> None:
+        row = self._row(claim.number)
+        if row is None:  # pragma: no cover - the caller read it in this transaction
+            raise LookupError(f"claim {claim.number}")
+        update_claim_row(row, claim)
+        self.session.flush()
+
+    def add_event(self, event: ClaimEvent) -> ClaimEvent:
+        row = claim_event_row(event)
         self._add(row)
+        return claim_event_value(row)
 
-    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
-        return self._many(
+    def events(self, claim: StoredClaim) -> list[ClaimEvent]:
+        query = (
             select(ClaimEventRow)
             .where(ClaimEventRow.claim_id == claim.id)
             .order_by(ClaimEventRow.seq)
         )
+        return [claim_event_value(r) for r in self._many(query)]
 
-    def add_payment(self, row: ClaimPaymentRow) -> None:
+    def add_payment(self, payment: ClaimPayment) -> ClaimPayment:
+        row = claim_payment_row(payment)
         self._add(row)
+        return claim_payment_value(row)
 
-    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
-        return self._many(
+    def payments(self, claim: StoredClaim) -> list[ClaimPayment]:
+        query = (
             select(ClaimPaymentRow)
             .where(ClaimPaymentRow.claim_id == claim.id)
             .order_by(ClaimPaymentRow.id)
         )
+        return [claim_payment_value(r) for r in self._many(query)]
 
     def paid_in_term(self, policy_number: str, term_start: datetime) -> int:
         total = self.session.scalar(
@@ -507,3 +542,19 @@ class SqlUserMfa(_Repository):
             self._add(mfa_row(mfa))
         else:
             update_mfa_row(row, mfa)
+
+
+# ------------------------------------------------------------------ hand-overs (domain values out)
+
+
+class SqlHandovers(_Repository):
+    """Append-only: `add` and reads, nothing else."""
+
+    def add(self, handover: Handover) -> Handover:
+        row = handover_row(handover)
+        self._add(row)
+        return handover_value(row)
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        query = select(HandoverRow).where(HandoverRow.quote_number == quote_number)
+        return [handover_value(r) for r in self._many(query.order_by(HandoverRow.id))]

@@ -8,13 +8,16 @@ Payments carry the policy and the start of its term so that the annual aggregate
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.db.base import ACTOR_MAX, Base, Timestamped
+from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 
 
 class ClaimRow(Base, Timestamped):
@@ -66,3 +69,111 @@ class ClaimEventRow(Base):
     actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     data: Mapped[dict[str, Any]]
+
+
+# ------------------------------------------------------------------ rows <-> domain values
+# Public: the tests' in-memory fakes convert through them too. JSON documents are copied in and
+# out, so a value changed in place changes nothing stored (and the other way round).
+
+_CENT = Decimal("0.01")
+
+
+def claim_value(row: ClaimRow) -> StoredClaim:
+    return StoredClaim(
+        number=row.number,
+        policy_number=row.policy_number,
+        term_start=row.term_start,
+        term_end=row.term_end,
+        product_ref=row.product_ref,
+        establishment_kind=row.establishment_kind,
+        status=row.status,
+        declaration=copy.deepcopy(row.declaration),
+        discovered_at=row.discovered_at,
+        declared_at=row.declared_at,
+        actor=row.actor,
+        created_at=row.created_at,
+        establishment_id=row.establishment_id,
+        broker_id=row.broker_id,
+        version=row.version,
+        id=row.id,
+    )
+
+
+def claim_row(claim: StoredClaim) -> ClaimRow:
+    """A new row (its id is the database's to give)."""
+    return ClaimRow(
+        number=claim.number,
+        policy_number=claim.policy_number,
+        term_start=claim.term_start,
+        term_end=claim.term_end,
+        product_ref=claim.product_ref,
+        establishment_kind=claim.establishment_kind,
+        status=claim.status,
+        declaration=copy.deepcopy(claim.declaration),
+        discovered_at=claim.discovered_at,
+        declared_at=claim.declared_at,
+        actor=claim.actor,
+        created_at=claim.created_at,
+        establishment_id=claim.establishment_id,
+        broker_id=claim.broker_id,
+        version=claim.version,
+    )
+
+
+def update_claim_row(row: ClaimRow, claim: StoredClaim) -> None:
+    """What may change once a claim is stored: its status, its declaration (amended as a
+    whole), its version (the count of its events) and its broker of record (it follows the
+    establishment's). What it was declared on, and for whom, never changes."""
+    row.status, row.version = claim.status, claim.version
+    row.declaration = copy.deepcopy(claim.declaration)
+    row.broker_id = claim.broker_id
+
+
+def claim_event_value(row: ClaimEventRow) -> ClaimEvent:
+    return ClaimEvent(
+        claim_id=row.claim_id,
+        seq=row.seq,
+        kind=row.kind,
+        at=row.at,
+        actor=row.actor,
+        data=copy.deepcopy(row.data),
+        note=row.note,
+        id=row.id,
+    )
+
+
+def claim_event_row(event: ClaimEvent) -> ClaimEventRow:
+    return ClaimEventRow(
+        claim_id=event.claim_id,
+        seq=event.seq,
+        kind=event.kind,
+        at=event.at,
+        actor=event.actor,
+        note=event.note,
+        data=copy.deepcopy(event.data),
+    )
+
+
+def claim_payment_value(row: ClaimPaymentRow) -> ClaimPayment:
+    return ClaimPayment(
+        claim_id=row.claim_id,
+        policy_number=row.policy_number,
+        term_start=row.term_start,
+        amount=Decimal(row.amount_cents) * _CENT,
+        kind=row.kind,
+        paid_at=row.paid_at,
+        actor=row.actor,
+        id=row.id,
+    )
+
+
+def claim_payment_row(payment: ClaimPayment) -> ClaimPaymentRow:
+    return ClaimPaymentRow(
+        claim_id=payment.claim_id,
+        policy_number=payment.policy_number,
+        term_start=payment.term_start,
+        amount_cents=payment.amount_cents,
+        kind=payment.kind,
+        paid_at=payment.paid_at,
+        actor=payment.actor,
+    )

@@ -13,6 +13,7 @@ from egide.db.repositories import (
     SqlAccounts,
     SqlAuditLog,
     SqlClaims,
+    SqlHandovers,
     SqlIdempotencyKeys,
     SqlPolicies,
     SqlPortfolioRuns,
@@ -75,6 +76,10 @@ class SqlUnitOfWork:
             self.session.rollback()
         finally:
             self.session.close()
+
+    @property
+    def handovers(self) -> SqlHandovers:
+        return SqlHandovers(self.session)
 
     def commit(self) -> None:
         self.session.commit()

@@ -31,6 +31,7 @@ import typst
 from egide.documents import labels_fr
 from egide.documents.text import neutralise_data
 from egide.documents.views import (
+    AdviceView,
     AttestationView,
     AvenantView,
     ChangeValue,
@@ -38,6 +39,7 @@ from egide.documents.views import (
     CoverageLine,
     DecompteView,
     InsuredView,
+    IpidView,
     PremiumView,
     PropositionView,
     ReasonView,
@@ -449,3 +451,182 @@ def decompte_data(view: DecompteView) -> dict[str, Any]:
 def render_decompte(view: DecompteView) -> bytes:
     """Décompte de sinistre (claim settlement statement), PDF bytes."""
     return _compile("decompte.typ", decompte_data(view), view.issued_on)
+
+
+# --------------------------------------------------------------------------- distribution law
+# The IPID and the fiche de devoir de conseil (egide.services.distribution builds their views).
+
+
+def _amount_list(amounts: Iterable[Decimal]) -> str:
+    """``100 000 €, 250 000 € ou 500 000 €``: whole euros when the amount has no cents."""
+    shown = [
+        format_eur(a).replace(",00", "") if a == a.to_integral_value() else format_eur(a)
+        for a in amounts
+    ]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} ou {shown[-1]}"
+
+
+def _french(text: str) -> str:
+    """French typography in a sentence: a no-break space before « : » and « ; »."""
+    return text.replace(" :", f"{NBSP}:").replace(" ;", f"{NBSP};")
+
+
+def ipid_data(view: IpidView) -> dict[str, Any]:
+    """The JSON handed to ``ipid.typ`` (exposed for inspection and tests): the headings of
+    Implementing Regulation (EU) 2017/1469 in its order, each with its lines."""
+    whole = [c for c in view.coverages if c.limit_share == 1]
+    restrictions = [
+        f"Franchise par sinistre au choix{NBSP}: {_amount_list(view.deductible_options)}, "
+        "appliquée une fois par sinistre, toutes garanties confondues.",
+    ]
+    for c in view.coverages:
+        if c.limit_share < 1:
+            restrictions.append(
+                f"{c.label}{NBSP}: sous-limite par sinistre de {format_rate(c.limit_share)} du "
+                "plafond annuel, sauf choix d'une autre sous-limite."
+            )
+        if c.sub_deductible > 0:
+            restrictions.append(
+                f"{c.label}{NBSP}: franchise propre de {format_eur(c.sub_deductible)}."
+            )
+        if c.waiting_period_hours is not None:
+            hours = format_hours(c.waiting_period_hours)
+            period = (
+                f", dans la limite d'une période d'indemnisation de "
+                f"{format_days(c.indemnity_period_days)}"
+                if c.indemnity_period_days is not None
+                else ""
+            )
+            restrictions.append(
+                f"{c.label}{NBSP}: franchise temporelle de {hours} (les {hours} premières "
+                f"d'interruption restent à votre charge){period}."
+            )
+        if c.never_paid is not None:
+            restrictions.append(f"{c.label}{NBSP}: {c.never_paid}.")
+    deadline = format_hours(view.complaint_deadline_hours)
+    restrictions.append(
+        "Pertes causées par une atteinte aux systèmes d'information : indemnisées seulement si "
+        f"une plainte est déposée dans les {deadline} qui suivent sa connaissance "
+        "(art. L12-10-1 du Code des assurances)."
+    )
+    obligations = [
+        "En cas d'atteinte à vos systèmes d'information : porter plainte auprès de la police ou "
+        f"de la gendarmerie dans les {deadline} qui suivent sa connaissance, faute de quoi les "
+        "pertes qu'elle cause ne sont pas indemnisées (art. L12-10-1 du Code des assurances).",
+        "Déclarer le sinistre à l'assureur dès que vous en avez connaissance et au plus tard "
+        f"dans les {format_days(view.notice_to_insurer_days)} ouvrés "
+        "(art. L113-2 4° du Code des assurances).",
+        *view.obligations,
+    ]
+    payments = [
+        *view.payments,
+        f"La prime TTC comprend la {view.tax_name} au taux de {format_rate(view.tax_rate)}.",
+    ]
+    cancellation = [
+        *view.cancellation,
+        (
+            "Si le contrat prend fin avant l'échéance à votre demande, la part de prime de la "
+            "période non courue vous est remboursée."
+            if view.refund_on_request
+            else "Si le contrat prend fin avant l'échéance à votre demande, la prime de la "
+            "période en cours reste acquise à l'assureur."
+        ),
+        (
+            "En cas de résiliation pour non-paiement, la part de prime de la période non courue "
+            "vous est remboursée."
+            if view.refund_on_non_payment
+            else "En cas de résiliation pour non-paiement, la prime reste due jusqu'à la date de "
+            "résiliation, sans remboursement."
+        ),
+    ]
+    insured = [{"label": c.label, "text": _french(c.description)} for c in view.coverages]
+    return {
+        "title": "Document d'information sur le produit d'assurance",
+        "reference": view.reference,
+        "footer": _footer(view.product_name, view.product_version, view.reference),
+        "issued_on": format_date(view.issued_on),
+        "insurer": view.insurer_name,
+        "insurer_details": _french(view.insurer_details),
+        "product": view.product_name,
+        "version": view.product_version,
+        "type": _french(view.product_type),
+        "insured": insured,
+        "insured_limits": [
+            f"Plafond annuel au choix pour un établissement de ce type ({view.kind_label}){NBSP}: "
+            f"{_amount_list(view.aggregate_options)}, tous sinistres et garanties confondus.",
+            (
+                "Chaque garantie est accordée jusqu'au plafond annuel choisi"
+                + (
+                    ", sauf les sous-limites indiquées ci-contre."
+                    if len(whole) < len(view.coverages)
+                    else "."
+                )
+            ),
+        ],
+        "not_insured": [_french(e) for e in view.exclusions],
+        "restrictions": [_french(r) for r in restrictions],
+        "where": [_french(t) for t in view.territory],
+        "obligations": [_french(t) for t in obligations],
+        "payments": [_french(t) for t in payments],
+        "start_and_end": [_french(t) for t in view.start_and_end],
+        "cancellation": [_french(t) for t in cancellation],
+    }
+
+
+def render_ipid(view: IpidView) -> bytes:
+    """Document d'information normalisé sur le produit d'assurance (IPID), PDF bytes."""
+    return _compile("ipid.typ", ipid_data(view), view.issued_on)
+
+
+def advice_data(view: AdviceView) -> dict[str, Any]:
+    """The JSON handed to ``devoir_de_conseil.typ`` (exposed for inspection and tests)."""
+    return {
+        **_letterhead(
+            "Fiche de devoir de conseil",
+            view.quote_number,
+            view.product_name,
+            view.product_version,
+            view.issued_on,
+        ),
+        "insured": _insured(view.insured),
+        "distributor": view.distributor,
+        "distributor_role": view.distributor_role,
+        "adviser": view.adviser,
+        "profile": [[f.label, f.value] for f in view.profile],
+        "security": [[f.label, f.value] for f in view.security],
+        "history": [[f.label, f.value] for f in view.history],
+        "exposures": [
+            {
+                "text": _french(e.text),
+                "coverages": ", ".join(e.coverages),
+            }
+            for e in view.exposures
+        ],
+        "demands": [[f.label, f.value] for f in view.demands],
+        "decision": {
+            "code": view.decision.value,
+            "label": DECISION_LABELS[view.decision],
+            "reasons": _reasons(
+                view.decision_reasons, labels_fr.underwriting_reason, "decision_reasons"
+            ),
+        },
+        "score": view.security_score,
+        "coverages": [_coverage(c) for c in view.coverages],
+        "aggregate_limit": format_eur(view.aggregate_limit),
+        "deductible": format_eur(view.deductible),
+        "premium": _premium(view.premium),
+        "reasons": [_french(r) for r in view.reasons],
+        "recommendations": [
+            {
+                "label": r.label,
+                "saving": format_eur(r.premium_saving),
+                "score_gain": f"+{r.score_gain} pts" if r.score_gain is not None else "—",
+            }
+            for r in view.recommendations
+        ],
+    }
+
+
+def render_advice(view: AdviceView) -> bytes:
+    """Fiche de devoir de conseil (art. L521-4 Code des assurances), PDF bytes."""
+    return _compile("devoir_de_conseil.typ", advice_data(view), view.issued_on)

@@ -393,3 +393,138 @@ class DecompteView:
     def balance_due(self) -> Decimal:
         """What remains to be paid on this settlement (negative if overpaid)."""
         return self.total_payable - self.total_paid
+
+
+# --------------------------------------------------------------------------- 6. IPID
+
+
+@dataclass(frozen=True)
+class IpidCoverage:
+    """One coverage as the IPID presents it: its label and description (from the product), its
+    default sub-limit as a share of the annual aggregate, its own deductible, the business
+    interruption's waiting and indemnity periods, and what it never pays (`never_paid`, French,
+    « la rançon elle-même »)."""
+
+    label: str
+    description: str
+    limit_share: Decimal
+    sub_deductible: Decimal = ZERO
+    waiting_period_hours: int | None = None
+    indemnity_period_days: int | None = None
+    never_paid: str | None = None
+
+    def __post_init__(self) -> None:
+        if not ZERO < self.limit_share <= 1:
+            raise DocumentDataError("coverage.limit_share", "fraction", "must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class IpidView:
+    """Document d'information normalisé sur le produit d'assurance (IPID), in the layout of
+    Implementing Regulation (EU) 2017/1469, for the product version a quote was priced with and
+    the options offered to its kind of establishment.
+
+    The sections the product states in its ``[distribution]`` table arrive as French lines
+    (`territory`, `obligations`, `payments`, `start_and_end`, `cancellation`); the renderer
+    adds those it derives from the figures given here (the claim deadlines, the tax, the
+    refunds on cancellation), so that a number is printed from one source."""
+
+    reference: str  # the quote it is handed over for
+    issued_on: date
+    insurer_name: str
+    insurer_details: str
+    product_name: str
+    product_version: str
+    product_type: str
+    kind_label: str
+    coverages: Sequence[IpidCoverage]
+    aggregate_options: Sequence[Decimal]
+    deductible_options: Sequence[Decimal]
+    exclusions: Sequence[str]
+    territory: Sequence[str]
+    obligations: Sequence[str]
+    payments: Sequence[str]
+    start_and_end: Sequence[str]
+    cancellation: Sequence[str]
+    complaint_deadline_hours: int
+    notice_to_insurer_days: int
+    tax_name: str
+    tax_rate: Decimal
+    refund_on_request: bool  # an insured's cancellation refunds the unearned premium
+    refund_on_non_payment: bool
+
+    def __post_init__(self) -> None:
+        for name in (
+            "coverages",
+            "aggregate_options",
+            "deductible_options",
+            "exclusions",
+            "territory",
+            "obligations",
+            "payments",
+            "start_and_end",
+            "cancellation",
+        ):
+            if not getattr(self, name):
+                raise DocumentDataError(name, "not_empty", "an IPID section is never empty")
+
+
+# --------------------------------------------------------------------------- 7. devoir de conseil
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One answer of the questionnaire as the record prints it: a French label and its value."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A risk the answers reveal (French) and the coverages that answer it (their labels)."""
+
+    text: str
+    coverages: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class AdviceView:
+    """Fiche de devoir de conseil (art. L521-4 Code des assurances): the needs and demands taken
+    from the questionnaire, the cover proposed and why it fits.
+
+    `profile`, `security` and `history` are the answers that matter; `exposures` what they
+    reveal; `demands` what the establishment asked (limit, deductible); `reasons` why the
+    proposal fits, in French; the decision's reasons arrive as codes (printed from
+    `egide.documents.labels_fr`)."""
+
+    quote_number: str
+    issued_on: date
+    product_name: str
+    product_version: str
+    insured: InsuredView
+    distributor: str  # the broker of record, or the insurer for direct business
+    distributor_role: str  # « Courtier » / « Assureur (vente directe) »
+    adviser: str  # who made the quote, as history records it
+    profile: Sequence[Fact]
+    security: Sequence[Fact]
+    history: Sequence[Fact]
+    exposures: Sequence[Exposure]
+    demands: Sequence[Fact]
+    decision: UnderwritingOutcome
+    decision_reasons: Sequence[ReasonView]
+    security_score: int
+    coverages: Sequence[CoverageLine]
+    aggregate_limit: Decimal
+    deductible: Decimal
+    premium: PremiumView
+    reasons: Sequence[str]
+    recommendations: Sequence[RecommendationView] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.security_score <= 100:
+            raise DocumentDataError("security_score", "range", "must be between 0 and 100")
+        if not self.coverages:
+            raise DocumentDataError("coverages", "not_empty", "a proposal has coverages")
+        if not self.reasons:
+            raise DocumentDataError("reasons", "not_empty", "the advice gives its reasons")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from egide.domain.errors import ProductError
+from egide.domain.text import is_forbidden
 
 COVERAGES: tuple[str, ...] = (
     "business_interruption",
@@ -210,6 +211,37 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """What the pre-contractual documents say that no other table of the product holds (the
+    optional ``[distribution]`` table, product 2026.2 on): the insurer named in the IPID's header
+    (Implementing Regulation (EU) 2017/1469), the type of insurance, the territory, and the
+    statements on obligations, payments, start and end, and cancellation, in French, one item a
+    line. The deadlines of a claim (complaint, notice to the insurer), the cancellation refunds,
+    the exclusions, the options and the tax come from their own tables: the IPID derives them,
+    so a number is never written twice. Read by the documents only: no premium depends on it."""
+
+    insurer: str
+    insurer_details: str
+    product_type: str
+    territory: tuple[str, ...]
+    obligations: tuple[str, ...]
+    payments: tuple[str, ...]
+    start_and_end: tuple[str, ...]
+    cancellation: tuple[str, ...]
+    source: str
+
+
+DISTRIBUTION_TEXTS: tuple[str, ...] = ("insurer", "insurer_details", "product_type", "source")
+DISTRIBUTION_LISTS: tuple[str, ...] = (
+    "territory",
+    "obligations",
+    "payments",
+    "start_and_end",
+    "cancellation",
+)
+
+
+@dataclass(frozen=True)
 class Product:
     code: str
     version: str
@@ -243,6 +275,8 @@ class Product:
     # its text, read by egide.domain.systemic_load; empty when the product names none.
     systemic_events_file: str = ""
     systemic_events_text: str = field(default="", repr=False)
+    # the optional [distribution] table (None: the product has none; 2026.1)
+    distribution: Distribution | None = None
 
     @property
     def ref(self) -> str:
@@ -608,6 +642,45 @@ def _parse_incident_risk_model(r: _Reader, text: str) -> RiskModel:
     )
 
 
+def _distribution(r: _Reader) -> Distribution | None:
+    """The optional ``[distribution]`` table: French texts, each a non-empty single line without
+    control characters (they print in the IPID), every list non-empty; an unknown key is refused
+    (a misspelt one would silently drop a statement from the IPID)."""
+    if not r.has("distribution"):
+        return None
+    d = r.table("distribution")
+    for key in d.names():
+        if key not in DISTRIBUTION_TEXTS + DISTRIBUTION_LISTS:
+            known = ", ".join(DISTRIBUTION_TEXTS + DISTRIBUTION_LISTS)
+            raise d.fail(key, f"is not a field of [distribution] (one of {known})")
+
+    def line(key: str, value: object) -> str:
+        """The text with its runs of spaces (and, in `source`, its line breaks) folded to one."""
+        if not isinstance(value, str) or not value.strip():
+            raise d.fail(key, "is required and must be a non-empty string")
+        if any(is_forbidden(ch, multiline=key == "source") for ch in value):
+            raise d.fail(key, "must hold no control or formatting character (one line of text)")
+        return " ".join(value.split())
+
+    def lines(key: str) -> tuple[str, ...]:
+        raw = d.data.get(key)
+        if not isinstance(raw, list) or not raw:
+            raise d.fail(key, "is required and must be a non-empty list of strings")
+        return tuple(line(f"{key}[{i}]", item) for i, item in enumerate(raw))
+
+    return Distribution(
+        insurer=line("insurer", d.data.get("insurer")),
+        insurer_details=line("insurer_details", d.data.get("insurer_details")),
+        product_type=line("product_type", d.data.get("product_type")),
+        territory=lines("territory"),
+        obligations=lines("obligations"),
+        payments=lines("payments"),
+        start_and_end=lines("start_and_end"),
+        cancellation=lines("cancellation"),
+        source=line("source", d.data.get("source")),
+    )
+
+
 def _options(r: _Reader, key: str) -> tuple[Option, ...]:
     table = r.table(key)
     raw = table.data.get("options")
@@ -737,6 +810,7 @@ def parse_product(
         ilf_exponent=ilf_exponent,
         systemic_events_file=systemic_file,
         systemic_events_text=systemic_text,
+        distribution=_distribution(r),
     )
     bi_terms = coverages["business_interruption"]
     if risk_model.incident_model is not None and bi_terms.waiting_period_mode != "time_deductible":
@@ -779,6 +853,27 @@ def _systemic_events(data: Mapping[str, Any], path: str, given: str | None) -> t
         return name, resources.files("egide.products").joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProductError(path, "product.systemic_events", f"{name} does not exist") from None
+
+
+DISTRIBUTION_FILE = "distribution-fr.toml"
+
+
+def load_distribution(path: str | Path | None = None) -> Distribution:
+    """The statements of the pre-contractual documents: a file holding one ``[distribution]``
+    table (None: the packaged ``products/distribution-fr.toml``), validated as the table of a
+    product file is, each error naming the file, the field and the rule. Kept apart from the
+    product files: no premium depends on it, so correcting its French never changes a product
+    version's text (nor the SHA-256 a database records for it)."""
+    if path is None:
+        name = DISTRIBUTION_FILE
+        data = tomllib.loads(resources.files("egide.products").joinpath(name).read_text("utf-8"))
+    else:
+        name = str(path)
+        _, data = _read_toml(Path(path))
+    found = _distribution(_Reader(name, data))
+    if found is None:
+        raise ProductError(name, "distribution", "is required and must be a table")
+    return found
 
 
 def load_product(path: str | Path | None = None) -> Product:

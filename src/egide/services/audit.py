@@ -1,7 +1,8 @@
 """The audit trail: every change to an audited record, chained with HMAC-SHA256 under a secret key.
 
 What is audited: quotes (saved, reviewed, bound), policies and their transactions, claims (each
-change of the claim row), their events and payments, portfolio runs, and the accounts:
+change of the claim row), their events and payments, portfolio runs, the hand-overs of the
+pre-contractual documents (in their quote's chain), and the accounts:
 organisations (created, broker of record transferred), users (created, disabled, enabled, each
 login) and API clients (created, revoked, each token issued). The services write one entry per
 changed record through `record` (rows) or `record_account` (account values), in the same
@@ -46,12 +47,22 @@ from egide.clock import now as clock_now
 from egide.db.tables import QuoteRow
 from egide.db.tables_accounts import ApiClientRow, OrganisationEventRow, OrganisationRow, UserRow
 from egide.db.tables_audit import AuditChainRow, AuditEntryRow
-from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
+from egide.db.tables_claims import (
+    ClaimEventRow,
+    ClaimPaymentRow,
+    ClaimRow,
+    claim_event_value,
+    claim_payment_value,
+    claim_value,
+)
+from egide.db.tables_distribution import HandoverRow, handover_value
 from egide.db.tables_policy import PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.domain.access import Action, Principal
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
+from egide.domain.handover import Handover
 from egide.domain.policy import canonical_json
 from egide.domain.quote_record import StoredQuote
 from egide.services.ports import UnitOfWork
@@ -67,10 +78,11 @@ Audited = (
     | StoredQuote
     | PolicyRow
     | PolicyTransactionRow
-    | ClaimRow
-    | ClaimEventRow
-    | ClaimPaymentRow
+    | StoredClaim
+    | ClaimEvent
+    | ClaimPayment
     | PortfolioRunRow
+    | Handover
 )
 
 
@@ -143,46 +155,51 @@ def transaction_content(policy_number: str, row: PolicyTransactionRow) -> dict[s
     }
 
 
-def claim_content(row: ClaimRow) -> dict[str, Any]:
-    """The claim row (its `version` is the count of its events, checked apart)."""
+# The claim side reads values (`egide.domain.claim_record`); the migrations that sealed the rows
+# of their day (0005, 0007) hand these functions rows with the same attribute names, and the
+# digests are of the stored form (the declaration and data documents, the amount in cents).
+
+
+def claim_content(claim: StoredClaim) -> dict[str, Any]:
+    """The claim (its `version` is the count of its events, checked apart)."""
     content = {
-        "number": row.number,
-        "policy_number": row.policy_number,
-        "term_start": row.term_start,
-        "term_end": row.term_end,
-        "product_ref": row.product_ref,
-        "establishment_kind": row.establishment_kind,
-        "status": row.status,
-        "declaration": row.declaration,
-        "discovered_at": row.discovered_at,
-        "declared_at": row.declared_at,
-        "actor": row.actor,
-        "created_at": row.created_at,
+        "number": claim.number,
+        "policy_number": claim.policy_number,
+        "term_start": claim.term_start,
+        "term_end": claim.term_end,
+        "product_ref": claim.product_ref,
+        "establishment_kind": claim.establishment_kind,
+        "status": claim.status,
+        "declaration": claim.declaration,
+        "discovered_at": claim.discovered_at,
+        "declared_at": claim.declared_at,
+        "actor": claim.actor,
+        "created_at": claim.created_at,
     }
-    return _tenancy(content, row)
+    return _tenancy(content, claim)
 
 
-def event_content(claim_number: str, row: ClaimEventRow) -> dict[str, Any]:
+def event_content(claim_number: str, event: ClaimEvent) -> dict[str, Any]:
     return {
         "claim_number": claim_number,
-        "seq": row.seq,
-        "kind": row.kind,
-        "at": row.at,
-        "actor": row.actor,
-        "note": row.note,
-        "data": row.data,
+        "seq": event.seq,
+        "kind": event.kind,
+        "at": event.at,
+        "actor": event.actor,
+        "note": event.note,
+        "data": event.data,
     }
 
 
-def payment_content(claim_number: str, row: ClaimPaymentRow) -> dict[str, Any]:
+def payment_content(claim_number: str, payment: ClaimPayment) -> dict[str, Any]:
     return {
         "claim_number": claim_number,
-        "policy_number": row.policy_number,
-        "term_start": row.term_start,
-        "amount_cents": row.amount_cents,
-        "kind": row.kind,
-        "paid_at": row.paid_at,
-        "actor": row.actor,
+        "policy_number": payment.policy_number,
+        "term_start": payment.term_start,
+        "amount_cents": payment.amount_cents,
+        "kind": payment.kind,
+        "paid_at": payment.paid_at,
+        "actor": payment.actor,
     }
 
 
@@ -208,6 +225,22 @@ def run_content(row: PortfolioRunRow) -> dict[str, Any]:
             for name in _RUN_STARTED_BY
             if (value := getattr(row, name, None)) is not None
         },
+    }
+
+
+def handover_content(h: Handover) -> dict[str, Any]:
+    """A hand-over of a pre-contractual document (`egide.services.distribution`): all of it."""
+    return {
+        "quote_number": h.quote_number,
+        "document": h.document,
+        "sha256": h.sha256,
+        "channel": h.channel,
+        "handed_over_at": h.handed_over_at,
+        "actor": h.actor,
+        "principal_kind": h.principal_kind,
+        "principal_id": h.principal_id,
+        "organisation_id": h.organisation_id,
+        "product_ref": h.product_ref,
     }
 
 
@@ -291,19 +324,22 @@ def describe(row: Audited, number: str | None = None) -> tuple[Ref, dict[str, An
         return Ref("quotes", row.number, None, f"quotes:{row.number}"), quote_content(row)
     if isinstance(row, PolicyRow):
         return Ref("policies", row.number, None, f"policies:{row.number}"), policy_content(row)
-    if isinstance(row, ClaimRow):
+    if isinstance(row, StoredClaim):
         return Ref("claims", row.number, None, f"claims:{row.number}"), claim_content(row)
     if isinstance(row, PortfolioRunRow):
         ref = Ref("portfolio_runs", row.run_id, None, f"portfolio_runs:{row.run_id}")
         return ref, run_content(row)
+    if isinstance(row, Handover):  # in its quote's chain, by its id
+        ref = Ref("document_handovers", row.quote_number, row.id, f"quotes:{row.quote_number}")
+        return ref, handover_content(row)
     if number is None:
         raise TypeError(f"{type(row).__name__}: give the number of the record it belongs to")
     if isinstance(row, PolicyTransactionRow):
         ref = Ref("policy_transactions", number, row.seq, f"policies:{number}")
         return ref, transaction_content(number, row)
-    if isinstance(row, ClaimEventRow):
+    if isinstance(row, ClaimEvent):
         return Ref("claim_events", number, row.seq, f"claims:{number}"), event_content(number, row)
-    if isinstance(row, ClaimPaymentRow):
+    if isinstance(row, ClaimPayment):
         ref = Ref("claim_payments", number, row.id, f"claims:{number}")
         return ref, payment_content(number, row)
     raise TypeError(f"{type(row).__name__} is not audited")
@@ -451,6 +487,7 @@ _WHAT = {
     "claim_events": "claim {number}, event #{item}",
     "claim_payments": "claim {number}, payment id {item}",
     "portfolio_runs": "portfolio run {number}",
+    "document_handovers": "quote {number}, document hand-over id {item}",
     "organisations": "organisation id {number}",
     "organisation_events": "organisation id {number}, event id {item}",
     "users": "user id {number}",
@@ -706,20 +743,26 @@ class _Verifier:
                 orphan("policy_transactions", "policy", t.policy_id, t.seq, t.id)
             else:
                 add(t, owner)
-        claims = rows(ClaimRow)
+        claims = [claim_value(c) for c in rows(ClaimRow)]
         claim_numbers = {c.id: c.number for c in claims}
         for c in claims:
             add(c)
-        children: list[ClaimEventRow | ClaimPaymentRow] = [*rows(ClaimEventRow)]
-        children += rows(ClaimPaymentRow)
+        children: list[ClaimEvent | ClaimPayment] = [
+            claim_event_value(e) for e in rows(ClaimEventRow)
+        ]
+        children += [claim_payment_value(p) for p in rows(ClaimPaymentRow)]
         for child in children:
             if (owner := claim_numbers.get(child.claim_id)) is None:
-                item = child.seq if isinstance(child, ClaimEventRow) else child.id
-                orphan(child.__tablename__, "claim", child.claim_id, item, child.id)
+                if isinstance(child, ClaimEvent):
+                    orphan("claim_events", "claim", child.claim_id, child.seq, child.id)
+                else:
+                    orphan("claim_payments", "claim", child.claim_id, child.id, child.id)
             else:
                 add(child, owner)
         for r in rows(PortfolioRunRow):
             add(r)
+        for h in rows(HandoverRow):
+            add(handover_value(h))
         from egide.db.tables_accounts import (
             client_value,
             event_value,
@@ -768,8 +811,8 @@ class _Verifier:
         self,
         policies: list[PolicyRow],
         txs: list[PolicyTransactionRow],
-        claims: list[ClaimRow],
-        children: Iterable[ClaimEventRow | ClaimPaymentRow],
+        claims: list[StoredClaim],
+        children: Iterable[ClaimEvent | ClaimPayment],
         unreadable: set[str],
     ) -> None:
         """What the rows must say of themselves: a policy's transactions run 1..n from its
@@ -800,7 +843,7 @@ class _Verifier:
         if not {"claims", "claim_events"} & unreadable:
             events: dict[int, int] = {}
             for child in children:
-                if isinstance(child, ClaimEventRow):
+                if isinstance(child, ClaimEvent):
                     events[child.claim_id] = events.get(child.claim_id, 0) + 1
             for c in claims:
                 if c.version != events.get(c.id, 0):
@@ -874,7 +917,7 @@ def object_history(
         raise InvalidInput([FieldError("kind", "enum", "must be quote, policy or claim")])
     require_parameters(number=number)
     with uow:
-        row: StoredQuote | PolicyRow | ClaimRow | None = (
+        row: StoredQuote | PolicyRow | StoredClaim | None = (
             uow.quotes.get(number)
             if kind == "quote"
             else uow.policies.get(number)

@@ -11,26 +11,31 @@ the policy's other claims were paid, so two claims of one policy settled at the 
 serialise and never pay more than the annual aggregate together. Changes to one claim lock its
 row (SELECT ... FOR UPDATE; SQLite serialises writers with BEGIN IMMEDIATE).
 
+Each use case returns a typed result (`egide.services.claim_results`) whose ``public()`` is the
+JSON contract of `egide claim ... --json`; an idempotent replay returns the stored contract read
+back to the same typed value.
+
 Nothing here logs: a claim holds health-related details (number of patients, incident notes).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from egide.clock import PARIS, iso_paris
+from egide.clock import PARIS
 from egide.clock import now as clock_now
-from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.domain.access import Action, Principal, history_actor
 from egide.domain.application import KIND_LABELS_FR
+from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.claims import (
     COVERAGE_LABELS_FR,
     Adjudication,
     Declaration,
-    Reason,
     adjudicate,
     check_against_now,
     merge_declaration,
@@ -44,18 +49,27 @@ from egide.domain.money import parse_amount as parse_money
 from egide.domain.product import Product
 from egide.domain.text import require_parameters
 from egide.services import audit, idempotency, tenancy
+from egide.services.claim_results import (
+    ClaimClock,
+    ClaimDeadline,
+    ClaimHistoryEntry,
+    ClaimResult,
+    ClaimSummary,
+    PaymentMade,
+    SettlementResult,
+    settlement_line,
+)
 from egide.services.pages import Page, after_cursor, cursor_of, page_limit
 from egide.services.policies import cover_in_force, policy_row_for_update
 from egide.services.ports import UnitOfWork
 from egide.services.products import stored_product
 
+if TYPE_CHECKING:  # the documents load their templates' machinery: only the statement needs it
+    from egide.documents.views import DecompteView
+
 
 def money(value: Decimal) -> str:
     return str(cents(value))
-
-
-def _to_cents(value: Decimal) -> int:
-    return int((cents(value) / CENT).to_integral_value())
 
 
 def _from_cents(value: int) -> Decimal:
@@ -67,10 +81,10 @@ def _from_cents(value: int) -> Decimal:
 
 def _claim(
     uow: UnitOfWork, principal: Principal, action: Action, number: str, lock: bool = False
-) -> ClaimRow:
+) -> StoredClaim:
     """The claim, if the principal may see it (else "does not exist") and act on it."""
-    row = uow.claims.get(number, lock=lock)
-    return tenancy.visible_row(principal, action, row, f"claim {number}")
+    claim = uow.claims.get(number, lock=lock)
+    return tenancy.visible_row(principal, action, claim, f"claim {number}")
 
 
 def _paid_in_term(uow: UnitOfWork, policy_number: str, term_start: datetime) -> Decimal:
@@ -81,17 +95,17 @@ def _paid_in_term(uow: UnitOfWork, policy_number: str, term_start: datetime) -> 
 class _State:
     """A claim with everything its settlement is derived from."""
 
-    def __init__(self, uow: UnitOfWork, row: ClaimRow, moment: datetime) -> None:
-        self.row = row
+    def __init__(self, uow: UnitOfWork, claim: StoredClaim, moment: datetime) -> None:
+        self.claim = claim
         self.moment = moment
-        self.declaration = parse_declaration(row.declaration, f"claim {row.number}")
+        self.declaration = claim.declared()
         self.cover: CoverInForce = cover_in_force(
-            uow, row.policy_number, self.declaration.incident.discovered_at
+            uow, claim.policy_number, self.declaration.incident.discovered_at
         )
-        self.product: Product = stored_product(uow, row.product_ref)
-        self.payments = uow.claims.payments(row)
-        self.paid = _from_cents(sum(p.amount_cents for p in self.payments))
-        self.paid_in_term = _paid_in_term(uow, row.policy_number, row.term_start)
+        self.product: Product = stored_product(uow, claim.product_ref)
+        self.payments = uow.claims.payments(claim)
+        self.paid = sum((p.amount for p in self.payments), ZERO)
+        self.paid_in_term = _paid_in_term(uow, claim.policy_number, claim.term_start)
         self.used_by_others = self.paid_in_term - self.paid
         self.full: Adjudication = adjudicate(
             self.declaration, self.cover, self.product, self.used_by_others, moment
@@ -108,7 +122,7 @@ class _State:
     @property
     def reserve(self) -> Decimal:
         """What the claim is still expected to cost (estimates included), less what was paid."""
-        if self.row.status == "closed":
+        if self.claim.status == "closed":
             return ZERO
         return max(self.full.payable_total - self.paid, ZERO)
 
@@ -119,109 +133,95 @@ class _State:
     def deadlines(self) -> list[Deadline]:
         return incident_clock(
             self.declaration,
-            self.row.establishment_kind,
+            self.claim.establishment_kind,
             self.product,
-            self.row.declared_at,
+            self.claim.declared_at,
             self.moment,
         )
 
 
-def _reason_codes(reasons: tuple[Reason, ...]) -> list[str]:
-    return [r.value for r in reasons]
-
-
-def _deadline_data(d: Deadline) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "label": d.rule.label_fr,
-        "basis": d.rule.basis,
-        "timing": d.rule.timing.value,
-        "due_at": iso_paris(d.due_at),
-        "done_at": iso_paris(d.done_at) if d.done_at else None,
-        "status": d.status.value,
-        "status_text": d.status_text,
-    }
-
-
-def _claim_data(s: _State) -> dict[str, Any]:
-    """The output contract of `egide claim declare/show --json`."""
-    adj = s.full
-    used: set[Reason] = set(adj.cover.reasons)
-    lines = []
-    for line in adj.lines:
-        used.update(line.reasons)
-        lines.append(
-            {
-                "ref": line.ref,
-                "category": line.category.value,
-                "category_label": line.category.label_fr,
-                "coverage": line.coverage,
-                "coverage_label": COVERAGE_LABELS_FR[line.coverage],
-                "estimated": line.estimated,
-                "claimed": money(line.claimed),
-                "covered": money(line.covered),
-                "deductible": money(line.deductible),
-                "limit": money(line.limit),
-                "payable": money(line.payable),
-                "reasons": _reason_codes(line.reasons),
-            }
-        )
-    i = s.declaration.incident
-    return {
-        "claim_id": s.row.number,
-        "policy_number": s.row.policy_number,
-        "status": s.row.status,
-        "incident_type": i.kind.value,
-        "started_at": iso_paris(i.started_at),
-        "discovered_at": iso_paris(i.discovered_at),
-        "declared_at": iso_paris(s.row.declared_at),
-        "covered": adj.covered,
-        "reasons": _reason_codes(adj.cover.reasons),
-        "claimed_total": money(adj.claimed_total),
-        "payable_total": money(adj.payable_total),
-        "payable_now": money(s.payable_now),
-        "paid_total": money(s.paid),
-        "reserve": money(s.reserve),
-        "aggregate_limit": money(s.cover.terms.aggregate_limit),
-        "remaining_aggregate": money(s.remaining_aggregate),
-        "lines": lines,
-        "deadlines": [_deadline_data(d) for d in s.deadlines()],
-        "payments": [
-            {
-                "amount": money(_from_cents(p.amount_cents)),
-                "kind": p.kind,
-                "paid_at": iso_paris(p.paid_at),
-                "actor": p.actor,
-            }
-            for p in s.payments
-        ],
-        "explanations": {r.value: r.label_fr for r in Reason if r in used},
-    }
+def _claim_result(s: _State) -> ClaimResult:
+    """The claim as `declare`, `show`, `amend` and `reopen` return it."""
+    adj, i = s.full, s.declaration.incident
+    return ClaimResult(
+        claim_id=s.claim.number,
+        policy_number=s.claim.policy_number,
+        status=s.claim.status,
+        incident_type=i.kind,
+        started_at=i.started_at,
+        discovered_at=i.discovered_at,
+        declared_at=s.claim.declared_at,
+        covered=adj.covered,
+        reasons=adj.cover.reasons,
+        claimed_total=cents(adj.claimed_total),
+        payable_total=cents(adj.payable_total),
+        payable_now=cents(s.payable_now),
+        paid_total=cents(s.paid),
+        reserve=cents(s.reserve),
+        aggregate_limit=cents(s.cover.terms.aggregate_limit),
+        remaining_aggregate=cents(s.remaining_aggregate),
+        lines=tuple(settlement_line(line) for line in adj.lines),
+        deadlines=tuple(ClaimDeadline.of(d) for d in s.deadlines()),
+        payments=tuple(PaymentMade(p.amount, p.kind, p.paid_at, p.actor) for p in s.payments),
+    )
 
 
 def _event(
     uow: UnitOfWork,
-    row: ClaimRow,
+    claim: StoredClaim,
     kind: str,
     actor: str,
     moment: datetime,
     data: dict[str, Any],
     note: str | None = None,
-) -> None:
-    row.version += 1
-    uow.claims.add_event(
-        event := ClaimEventRow(
-            claim_id=row.id,
-            seq=row.version,
+) -> StoredClaim:
+    """Record what happened to the claim (its version counts its events); returns the claim as
+    the event leaves it, stored and in the trail with the event."""
+    claim = replace(claim, version=claim.version + 1)
+    uow.claims.update(claim)
+    event = uow.claims.add_event(
+        ClaimEvent(
+            claim_id=claim.id,
+            seq=claim.version,
             kind=kind,
             at=moment,
             actor=actor,
-            note=note,
             data=data,
+            note=note,
         )
     )
-    audit.record(uow, row, kind, actor)  # the claim row as the event leaves it
-    audit.record(uow, event, kind, actor, number=row.number)
+    audit.record(uow, claim, kind, actor)
+    audit.record(uow, event, kind, actor, number=claim.number)
+    return claim
+
+
+class _Contract(Protocol):
+    def public(self) -> dict[str, Any]: ...
+
+
+_Result = TypeVar("_Result", bound=_Contract)
+
+
+def _once(
+    uow: UnitOfWork,
+    principal: Principal,
+    key: str,
+    scope: str,
+    request: dict[str, Any],
+    work: Callable[[], _Result],
+    revive: Callable[[Mapping[str, Any]], _Result],
+) -> _Result:
+    """`work` once per idempotency key (`egide.services.idempotency`, inside the caller's unit of
+    work): the key stores the result's contract; a replay reads it back with `revive`."""
+    made: list[_Result] = []
+
+    def run() -> dict[str, Any]:
+        made.append(result := work())
+        return result.public()
+
+    org = principal.organisation_id
+    response = idempotency.with_idempotency(uow, org, key, scope, request, run)
+    return made[0] if made else revive(response)
 
 
 def _new_claim_number(moment: datetime) -> str:
@@ -239,7 +239,7 @@ def declare_claim(
     actor: str | None = None,
     idempotency_key: str | None = None,
     source: str | None = None,
-) -> dict[str, Any]:
+) -> ClaimResult:
     """Declare an incident on a policy; returns the claim with its settlement and its clock."""
     require_parameters(policy_number=policy_number, actor=actor, idempotency_key=idempotency_key)
     tenancy.check(principal, Action.CLAIM_DECLARE, None, "claim")
@@ -250,50 +250,50 @@ def declare_claim(
     request = {"policy": policy_number, "declaration": decl.to_data(), "actor": actor}
     key = idempotency_key or idempotency.new_key()
 
-    def work() -> dict[str, Any]:
+    def work() -> ClaimResult:
         what = f"policy {policy_number}"
         policy = tenancy.visible_row(
             principal, Action.CLAIM_DECLARE, uow.policies.get(policy_number), what
         )
         cover = cover_in_force(uow, policy_number, decl.incident.discovered_at)
-        row = ClaimRow(
-            number=_new_claim_number(moment),
-            policy_number=policy_number,
-            term_start=cover.period_start,
-            term_end=cover.period_end,
-            product_ref=cover.product_ref,
-            establishment_kind=cover.application.establishment.type,
-            status="open",
-            declaration=decl.to_data(),
-            discovered_at=decl.incident.discovered_at,
-            declared_at=moment,
-            actor=who,
-            version=0,
-            created_at=moment,
-            establishment_id=policy.establishment_id,
-            broker_id=policy.broker_id,
+        claim = uow.claims.add(
+            StoredClaim(
+                number=_new_claim_number(moment),
+                policy_number=policy_number,
+                term_start=cover.period_start,
+                term_end=cover.period_end,
+                product_ref=cover.product_ref,
+                establishment_kind=cover.application.establishment.type,
+                status="open",
+                declaration=decl.to_data(),
+                discovered_at=decl.incident.discovered_at,
+                declared_at=moment,
+                actor=who,
+                created_at=moment,
+                establishment_id=policy.establishment_id,
+                broker_id=policy.broker_id,
+                version=0,
+            )
         )
-        uow.claims.add(row)
-        _event(uow, row, "declared", who, moment, {"source": source})
-        return _claim_data(_State(uow, row, moment))
+        claim = _event(uow, claim, "declared", who, moment, {"source": source})
+        return _claim_result(_State(uow, claim, moment))
 
     with uow:
-        org = principal.organisation_id
-        result = idempotency.with_idempotency(uow, org, key, "claim.declare", request, work)
+        result = _once(uow, principal, key, "claim.declare", request, work, ClaimResult.from_public)
         uow.commit()
     return result
 
 
-def get_claim(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, Any]:
+def get_claim(uow: UnitOfWork, principal: Principal, number: str) -> ClaimResult:
     require_parameters(number=number)
     with uow:
-        row = _claim(uow, principal, Action.CLAIM_READ, number)
-        return _claim_data(_State(uow, row, clock_now()))
+        claim = _claim(uow, principal, Action.CLAIM_READ, number)
+        return _claim_result(_State(uow, claim, clock_now()))
 
 
-def _require_open(row: ClaimRow, action: str) -> None:
-    if row.status != "open":
-        raise Conflict(f"claim {row.number} is {row.status}: reopen it before you {action}")
+def _require_open(claim: StoredClaim, action: str) -> None:
+    if claim.status != "open":
+        raise Conflict(f"claim {claim.number} is {claim.status}: reopen it before you {action}")
 
 
 def amend_claim(
@@ -304,7 +304,7 @@ def amend_claim(
     actor: str | None = None,
     idempotency_key: str | None = None,
     source: str | None = None,
-) -> dict[str, Any]:
+) -> ClaimResult:
     """Add costs, update a reserve (a cost with an existing id), set exclusion flags, record a
     complaint or a notification: the declaration is merged and validated as a whole."""
     require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
@@ -314,10 +314,10 @@ def amend_claim(
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "patch": _jsonable(patch), "actor": actor}
 
-    def work() -> dict[str, Any]:
-        row = _claim(uow, principal, Action.CLAIM_UPDATE, number, lock=True)
-        _require_open(row, "change it")
-        base = parse_declaration(row.declaration, f"claim {number}")
+    def work() -> ClaimResult:
+        claim = _claim(uow, principal, Action.CLAIM_UPDATE, number, lock=True)
+        _require_open(claim, "change it")
+        base = claim.declared()
         merged = merge_declaration(base, patch, source)
         check_against_now(merged, moment, source)
         if merged.incident.discovered_at != base.incident.discovered_at:
@@ -331,14 +331,13 @@ def amend_claim(
                 ],
                 source,
             )
-        row.declaration = merged.to_data()
-        _event(uow, row, "amended", who, moment, {"patch": _jsonable(patch)})
+        claim = replace(claim, declaration=merged.to_data())
+        claim = _event(uow, claim, "amended", who, moment, {"patch": _jsonable(patch)})
         uow.flush()
-        return _claim_data(_State(uow, row, moment))
+        return _claim_result(_State(uow, claim, moment))
 
     with uow:
-        org = principal.organisation_id
-        result = idempotency.with_idempotency(uow, org, key, "claim.amend", request, work)
+        result = _once(uow, principal, key, "claim.amend", request, work, ClaimResult.from_public)
         uow.commit()
     return result
 
@@ -359,7 +358,7 @@ def settle_claim(
     amount: str | Decimal | None = None,
     final: bool = False,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
+) -> SettlementResult:
     """Pay what is payable now (incurred costs, after terms, less what was paid), or `amount`
     of it (a partial payment). `final` closes the claim: its remaining reserve is released."""
     require_parameters(number=number, actor=actor, idempotency_key=idempotency_key)
@@ -375,12 +374,12 @@ def settle_claim(
         "actor": actor,
     }
 
-    def work() -> dict[str, Any]:
+    def work() -> SettlementResult:
         head = _claim(uow, principal, Action.CLAIM_SETTLE, number)
         policy_row_for_update(uow, head.policy_number)  # serialises the aggregate's erosion
-        row = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
-        _require_open(row, "settle it")
-        state = _State(uow, row, moment)
+        claim = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
+        _require_open(claim, "settle it")
+        state = _State(uow, claim, moment)
         due = state.payable_now
         pay = due if wanted is None else wanted
         if wanted is not None and wanted > due:
@@ -388,37 +387,38 @@ def settle_claim(
                 [FieldError("amount", "at_most_payable", f"only {money(due)} EUR is payable now")]
             )
         if pay > 0:
-            uow.claims.add_payment(
-                payment := ClaimPaymentRow(
-                    claim_id=row.id,
-                    policy_number=row.policy_number,
-                    term_start=row.term_start,
-                    amount_cents=_to_cents(pay),
+            payment = uow.claims.add_payment(
+                ClaimPayment(
+                    claim_id=claim.id,
+                    policy_number=claim.policy_number,
+                    term_start=claim.term_start,
+                    amount=cents(pay),
                     kind="final" if final else "partial",
                     paid_at=moment,
                     actor=who,
                 )
             )
-            audit.record(uow, payment, "paid", who, number=row.number)
-            _event(uow, row, "paid", who, moment, {"amount": money(pay), "final": final})
+            audit.record(uow, payment, "paid", who, number=claim.number)
+            claim = _event(uow, claim, "paid", who, moment, {"amount": money(pay), "final": final})
         if final:
-            row.status = "closed"
-            _event(uow, row, "closed", who, moment, {"reserve_released": money(state.reserve)})
+            claim = replace(claim, status="closed")
+            reserve = {"reserve_released": money(state.reserve)}
+            claim = _event(uow, claim, "closed", who, moment, reserve)
         uow.flush()
-        after = _State(uow, row, moment)
-        return {
-            "claim_id": row.number,
-            "paid_now": money(pay),
-            "paid_total": money(after.paid),
-            "payable_now": money(after.payable_now),
-            "reserve": money(after.reserve),
-            "status": row.status,
-            "remaining_aggregate": money(after.remaining_aggregate),
-        }
+        after = _State(uow, claim, moment)
+        return SettlementResult(
+            claim_id=claim.number,
+            paid_now=cents(pay),
+            paid_total=cents(after.paid),
+            payable_now=cents(after.payable_now),
+            reserve=cents(after.reserve),
+            status=claim.status,
+            remaining_aggregate=cents(after.remaining_aggregate),
+        )
 
     with uow:
-        org = principal.organisation_id
-        result = idempotency.with_idempotency(uow, org, key, "claim.settle", request, work)
+        revive = SettlementResult.from_public
+        result = _once(uow, principal, key, "claim.settle", request, work, revive)
         uow.commit()
     return result
 
@@ -430,7 +430,7 @@ def reopen_claim(
     note: str,
     actor: str | None = None,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
+) -> ClaimResult:
     """Reopen a closed claim (new facts, a late invoice), with the handler's note."""
     if not note or not note.strip():
         raise InvalidInput([FieldError("note", "required", "say why the claim is reopened")])
@@ -441,49 +441,42 @@ def reopen_claim(
     key = idempotency_key or idempotency.new_key()
     request = {"claim": number, "note": note.strip(), "actor": actor}
 
-    def work() -> dict[str, Any]:
-        row = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
-        if row.status != "closed":
-            raise Conflict(f"claim {number} is {row.status}: only a closed claim can be reopened")
-        row.status = "open"
-        _event(uow, row, "reopened", who, moment, {}, note=note.strip())
+    def work() -> ClaimResult:
+        claim = _claim(uow, principal, Action.CLAIM_SETTLE, number, lock=True)
+        if claim.status != "closed":
+            raise Conflict(f"claim {number} is {claim.status}: only a closed claim can be reopened")
+        claim = replace(claim, status="open")
+        claim = _event(uow, claim, "reopened", who, moment, {}, note=note.strip())
         uow.flush()
-        return _claim_data(_State(uow, row, moment))
+        return _claim_result(_State(uow, claim, moment))
 
     with uow:
-        org = principal.organisation_id
-        result = idempotency.with_idempotency(uow, org, key, "claim.reopen", request, work)
+        result = _once(uow, principal, key, "claim.reopen", request, work, ClaimResult.from_public)
         uow.commit()
     return result
 
 
-def claim_clock(uow: UnitOfWork, principal: Principal, number: str) -> dict[str, Any]:
+def claim_clock(uow: UnitOfWork, principal: Principal, number: str) -> ClaimClock:
     """Each deadline of the incident, its due time (Paris) and its status at the clock's now."""
     require_parameters(number=number)
     with uow:
         s = _State(uow, _claim(uow, principal, Action.CLAIM_READ, number), clock_now())
-        return {
-            "claim_id": number,
-            "now": iso_paris(s.moment),
-            "discovered_at": iso_paris(s.declaration.incident.discovered_at),
-            "deadlines": [_deadline_data(d) for d in s.deadlines()],
-        }
+        return ClaimClock(
+            claim_id=number,
+            now=s.moment,
+            discovered_at=s.declaration.incident.discovered_at,
+            deadlines=tuple(ClaimDeadline.of(d) for d in s.deadlines()),
+        )
 
 
-def claim_history(uow: UnitOfWork, principal: Principal, number: str) -> list[dict[str, Any]]:
+def claim_history(uow: UnitOfWork, principal: Principal, number: str) -> list[ClaimHistoryEntry]:
+    """The claim's events in order (each one's contract: `public()`)."""
     require_parameters(number=number)
     with uow:
-        row = _claim(uow, principal, Action.CLAIM_READ, number)
-        events = uow.claims.events(row)
+        claim = _claim(uow, principal, Action.CLAIM_READ, number)
         return [
-            {
-                "seq": e.seq,
-                "kind": e.kind,
-                "at": iso_paris(e.at),
-                "actor": e.actor,
-                "note": e.note,
-            }
-            for e in events
+            ClaimHistoryEntry(seq=e.seq, kind=e.kind, at=e.at, actor=e.actor, note=e.note)
+            for e in uow.claims.events(claim)
         ]
 
 
@@ -497,9 +490,9 @@ def list_claims(
     limit: int | None = None,
 ) -> Page:
     """The claims the principal may see, nearest legal deadline first (a claim's earliest
-    deadline not yet met; claims with none after, newest first), one page at a time. Read in one
-    query with the product versions they need (never one query per claim); the deadlines are
-    derived from each declaration at the clock's now."""
+    deadline not yet met; claims with none after, newest first), one page at a time: a `Page`
+    of `ClaimSummary`. Read in one query with the product versions they need (never one query
+    per claim); the deadlines are derived from each declaration at the clock's now."""
     tenancy.check(principal, Action.CLAIM_READ, None, "claim")
     if status is not None and status not in ("open", "closed"):
         raise InvalidInput([FieldError("status", "enum", "must be open or closed")])
@@ -509,31 +502,30 @@ def list_claims(
         return Page([], None)
     moment = clock_now()
     with uow:
-        rows = uow.claims.find(
+        found = uow.claims.find(
             establishment_id=scope.establishment_id,
             broker_id=scope.broker_id,
             status=status,
         )
-        products = {ref: stored_product(uow, ref) for ref in {r.product_ref for r in rows}}
-        keyed = []
-        for r in rows:
-            decl = parse_declaration(r.declaration, f"claim {r.number}")
+        products = {ref: stored_product(uow, ref) for ref in {c.product_ref for c in found}}
+        keyed: list[tuple[tuple[int, float, str], ClaimSummary]] = []
+        for c in found:
             clock = incident_clock(
-                decl, r.establishment_kind, products[r.product_ref], r.declared_at, moment
+                c.declared(), c.establishment_kind, products[c.product_ref], c.declared_at, moment
             )
             pending = sorted((d for d in clock if d.done_at is None), key=lambda d: d.due_at)
-            nearest = pending[0] if pending and r.status == "open" else None
-            summary = {
-                "claim_id": r.number,
-                "policy_number": r.policy_number,
-                "status": r.status,
-                "establishment_id": r.establishment_id,
-                "broker_id": r.broker_id,
-                "discovered_at": iso_paris(r.discovered_at),
-                "declared_at": iso_paris(r.declared_at),
-                "next_deadline": _deadline_data(nearest) if nearest else None,
-            }
-            order = (0, nearest.due_at.timestamp(), r.number) if nearest else (1, -r.id, r.number)
+            nearest = pending[0] if pending and c.status == "open" else None
+            summary = ClaimSummary(
+                claim_id=c.number,
+                policy_number=c.policy_number,
+                status=c.status,
+                establishment_id=c.establishment_id,
+                broker_id=c.broker_id,
+                discovered_at=c.discovered_at,
+                declared_at=c.declared_at,
+                next_deadline=ClaimDeadline.of(nearest) if nearest else None,
+            )
+            order = (0, nearest.due_at.timestamp(), c.number) if nearest else (1, -c.id, c.number)
             keyed.append((order, summary))
         keyed.sort(key=lambda pair: pair[0])
         shown = [summary for _, summary in keyed[start : start + size]]
@@ -545,8 +537,8 @@ def list_claims(
 # --------------------------------------------------------------------------- the statement
 
 
-def statement_view(uow: UnitOfWork, principal: Principal, number: str) -> Any:
-    """The décompte de sinistre's view (egide.documents.views.DecompteView)."""
+def statement_view(uow: UnitOfWork, principal: Principal, number: str) -> DecompteView:
+    """The décompte de sinistre's view (a typed value of `egide.documents.views`)."""
     require_parameters(number=number)
     from egide.documents.views import (
         DecompteView,
@@ -579,7 +571,7 @@ def statement_view(uow: UnitOfWork, principal: Principal, number: str) -> Any:
         i = s.declaration.incident
         return DecompteView(
             claim_reference=number,
-            policy_number=s.row.policy_number,
+            policy_number=s.claim.policy_number,
             issued_on=s.moment.astimezone(PARIS).date(),
             insured=InsuredView(
                 name=e.name, kind_label=KIND_LABELS_FR[e.type], siret=e.siret, finess=e.finess
@@ -596,12 +588,12 @@ def statement_view(uow: UnitOfWork, principal: Principal, number: str) -> Any:
             payments=[
                 PaymentView(
                     paid_on=p.paid_at.astimezone(PARIS).date(),
-                    amount=_from_cents(p.amount_cents),
+                    amount=p.amount,
                     label="Règlement définitif" if p.kind == "final" else "Règlement",
                 )
                 for p in s.payments
             ],
-            declared_at=s.row.declared_at.astimezone(PARIS),
+            declared_at=s.claim.declared_at.astimezone(PARIS),
         )
 
 
@@ -627,12 +619,18 @@ def _jsonable(value: object) -> Any:
 
 
 __all__ = [
+    "ClaimClock",
+    "ClaimHistoryEntry",
+    "ClaimResult",
+    "ClaimSummary",
     "Declaration",
+    "SettlementResult",
     "amend_claim",
     "claim_clock",
     "claim_history",
     "declare_claim",
     "get_claim",
+    "list_claims",
     "reopen_claim",
     "settle_claim",
     "statement_pdf",

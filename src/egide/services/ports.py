@@ -5,10 +5,11 @@ SQLAlchemy (SQLite or PostgreSQL) and the tests' in-memory fakes (`tests/fakes.p
 in a few dozen lines, so that most service tests run without a database (the SQL side has its own
 integration tests, concurrency and crash tests included).
 
-Quotes and the accounts are domain values (`egide.domain.quote_record`, `egide.domain.accounts`),
-the row mapping explicit in `egide.db.tables*`: a change is a new value given back to the
-repository. The other records are still the table rows of `egide.db` (plain mapped classes: they
-can be built and read without a session), the direction the others will take (issue 10, part 5).
+Quotes, claims (with their events and payments) and the accounts are domain values
+(`egide.domain.quote_record`, `egide.domain.claim_record`, `egide.domain.accounts`), the row
+mapping explicit in `egide.db.tables*`: a change is a new value given back to the repository.
+The other records are still the table rows of `egide.db` (plain mapped classes: they can be
+built and read without a session), the direction the others will take (issue 10, part 5).
 Rules every implementation keeps:
 
 - ``add`` makes the row visible to the reads of the same unit of work at once and gives it its
@@ -29,11 +30,12 @@ from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that store need it
     from egide.db.tables import ProductVersionRow
     from egide.db.tables_audit import AuditChainRow, AuditEntryRow
-    from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
     from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
     from egide.db.tables_portfolio import PortfolioRunRow
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
+    from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
+    from egide.domain.handover import Handover
     from egide.domain.mfa import UserMfa
     from egide.domain.quote_record import StoredQuote
     from egide.domain.web_session import WebSession
@@ -116,7 +118,10 @@ class Policies(Protocol):
 
 
 class Claims(Protocol):
-    def get(self, number: str, *, lock: bool = False) -> ClaimRow | None: ...
+    """Claims, their events and their payments as domain values (`egide.domain.claim_record`):
+    a change to a claim is a new value given to `update`; events and payments are only added."""
+
+    def get(self, number: str, *, lock: bool = False) -> StoredClaim | None: ...
 
     def find(
         self,
@@ -126,21 +131,31 @@ class Claims(Protocol):
         status: str | None = None,
         before_id: int | None = None,
         limit: int | None = None,
-    ) -> list[ClaimRow]:
+    ) -> list[StoredClaim]:
         """A tenant's claims (None: any), newest first, those with an id below `before_id`."""
         ...
 
-    def add(self, row: ClaimRow) -> None: ...
+    def add(self, claim: StoredClaim) -> StoredClaim:
+        """Stores it; returns it with its id."""
+        ...
 
-    def add_event(self, row: ClaimEventRow) -> None: ...
+    def update(self, claim: StoredClaim) -> None:
+        """Its status, declaration, version and broker of record (the rest never changes)."""
+        ...
 
-    def events(self, claim: ClaimRow) -> list[ClaimEventRow]:
+    def add_event(self, event: ClaimEvent) -> ClaimEvent:
+        """Stores it; returns it with its id."""
+        ...
+
+    def events(self, claim: StoredClaim) -> list[ClaimEvent]:
         """The claim's events in sequence order."""
         ...
 
-    def add_payment(self, row: ClaimPaymentRow) -> None: ...
+    def add_payment(self, payment: ClaimPayment) -> ClaimPayment:
+        """Stores it; returns it with its id."""
+        ...
 
-    def payments(self, claim: ClaimRow) -> list[ClaimPaymentRow]:
+    def payments(self, claim: StoredClaim) -> list[ClaimPayment]:
         """The claim's payments in the order they were made."""
         ...
 
@@ -284,6 +299,21 @@ class UsersMfa(Protocol):
 
     def put(self, mfa: UserMfa) -> None:
         """Store it, or replace the user's."""
+
+
+# --------------------------------------------------------------------------- hand-overs
+
+
+class Handovers(Protocol):
+    """The hand-overs of the pre-contractual documents (`egide.services.distribution`), as
+    domain values; append-only: there is no update and no delete."""
+
+    def add(self, handover: Handover) -> Handover:
+        """Stores it; returns it with its id."""
+        ...
+
+    def of_quote(self, quote_number: str) -> list[Handover]:
+        """The quote's hand-overs, oldest first."""
         ...
 
 
@@ -319,6 +349,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mfa(self) -> UsersMfa: ...
+
+    @property
+    def handovers(self) -> Handovers: ...
 
     def __enter__(self) -> Self: ...
 

@@ -182,8 +182,9 @@ def _reassign(
             audit.record(uow, p, "broker of record", actor)
     for c in uow.claims.find(establishment_id=establishment_id):
         if c.broker_id != broker_id:
-            c.broker_id = broker_id
-            audit.record(uow, c, "broker of record", actor)
+            moved_claim = replace(c, broker_id=broker_id)
+            uow.claims.update(moved_claim)
+            audit.record(uow, moved_claim, "broker of record", actor)
     return moved
 
 

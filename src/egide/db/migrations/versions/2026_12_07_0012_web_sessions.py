@@ -3,7 +3,7 @@ user, and its absolute expiry. Logging out deletes the row; a disabled user's ro
 at once (checked on every request).
 
 Revision ID: 0012_web_sessions
-Revises: 0008_run_principal
+Revises: 0011_handovers
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from egide.db.base import AwareDateTime
 
 revision = "0012_web_sessions"
-down_revision = "0008_run_principal"
+down_revision = "0011_handovers"
 branch_labels = None
 depends_on = None
 
