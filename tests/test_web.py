@@ -232,7 +232,10 @@ def test_cookies_are_secure_in_production(
         "EGIDE_AUDIT_KEY", "8f" + "1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f60718293a4b5c6d7e8f9a"
     )
     _users(sqlite_url)
-    monkeypatch.setenv("EGIDE_SECRET_KEY", "3c" + "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e")
+    monkeypatch.setenv(
+        "EGIDE_SECRET_KEY",
+        "3c" + "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e",
+    )
     monkeypatch.setenv("EGIDE_ENV", "production")
     app = _app(sqlite_url, product)
     assert app.state.web_settings.production
@@ -842,3 +845,66 @@ def test_an_enabled_second_factors_secret_is_never_shown_again(
     client.post("/espace/double-facteur", data={"code": code, "csrf_token": token})
     again = client.get("/espace/double-facteur").text
     assert "déjà activée" in again and secret.group(1) not in again
+
+
+def test_a_visitor_reads_the_ipid_and_the_advice_then_binds_and_gets_the_schedule(
+    client: TestClient, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EGIDE_NOW", "2027-01-10T09:00:00+01:00")
+    form = {**_example_form(), "email": "dr.martin@cabinet.example", "password": PASSWORD}
+    quote_page = client.post("/tarif/compte", data={**form, "csrf_token": _token(client)}).url.path
+    number = quote_page.rsplit("/", 1)[1]
+    page = client.get(f"/devis/{number}/souscrire").text
+    assert "La souscription sera possible quand" in page
+    for name in ("ipid", "devoir-de-conseil"):
+        pdf = client.get(f"/devis/{number}/{name}.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    token = _token(client, f"/devis/{number}/souscrire")
+    early = client.post(
+        f"/devis/{number}/souscription", data={"start": "2027-01-10", "csrf_token": token}
+    )
+    assert early.status_code == 409 and "doivent vous avoir été" in early.text.replace("&#39;", "'")
+    hashes = dict(re.findall(r'name="sha256\.([a-z_]+)" value="([0-9a-f]+)"', page))
+    unchecked = client.post(
+        f"/devis/{number}/documents",
+        data={**{f"sha256.{k}": v for k, v in hashes.items()}, "csrf_token": token},
+    )
+    assert unchecked.status_code == 422 and 'id="received-erreur"' in unchecked.text
+    stale = client.post(
+        f"/devis/{number}/documents",
+        data={
+            "sha256.ipid": "0" * 64,
+            "sha256.devoir_de_conseil": hashes["devoir_de_conseil"],
+            "received": "oui",
+            "csrf_token": token,
+        },
+    )
+    assert stale.status_code == 409
+    done = client.post(
+        f"/devis/{number}/documents",
+        data={
+            **{f"sha256.{k}": v for k, v in hashes.items()},
+            "received": "oui",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = client.get(f"/devis/{number}/souscrire").text
+    assert page.count("remis le 10/01/2027") == 2
+    bound = client.post(
+        f"/devis/{number}/souscription",
+        data={"start": "2027-01-10", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bound.status_code == 303 and bound.headers["location"].startswith("/contrats/POL-")
+    policy_page = client.get(bound.headers["location"]).text
+    schedule = re.search(
+        r'href="(/contrats/[^"]+/documents/[^"]*conditions[^"]*\.pdf)"', policy_page
+    )
+    assert schedule and client.get(schedule.group(1)).content.startswith(b"%PDF")
+    uow = SqlUnitOfWork.from_url(sqlite_url)
+    with uow:
+        recorded = uow.handovers.of_quote(number)
+    assert {h.document for h in recorded} == {"ipid", "devoir_de_conseil"}
+    assert {h.channel for h in recorded} == {"web"}

@@ -382,8 +382,14 @@ def bind_quote(
     idempotency_key: str | None = None,
     start: str | date | None = None,
     retroactive_date: str | date | None = None,
+    channel: str = "cli",
 ) -> BindResult:
     """Bind an accepted (or approved), unexpired quote into a policy; a quote binds once.
+
+    `channel` (cli, api, web) is how the distribution documents reached the insured: through the
+    web a bind is refused until the IPID and the fiche de devoir de conseil were handed over;
+    through the CLI or the API their hand-over is recorded as made by the acting principal
+    (`egide.services.distribution.ensure_handover_for_bind`).
 
     Start: `start` (default today, Paris), not in the past and at most 90 days ahead; one-year
     period from 0 h; claims-made, with the retroactive date at inception unless given (not after
@@ -396,7 +402,7 @@ def bind_quote(
     request is a Conflict naming the policy. A retry with an idempotency key already used for
     this request replays its response (`already_bound` set too), whatever the day.
     """
-    from egide.services import audit, idempotency
+    from egide.services import audit, distribution, idempotency
     from egide.services.quotes import is_bindable, quote_row
 
     require_parameters(quote_number=quote_number, actor=actor, idempotency_key=idempotency_key)
@@ -453,6 +459,7 @@ def bind_quote(
             problem = is_bindable(quote, moment)
             if problem:
                 raise Conflict(problem)
+            distribution.ensure_handover_for_bind(uow, principal, quote_number, channel)
             product = stored_product(uow, quote.product_ref)
             app = parse_application(quote.application, product, f"quote {quote_number}")
             period = Period.one_year(start_day)

@@ -66,6 +66,8 @@ FIELD_LABELS: dict[str, str] = {
     "scope": "Périmètres",
     "organisation_id": "Organisation",
     "general": "Action",
+    "start": "Date d'effet",
+    "received": "Documents reçus",
     "password": "Mot de passe",
 }
 
@@ -92,6 +94,14 @@ RULES: dict[str, str] = {
     "credentials": "Adresse électronique ou mot de passe incorrect.",
     "rate_limited": "Trop de tentatives. Réessayez dans une minute.",
     "not_allowed": "Votre rôle ne permet pas cette action.",
+    "received": "Cochez la case pour confirmer que vous avez reçu et lu les deux documents.",
+    "stale_document": (
+        "Un document a changé depuis l'affichage de la page : lisez la nouvelle version, puis "
+        "confirmez."
+    ),
+    "date": "Indiquez une date (jj/mm/aaaa).",
+    "not_in_past": "La date d'effet ne peut pas être passée.",
+    "too_far": "La date d'effet doit être dans les 90 jours.",
     "totp": "Ce code n'est pas le code actuel de votre application d'authentification.",
     "min_length": "Ce mot de passe est trop court : 12 caractères au moins.",
     "enum": "Choisissez une des valeurs proposées.",
@@ -162,6 +172,10 @@ def field_message(error: FieldError) -> str:
 CONFLICTS: dict[str, str] = {
     "siret_taken": "Une organisation détient déjà ce SIRET.",
     "email_taken": "Un compte existe déjà pour cette adresse.",
+    "handover_missing": (
+        "Le document d'information (IPID) et la fiche de devoir de conseil doivent vous avoir été "
+        "remis avant la souscription."
+    ),
     "broker_of_record_conflict": (
         "Un autre courtier est l'intermédiaire de cet établissement : il a un devis ouvert ou un "
         "contrat en vigueur depuis moins de 60 jours. Un administrateur peut transférer le "

@@ -138,6 +138,7 @@ def mount_web(
     from egide.web import (
         account,
         admin_pages,
+        bind_pages,
         claims_pages,
         mfa_pages,
         policies_pages,
@@ -162,6 +163,7 @@ def mount_web(
     app.include_router(policies_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(mfa_pages.router)
+    app.include_router(bind_pages.router)
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
