@@ -100,8 +100,9 @@ def test_a_clean_history_verifies(any_url: str, product: Product, frozen_now: st
     assert (report.policies, report.transactions) == (1, 3)
     # quote saved + bound, policy created, 3 transactions, 2 chains opened in the index; the
     # insurer sealed at installation and the establishment created by the quote (an entry and
-    # a chain's opening each), two more chains
-    assert (report.entries, report.chains) == (2 + 1 + 3 + 2 + 2 + 2, 3 + 2)
+    # a chain's opening each), two more chains; the IPID and the fiche de devoir de conseil
+    # handed over at the bind (CLI channel), in the quote's chain
+    assert (report.entries, report.chains) == (2 + 1 + 3 + 2 + 2 + 2 + 2, 3 + 2)
 
 
 def test_every_audited_table_has_its_entries(
@@ -123,6 +124,7 @@ def test_every_audited_table_has_its_entries(
         "claim_events",
         "claim_payments",
         "organisations",  # the insurer, and the establishment its quote created
+        "document_handovers",  # the IPID and the advice, handed over at the bind
         "audit_chains",
     }
     assert ("quotes", "bound") in {(r[0], r[1]) for r in rows}

@@ -120,6 +120,8 @@ def test_tenants_see_their_own_and_roles_limit_the_rest(
     trail = data("audit", "history", "quote", q, "--as", "claire@a.example")["entries"]
     assert [(e["action"], e["by"]) for e in trail] == [
         ("saved", "local operator as claire@a.example"),
+        ("handed over", "local operator as claire@a.example"),  # the IPID, at the bind
+        ("handed over", "local operator as claire@a.example"),  # the advice record
         ("bound", "local operator as claire@a.example"),
     ]
     egide("audit", "history", "quote", q, "--as", "paul@b.example", code=EXIT_BAD_INPUT)
