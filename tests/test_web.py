@@ -908,3 +908,22 @@ def test_a_visitor_reads_the_ipid_and_the_advice_then_binds_and_gets_the_schedul
         recorded = uow.handovers.of_quote(number)
     assert {h.document for h in recorded} == {"ipid", "devoir_de_conseil"}
     assert {h.channel for h in recorded} == {"web"}
+
+
+def test_a_second_brokerage_is_told_plainly_about_the_broker_of_record(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _users(sqlite_url)
+    _login(client, "claire@courtage1.example")
+    form = {**_example_form(), "csrf_token": _token(client)}
+    first = client.post("/tarif/enregistrer", data=form, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/devis/")
+    other = TestClient(client.app)
+    _login(other, "paul@courtage2.example")
+    refused = other.post(
+        "/tarif/enregistrer", data={**_example_form(), "csrf_token": _token(other)}
+    )
+    assert refused.status_code == 409
+    text = refused.text.replace("&#39;", "'")
+    assert "Un autre courtier est l'intermédiaire de cet établissement" in text
+    assert "Courtage Un" not in text  # no other tenant's data

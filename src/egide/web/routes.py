@@ -151,6 +151,44 @@ async def sign_up(request: Request) -> Response:
     return start_session(request, principal, response)
 
 
+@router.post("/tarif/enregistrer", response_class=HTMLResponse)
+async def save(request: Request) -> Response:
+    """A logged-in broker, establishment manager or underwriter saves the priced quote: for a
+    client of the brokerage, the broker of record rule applies (a conflict is said plainly)."""
+    from egide.domain.errors import Conflict, NotAllowed
+    from egide.services.quotes import save_quote
+    from egide.web.account import current_principal
+    from egide.web.pages import uow_of
+
+    form = await request.form()
+    if refused := csrf_refused(request, form):
+        return refused
+    principal = current_principal(request)
+    if principal is None:
+        return RedirectResponse("/connexion", status_code=303)
+    product = web_product(request)
+    result, errors, values = price_form(product, form)
+    if result is None:
+        return render(request, "tarif.html", _tarif_context(product, values, errors, None), 422)
+    data, _ = forms.read_form(values)
+    try:
+        quote = contract(save_quote(uow_of(request), principal, data, product))
+    except InvalidInput as e:
+        context = _tarif_context(product, values, messages_fr.by_field(e.errors), result)
+        return render(request, "tarif.html", context, status_code=422)
+    except (NotAllowed, Conflict) as e:
+        message = (
+            messages_fr.RULES["not_allowed"]
+            if isinstance(e, NotAllowed)
+            else messages_fr.conflict_message(e)
+        )
+        context = _tarif_context(product, values, {"establishment.siret": [message]}, result)
+        return render(
+            request, "tarif.html", context, status_code=403 if isinstance(e, NotAllowed) else 409
+        )
+    return RedirectResponse(f"/devis/{quote['quote_number']}", status_code=303)
+
+
 @router.post("/tarif/prix", response_class=HTMLResponse)
 async def tarif_price_fragment(request: Request) -> Response:
     """The result section alone, for the page's script when the limit or deductible changes."""
