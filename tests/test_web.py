@@ -764,12 +764,14 @@ def test_a_broker_gets_a_french_403_on_the_admin_pages(client: TestClient, sqlit
     assert refused.status_code == 403 and "Votre rôle ne permet pas" in refused.text
 
 
-def _code(secret: str, at: str) -> str:
-    from datetime import datetime as dt
+def _code(secret: str, steps_ahead: int = 0) -> str:
+    """The authenticator app's code now (real time: TOTP never follows EGIDE_NOW), or that of
+    the next time step (accepted: one step of drift)."""
+    import time
 
     import pyotp
 
-    return str(pyotp.TOTP(secret.replace(" ", "")).at(dt.fromisoformat(at)))
+    return str(pyotp.TOTP(secret.replace(" ", "")).at(int(time.time()) + 30 * steps_ahead))
 
 
 def test_staff_must_enrol_a_second_factor_before_any_session_when_required(
@@ -791,7 +793,7 @@ def test_staff_must_enrol_a_second_factor_before_any_session_when_required(
     assert wrong.status_code == 422 and "pas le code actuel" in wrong.text
     done = client.post(
         "/connexion/double-facteur",
-        data={"code": _code(secret.group(1), moment), "csrf_token": token},
+        data={"code": _code(secret.group(1)), "csrf_token": token},
         follow_redirects=False,
     )
     assert (
@@ -802,7 +804,7 @@ def test_staff_must_enrol_a_second_factor_before_any_session_when_required(
     monkeypatch.setenv("EGIDE_NOW", later)
     other = TestClient(client.app)
     assert _login(other, "souscripteur@assureur.example").headers["location"] == "/connexion/code"
-    code = _code(secret.group(1), later)
+    code = _code(secret.group(1), steps_ahead=1)
     token = _token(other, "/connexion/code")
     ok = other.post(
         "/connexion/code", data={"code": code, "csrf_token": token}, follow_redirects=False
@@ -841,7 +843,7 @@ def test_an_enabled_second_factors_secret_is_never_shown_again(
     secret = re.search(r'<code class="cle">([^<]+)</code>', page)
     assert secret
     token = _token(client, "/espace")
-    code = _code(secret.group(1), "2027-01-10T09:00:00+01:00")
+    code = _code(secret.group(1))
     client.post("/espace/double-facteur", data={"code": code, "csrf_token": token})
     again = client.get("/espace/double-facteur").text
     assert "déjà activée" in again and secret.group(1) not in again
