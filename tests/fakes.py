@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
@@ -72,6 +73,7 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
+from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import (
     IdempotencyRow,
     PolicyRow,
@@ -85,13 +87,16 @@ from egide.db.tables_policy import (
 )
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
+from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.handover import Handover
+from egide.domain.mfa import UserMfa
 from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
 from egide.domain.tokens import AccessToken
+from egide.domain.web_session import WebSession
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
@@ -167,6 +172,9 @@ class _Store:
                     f"duplicate {cls.__name__} {dict(zip(key, value, strict=True))}"
                 )
         self.rows(cls).append(row)
+
+    def remove(self, cls: type[R], where: Callable[[R], bool]) -> None:
+        self.tables[cls] = [r for r in self.rows(cls) if not where(r)]
 
     def save(self) -> _Saved:
         lists = {cls: list(rows) for cls, rows in self.tables.items()}
@@ -559,6 +567,37 @@ class FakeAuditLog(_Repository):
         return sorted(rows, key=lambda r: r.seq)
 
 
+class FakeWebSessions(_Repository):
+    def add(self, session: WebSession) -> WebSession:
+        row = web_session_row(session)
+        self._store.add(row)
+        return web_session_value(row)
+
+    def get(self, token_hash: str) -> WebSession | None:
+        rows = self._store.rows(WebSessionRow)
+        row = next((r for r in rows if r.token_hash == token_hash), None)
+        return web_session_value(row) if row is not None else None
+
+    def delete(self, token_hash: str) -> None:
+        self._store.remove(WebSessionRow, lambda r: r.token_hash == token_hash)
+
+    def delete_user(self, user_id: int) -> None:
+        self._store.remove(WebSessionRow, lambda r: r.user_id == user_id)
+
+
+class FakeUserMfa(_Repository):
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None:
+        row = next((r for r in self._store.rows(UserMfaRow) if r.user_id == user_id), None)
+        return mfa_value(row) if row is not None else None
+
+    def put(self, mfa: UserMfa) -> None:
+        row = next((r for r in self._store.rows(UserMfaRow) if r.user_id == mfa.user_id), None)
+        if row is None:
+            self._store.add(mfa_row(mfa))
+        else:
+            update_mfa_row(row, mfa)
+
+
 # --------------------------------------------------------------------------- hand-overs
 
 
@@ -613,6 +652,8 @@ class FakeUnitOfWork:
             OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
         )
         self._audit = FakeAuditLog(self._store)
+        self._web_sessions = FakeWebSessions(self._store)
+        self._mfa = FakeUserMfa(self._store)
         # ...and sealed in the audit trail, as migration 0007 seals it
         from egide.services import audit
 
@@ -659,6 +700,16 @@ class FakeUnitOfWork:
     def accounts(self) -> FakeAccounts:
         self._open()
         return self._accounts
+
+    @property
+    def mfa(self) -> FakeUserMfa:
+        self._open()
+        return self._mfa
+
+    @property
+    def web_sessions(self) -> FakeWebSessions:
+        self._open()
+        return self._web_sessions
 
     @property
     def audit(self) -> FakeAuditLog:

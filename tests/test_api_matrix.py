@@ -143,8 +143,9 @@ def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
 
 
 def route_table(world: ApiWorld) -> set[tuple[str, str]]:
-    """(method, path) of every route the app answers (HEAD and OPTIONS aside)."""
-    return _walk(list(world.app.routes))
+    """(method, path) of every route the app answers under /api (HEAD and OPTIONS aside); the
+    web application's pages have their own table (tests/test_web.py, WEB_ROUTES)."""
+    return {r for r in _walk(list(world.app.routes)) if r[1].startswith("/api")}
 
 
 def test_the_matrix_names_every_route_of_the_app(api_world: ApiWorld) -> None:

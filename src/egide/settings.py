@@ -93,6 +93,10 @@ class Settings:
     audit_key: SecretStr | None = None
     audit_key_id: str | None = None
     audit_old_keys: SecretStr | None = None
+    # the server key webhook signing secrets are derived from (`server_key`)
+    secret_key: SecretStr | None = None
+    # a Dask scheduler for portfolio jobs (tcp://host:8786); None: an in-process local cluster
+    dask_scheduler: str | None = None
 
     # ---- the HTTP API (`egide serve`, `egide.api`)
     token_lifetime: int = 3600  # seconds a bearer token lives, 60 to 86 400
@@ -112,7 +116,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
-        for name in ("audit_key", "audit_old_keys", "redis_url"):  # given as text: a secret
+        for name in ("audit_key", "audit_old_keys", "redis_url", "secret_key"):  # text: a secret
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, SecretStr(value))
@@ -150,6 +154,8 @@ class Settings:
             audit_key=secret("AUDIT_KEY"),
             audit_key_id=get("AUDIT_KEY_ID"),
             audit_old_keys=secret("AUDIT_OLD_KEYS"),
+            secret_key=secret("SECRET_KEY"),
+            dask_scheduler=get("DASK_SCHEDULER") or None,
             token_lifetime=_whole(get("TOKEN_LIFETIME"), 3600, "EGIDE_TOKEN_LIFETIME"),
             redis_url=secret("REDIS_URL"),
             cors_origins=get("CORS_ORIGINS") or "",
@@ -351,3 +357,29 @@ def audit_keys(settings: Settings | None = None) -> AuditKeys:
             f"EGIDE_AUDIT_OLD_KEYS holds another key under the current id {key_id} [key_id_reused]"
         )
     return AuditKeys(key_id, {**old, key_id: key})
+
+
+# --------------------------------------------------------------------------- the server key
+
+SERVER_KEY_FILE_NAME = "secret.key"
+
+
+def server_key(settings: Settings | None = None) -> bytes:
+    """The server key (``EGIDE_SECRET_KEY``, hex or base64, at least 32 random bytes) from which
+    each webhook endpoint's signing secret is derived with the endpoint's random salt
+    (`egide.services.webhooks.signing_secret`): the database holds only the salt, so a dump of it
+    alone yields no secret. In development, without it, a random key is created once at
+    ``$XDG_DATA_HOME/egide/secret.key`` (0600), as the audit key is; in production its absence
+    is an `UnsafeEnvironment`, which the worker and the server meet when they start (they call
+    this first). Changing the key changes every endpoint's secret."""
+    settings = settings or get_settings()
+    given = settings.secret_key.get_secret_value().strip() if settings.secret_key else ""
+    if given:
+        return parse_key(given, "EGIDE_SECRET_KEY")
+    if settings.production:
+        raise UnsafeEnvironment(
+            "EGIDE_ENV=production needs EGIDE_SECRET_KEY (hex or base64, at least "
+            f"{MIN_KEY_BYTES} random bytes): webhook signing secrets are derived from it "
+            "[secret_key_required]"
+        )
+    return _dev_key_file(data_folder() / SERVER_KEY_FILE_NAME)

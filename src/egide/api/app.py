@@ -145,6 +145,11 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
         app.include_router(router, prefix=API_PREFIX)
     docs.install(app)
     _with_problem_schema(app)
+    # The French web application (`egide.web`): the same settings, product and database; its
+    # pages outside /api, with their own security headers and CSRF (inner to the API's).
+    from egide.web.pages import mount_web
+
+    mount_web(app, settings, app.state.product, app.state.uow_factory)
 
     # Outermost last: the access log sees every response, security headers are on every
     # response (413 and 500 included), the catch-all turns escaped errors into problems.

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,7 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
+from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import (
     IdempotencyRow,
     PolicyRow,
@@ -60,14 +62,17 @@ from egide.db.tables_policy import (
 )
 from egide.db.tables_portfolio import PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
+from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
 from egide.domain.handover import Handover
+from egide.domain.mfa import UserMfa
 from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
 from egide.domain.tokens import AccessToken
+from egide.domain.web_session import WebSession
 
 _Row = TypeVar("_Row")
 
@@ -571,6 +576,43 @@ class SqlAuditLog(_Repository):
 
     def rows(self, model: type[_Row]) -> list[_Row]:
         return self._readable(model, select(model).order_by(model.id))  # type: ignore[attr-defined]
+
+
+class SqlWebSessions(_Repository):
+    """The web application's sessions, by the hash of their token."""
+
+    def add(self, session: WebSession) -> WebSession:
+        row = web_session_row(session)
+        self._add(row)
+        return web_session_value(row)
+
+    def get(self, token_hash: str) -> WebSession | None:
+        row = _one(
+            self.session, select(WebSessionRow).where(WebSessionRow.token_hash == token_hash)
+        )
+        return web_session_value(row) if row is not None else None
+
+    def delete(self, token_hash: str) -> None:
+        self.session.execute(sa_delete(WebSessionRow).where(WebSessionRow.token_hash == token_hash))
+
+    def delete_user(self, user_id: int) -> None:
+        self.session.execute(sa_delete(WebSessionRow).where(WebSessionRow.user_id == user_id))
+
+
+class SqlUserMfa(_Repository):
+    """Users' second factors, by user."""
+
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None:
+        query = select(UserMfaRow).where(UserMfaRow.user_id == user_id)
+        row = _one(self.session, query.with_for_update() if lock else query)
+        return mfa_value(row) if row is not None else None
+
+    def put(self, mfa: UserMfa) -> None:
+        row = self.session.get(UserMfaRow, mfa.user_id)
+        if row is None:
+            self._add(mfa_row(mfa))
+        else:
+            update_mfa_row(row, mfa)
 
 
 # ------------------------------------------------------------------ hand-overs (domain values out)

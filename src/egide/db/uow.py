@@ -20,6 +20,8 @@ from egide.db.repositories import (
     SqlPortfolioRuns,
     SqlProductVersions,
     SqlQuotes,
+    SqlUserMfa,
+    SqlWebSessions,
 )
 
 
@@ -38,6 +40,8 @@ class SqlUnitOfWork:
     accounts: SqlAccounts
     audit: SqlAuditLog
     tokens: SqlAccessTokens
+    web_sessions: SqlWebSessions
+    mfa: SqlUserMfa
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -61,6 +65,8 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
         self.tokens = SqlAccessTokens(session)
+        self.web_sessions = SqlWebSessions(session)
+        self.mfa = SqlUserMfa(session)
         return self
 
     def __exit__(

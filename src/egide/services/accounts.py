@@ -386,6 +386,10 @@ def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disable
             raise NotFound(f"user {email} does not exist")
         changed = replace(user, disabled=disabled)
         uow.accounts.update_user(changed)
+        if disabled:  # its web sessions end at once (API tokens check the flag on every use)
+            from egide.services.sessions import end_user_sessions
+
+            end_user_sessions(uow, user.id)
         _audit(uow, changed, "disabled" if disabled else "enabled", principal)
         uow.commit()
         return changed
@@ -456,3 +460,96 @@ def revoke_client(uow: UnitOfWork, principal: Principal, client_id: str) -> ApiC
         _audit(uow, changed, "revoked", principal)
         uow.commit()
         return changed
+
+
+class SiretTaken(Conflict):
+    """An organisation holds this SIRET already: joining it needs an invitation."""
+
+    code = "siret_taken"
+
+
+class EmailTaken(Conflict):
+    """A user holds this address already."""
+
+    code = "email_taken"
+
+
+def sign_up_establishment(
+    uow: UnitOfWork, data: object, product: Any, email: str, password: str
+) -> Principal:
+    """A visitor who priced a quote creates its establishment and becomes its manager.
+
+    Only for a SIRET no organisation holds: otherwise joining needs an invitation from that
+    establishment's manager or its broker, so that nobody takes over another's data by typing
+    its SIRET (`SiretTaken`, naming no one). Like `authenticate_user`, this makes the principal
+    (a visitor is nobody yet), so it takes none; the application is validated first and nothing
+    is written when anything is wrong."""
+    from egide.domain.application import parse_application
+
+    app = parse_application(data, product)
+    address = _email(email)
+    password_hash = _password_hash(password)
+    moment = now()
+    e = app.establishment
+    with uow:
+        if uow.accounts.user_by_email(address) is not None:
+            raise EmailTaken(f"a user {address} exists already")
+        org, created = uow.accounts.add_establishment_once(
+            Organisation(0, OrgKind.ESTABLISHMENT, e.name, None, e.siret, None, None, moment)
+        )
+        if not created:
+            raise SiretTaken(f"an organisation holds SIRET {e.siret} already")
+        user = uow.accounts.add_user(
+            User(
+                0,
+                org.id,
+                address,
+                password_hash,
+                frozenset({Role.ESTABLISHMENT_MANAGER}),
+                False,
+                moment,
+                moment,
+            )
+        )
+        principal = _user_principal(uow, user)
+        _audit(uow, org, "created", principal)
+        _audit(uow, user, "created", principal)
+        uow.commit()
+        return principal
+
+
+def reset_password(uow: UnitOfWork, principal: Principal, email: str, password: str) -> User:
+    """An administrator sets a user's new password (the user forgot it): every session of the
+    user ends, so whoever held the old password is out."""
+    require(principal, Action.ACCOUNTS_MANAGE, ACCOUNTS, "user")
+    new_hash = _password_hash(password)
+    with uow:
+        user = uow.accounts.user_by_email(email.strip())
+        if user is None:
+            raise NotFound(f"user {email} does not exist")
+        changed = replace(user, password_hash=new_hash)
+        uow.accounts.update_user(changed)
+        from egide.services.sessions import end_user_sessions
+
+        end_user_sessions(uow, user.id)
+        _audit(uow, changed, "password reset", principal)
+        uow.commit()
+        return changed
+
+
+def record_user_event(uow: UnitOfWork, user_id: int, action: str, principal: Principal) -> None:
+    """Chain a change to a user's security (a second factor enabled) in the trail, inside the
+    caller's unit of work."""
+    user = uow.accounts.user(user_id)
+    if user is not None:
+        _audit(uow, user, action, principal)
+
+
+def enabled_user_principal(uow: UnitOfWork, user_id: int) -> Principal | None:
+    """The principal of an enabled user (None: unknown or disabled), for the second step of a
+    login whose password was checked by `authenticate_user`."""
+    with uow:
+        user = uow.accounts.user(user_id)
+        if user is None or user.disabled:
+            return None
+        return _user_principal(uow, user)

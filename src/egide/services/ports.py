@@ -38,9 +38,11 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
     from egide.domain.handover import Handover
+    from egide.domain.mfa import UserMfa
     from egide.domain.policy_record import PolicyTransaction, StoredPolicy
     from egide.domain.quote_record import StoredQuote
     from egide.domain.tokens import AccessToken
+    from egide.domain.web_session import WebSession
 
 _R = TypeVar("_R")
 
@@ -312,6 +314,29 @@ class AuditLog(Protocol):
         ...
 
 
+class WebSessions(Protocol):
+    """The web application's sessions, by the hash of their token (never the token)."""
+
+    def add(self, session: WebSession) -> WebSession: ...
+
+    def get(self, token_hash: str) -> WebSession | None: ...
+
+    def delete(self, token_hash: str) -> None: ...
+
+    def delete_user(self, user_id: int) -> None:
+        """Every session of the user (a disabled account, a password reset)."""
+        ...
+
+
+class UsersMfa(Protocol):
+    """Users' second factors (TOTP salts, never secrets), by user."""
+
+    def get(self, user_id: int, *, lock: bool = False) -> UserMfa | None: ...
+
+    def put(self, mfa: UserMfa) -> None:
+        """Store it, or replace the user's."""
+
+
 # --------------------------------------------------------------------------- hand-overs
 
 
@@ -354,6 +379,12 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def web_sessions(self) -> WebSessions: ...
+
+    @property
+    def mfa(self) -> UsersMfa: ...
 
     @property
     def handovers(self) -> Handovers: ...
