@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     audit_key_id: str | None = None
     audit_old_keys: SecretStr | None = None
+    # the server key webhook signing secrets are derived from (`server_key`)
+    secret_key: SecretStr | None = None
+    # a Dask scheduler for portfolio jobs (tcp://host:8786); None: an in-process local cluster
+    dask_scheduler: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -219,3 +223,29 @@ def audit_keys(settings: Settings | None = None) -> AuditKeys:
             f"EGIDE_AUDIT_OLD_KEYS holds another key under the current id {key_id} [key_id_reused]"
         )
     return AuditKeys(key_id, {**old, key_id: key})
+
+
+# --------------------------------------------------------------------------- the server key
+
+SERVER_KEY_FILE_NAME = "secret.key"
+
+
+def server_key(settings: Settings | None = None) -> bytes:
+    """The server key (``EGIDE_SECRET_KEY``, hex or base64, at least 32 random bytes) from which
+    each webhook endpoint's signing secret is derived with the endpoint's random salt
+    (`egide.services.webhooks.signing_secret`): the database holds only the salt, so a dump of it
+    alone yields no secret. In development, without it, a random key is created once at
+    ``$XDG_DATA_HOME/egide/secret.key`` (0600), as the audit key is; in production its absence
+    is an `UnsafeEnvironment`, which the worker and the server meet when they start (they call
+    this first). Changing the key changes every endpoint's secret."""
+    settings = settings or get_settings()
+    given = settings.secret_key.get_secret_value().strip() if settings.secret_key else ""
+    if given:
+        return parse_key(given, "EGIDE_SECRET_KEY")
+    if settings.production:
+        raise UnsafeEnvironment(
+            "EGIDE_ENV=production needs EGIDE_SECRET_KEY (hex or base64, at least "
+            f"{MIN_KEY_BYTES} random bytes): webhook signing secrets are derived from it "
+            "[secret_key_required]"
+        )
+    return _dev_key_file(data_folder() / SERVER_KEY_FILE_NAME)

@@ -15,9 +15,11 @@ from egide.db.repositories import (
     SqlClaims,
     SqlIdempotencyKeys,
     SqlPolicies,
+    SqlPortfolioJobs,
     SqlPortfolioRuns,
     SqlProductVersions,
     SqlQuotes,
+    SqlWebhooks,
 )
 
 
@@ -35,6 +37,8 @@ class SqlUnitOfWork:
     runs: SqlPortfolioRuns
     accounts: SqlAccounts
     audit: SqlAuditLog
+    webhooks: SqlWebhooks
+    jobs: SqlPortfolioJobs
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -57,6 +61,8 @@ class SqlUnitOfWork:
         self.runs = SqlPortfolioRuns(session)
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
+        self.webhooks = SqlWebhooks(session)
+        self.jobs = SqlPortfolioJobs(session)
         return self
 
     def __exit__(
