@@ -71,7 +71,7 @@ def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
     """How long to wait after the failed attempt number `attempt` (1-based)."""
     if attempt < 1:
         raise ValueError("attempt: 1 or more")
-    factor: int = BACKOFF_FACTOR ** (attempt - 1)
+    factor: int = BACKOFF_FACTOR ** min(attempt - 1, 20)  # past the cap long before: no overflow
     plain: timedelta = min(BACKOFF_BASE * factor, BACKOFF_CAP)
     jitter: float = (rng or random).uniform(0.5, 1.0)
     return plain * jitter
