@@ -21,8 +21,8 @@ from egide.db.tables_webhooks import (
     WebhookEndpointRow,
     WebhookEventRow,
 )
-from egide.domain.access import OrgKind, Principal, Resource, Scope, visible
 from egide.domain.access import Kind as AccessKind
+from egide.domain.access import OrgKind, Principal, Resource, Scope, visible
 from egide.domain.errors import InvalidInput, NotAllowed, NotFound
 from egide.domain.product import Product
 from egide.domain.webhooks import (
@@ -80,8 +80,12 @@ def business(world: World, product: Product, monkeypatch: pytest.MonkeyPatch) ->
     bound = policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
     number = bound["policy_number"]
     monkeypatch.setenv("EGIDE_NOW", DECLARED_AT)
-    policies.endorse_policy(world.uow, world.broker_a, number, "2027-02-23", {"cover.limit": 250_000})
-    c = claims.declare_claim(world.uow, world.manager, number, claim(incident__patients_affected=12))
+    policies.endorse_policy(
+        world.uow, world.broker_a, number, "2027-02-23", {"cover.limit": 250_000}
+    )
+    c = claims.declare_claim(
+        world.uow, world.manager, number, claim(incident__patients_affected=12)
+    )
     claims.settle_claim(world.uow, world.handler, c["claim_id"])
     policies.cancel_policy(world.uow, world.broker_a, number, "2027-06-01")
     return {"quote": q["quote_number"], "policy": number, "claim": c["claim_id"]}
@@ -299,7 +303,11 @@ def test_production_without_a_server_key_refuses_to_register(
     monkeypatch.delenv("EGIDE_SECRET_KEY")
     with pytest.raises(UnsafeEnvironment, match="EGIDE_SECRET_KEY"):
         webhooks.create_webhook(
-            world.uow, world.broker_a, "https://h.example.org/", ALL, resolver=fixed_resolver("8.8.8.8")
+            world.uow,
+            world.broker_a,
+            "https://h.example.org/",
+            ALL,
+            resolver=fixed_resolver("8.8.8.8"),
         )
 
 

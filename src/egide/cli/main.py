@@ -16,6 +16,7 @@ from egide.cli import (
     policy_cmd,
     portfolio_cmd,
     quote_cmd,
+    worker_cmd,
 )
 from egide.cli.common import acting, console, guarded, print_json, product_option, styled
 from egide.cli.render import render_quote
@@ -37,6 +38,7 @@ app.add_typer(accounts_cmd.admin_app, name="admin")
 # `egide portfolio`: the simulation and the book commands (generate, import-oed, export-oed)
 portfolio_cmd.app.registered_commands.extend(book_cmd.app.registered_commands)
 app.add_typer(portfolio_cmd.app, name="portfolio")
+app.command("worker")(worker_cmd.worker_cmd)
 
 product_app = typer.Typer(help="Product files.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
