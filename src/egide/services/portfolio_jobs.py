@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from egide.clock import iso_paris
+from egide.clock import PARIS, iso_paris
 from egide.clock import now as clock_now
 from egide.domain.access import Action, Kind, OrgKind, Principal, Resource, Role, Scope
 from egide.domain.errors import FieldError, InvalidInput, NotFound
@@ -287,7 +287,8 @@ def execute_job(uow: UnitOfWork, job_id: str, product: Product, scheduler: str |
     with uow:
         job = _job(uow, job_id)
         principal = principal_of(job.principal)
-        years, seed, as_of = job.years, job.seed, job.as_of
+        # stored in UTC: back to Paris, whose day the book is read on
+        years, seed, as_of = job.years, job.seed, job.as_of.astimezone(PARIS)
     last = [0.0]
 
     def on_progress(stage: str, done: int, total: int) -> None:
