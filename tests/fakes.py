@@ -59,6 +59,7 @@ from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioJobRow, PortfolioRunRow
+from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.db.tables_webhooks import (
     WebhookAttemptRow,
     WebhookDeliveryRow,
@@ -68,6 +69,7 @@ from egide.db.tables_webhooks import (
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.quote_record import StoredQuote
+from egide.domain.tokens import AccessToken
 
 if TYPE_CHECKING:
     from egide.services.ports import UnitOfWork
@@ -345,6 +347,16 @@ class FakeIdempotencyKeys(_Repository):
         self._store.add(row)
         return True
 
+    def delete(self, row: IdempotencyRow) -> None:
+        self._store.rows(IdempotencyRow).remove(row)
+
+    def delete_older_than(self, moment: datetime) -> int:
+        rows = self._store.rows(IdempotencyRow)
+        kept = [r for r in rows if r.created_at >= moment]
+        count = len(rows) - len(kept)
+        rows[:] = kept
+        return count
+
 
 class FakePortfolioRuns(_Repository):
     def get(self, run_id: str) -> PortfolioRunRow | None:
@@ -581,6 +593,24 @@ class FakePortfolioJobs(_Repository):
         return row.ord_zip if row is not None else None
 
 
+class FakeAccessTokens(_Repository):
+    def add(self, token: AccessToken) -> AccessToken:
+        row = token_row(token)
+        self._store.add(row)
+        return token_value(row)
+
+    def by_hash(self, token_hash: str) -> AccessToken | None:
+        rows = self._store.rows(ApiTokenRow)
+        return next((token_value(r) for r in rows if r.token_hash == token_hash), None)
+
+    def delete_expired(self, moment: datetime) -> int:
+        rows = self._store.rows(ApiTokenRow)
+        kept = [r for r in rows if r.expires_at > moment]
+        count = len(rows) - len(kept)
+        rows[:] = kept
+        return count
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -597,6 +627,7 @@ class FakeUnitOfWork:
         self._accounts = FakeAccounts(self._store)
         self._webhooks = FakeWebhooks(self._store)
         self._jobs = FakePortfolioJobs(self._store)
+        self._tokens = FakeAccessTokens(self._store)
         # the installation's insurer, as the migrations create it
         self._store.add(
             OrganisationRow(kind="insurer", name="Égide Assurances", created_at=datetime.now(UTC))
@@ -663,6 +694,11 @@ class FakeUnitOfWork:
     def jobs(self) -> FakePortfolioJobs:
         self._open()
         return self._jobs
+
+    @property
+    def tokens(self) -> FakeAccessTokens:
+        self._open()
+        return self._tokens
 
     def __enter__(self) -> Self:
         if self._saved is not None:

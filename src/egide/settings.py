@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     # a Dask scheduler for portfolio jobs (tcp://host:8786); None: an in-process local cluster
     dask_scheduler: str | None = None
 
+    # ---- the HTTP API (`egide serve`, `egide.api`)
+    token_lifetime: int = Field(3600, ge=60, le=86_400)  # seconds a bearer token lives
+    # Redis (``redis://[:password@]host:6379/0``): rate-limit counts shared by every worker
+    # process; without it each process counts in memory on its own.
+    redis_url: SecretStr | None = None
+    # Origins a browser may call the API from, comma-separated; empty (the default): none.
+    cors_origins: str = ""
+    # Failed token requests allowed per client id and per address (the `limits` library's
+    # notation: "10/minute", "100 per hour"), then 429 with Retry-After.
+    token_rate_per_client: str = "10/minute"
+    token_rate_per_address: str = "30/minute"
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed, comma-separated;
+    # empty (the default): the address of the TCP peer is the client's, whatever a header says.
+    trusted_proxies: str = ""
+
     @field_validator("database_url")
     @classmethod
     def _default_url(cls, value: str) -> str:
@@ -73,6 +88,14 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.environment.strip().lower() in ("production", "prod")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in re.split(r"[\s,]+", self.cors_origins) if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [o.strip() for o in re.split(r"[\s,]+", self.trusted_proxies) if o.strip()]
 
 
 def get_settings() -> Settings:
@@ -199,6 +222,28 @@ def check_environment(settings: Settings | None = None) -> None:
             f"{MIN_KEY_BYTES} random bytes) to sign the audit trail [audit_key_required]"
         )
     audit_keys(settings)  # a placeholder, short or malformed key is refused here
+    for variable, url in (
+        ("EGIDE_DATABASE_URL", settings.database_url),
+        ("EGIDE_REDIS_URL", settings.redis_url.get_secret_value() if settings.redis_url else ""),
+    ):
+        if _placeholder_password(url):
+            raise UnsafeEnvironment(
+                f"{variable} holds a placeholder password: set a real one [placeholder]"
+            )
+    if "*" in settings.cors_origin_list:
+        raise UnsafeEnvironment(
+            "EGIDE_CORS_ORIGINS=* opens the API to every web site: name the origins "
+            "[cors_wildcard_in_production]"
+        )
+
+
+def _placeholder_password(url: str) -> bool:
+    """A URL whose password is a placeholder (``postgresql://egide:changeme@db/egide``)."""
+    if "://" not in url:
+        return False
+    credentials = url.partition("://")[2].rpartition("@")[0]
+    password = credentials.partition(":")[2].lower()
+    return any(word in password for word in _PLACEHOLDERS) or password in ("password", "pass")
 
 
 def audit_keys(settings: Settings | None = None) -> AuditKeys:

@@ -128,5 +128,38 @@ def demo(
     )
 
 
+@app.command("serve")
+@guarded
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run the webhook delivery loop in this process (run `egide worker`).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the REST API (/api/v1, docs at /api/docs) with uvicorn; settings from EGIDE_*."""
+    import logging
+
+    import uvicorn
+
+    from egide.api.app import create_app
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("egide.api", "egide.api.access"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+    api = create_app(in_process_worker=not no_worker)
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from a local peer as the
+    # client's address; the API decides whom to believe (EGIDE_TRUSTED_PROXIES).
+    uvicorn.run(api, host=host, port=port, proxy_headers=False, access_log=False, log_level="info")
+
+
 if __name__ == "__main__":
     app()

@@ -37,6 +37,7 @@ from egide.db.tables_audit import AuditChainRow, AuditEntryRow
 from egide.db.tables_claims import ClaimEventRow, ClaimPaymentRow, ClaimRow
 from egide.db.tables_policy import IdempotencyRow, PolicyRow, PolicyTransactionRow
 from egide.db.tables_portfolio import PortfolioJobRow, PortfolioRunRow
+from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.db.tables_webhooks import (
     WebhookAttemptRow,
     WebhookDeliveryRow,
@@ -47,6 +48,7 @@ from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.errors import UnreadableRows
 from egide.domain.quote_record import StoredQuote
+from egide.domain.tokens import AccessToken
 
 _Row = TypeVar("_Row")
 
@@ -295,6 +297,19 @@ class SqlIdempotencyKeys(_Repository):
             return False
         return True
 
+    def delete(self, row: IdempotencyRow) -> None:
+        self.session.delete(row)
+        self.session.flush()
+
+    def delete_older_than(self, moment: datetime) -> int:
+        rows = self.session.scalars(
+            select(IdempotencyRow).where(IdempotencyRow.created_at < moment)
+        ).all()
+        for row in rows:
+            self.session.delete(row)
+        self.session.flush()
+        return len(rows)
+
 
 class SqlPortfolioRuns(_Repository):
     def get(self, run_id: str) -> PortfolioRunRow | None:
@@ -302,6 +317,28 @@ class SqlPortfolioRuns(_Repository):
 
     def add(self, row: PortfolioRunRow) -> None:
         self._add(row)
+
+
+class SqlAccessTokens(_Repository):
+    """Bearer tokens of the HTTP API, found by the SHA-256 of the token."""
+
+    def add(self, token: AccessToken) -> AccessToken:
+        row = token_row(token)
+        self._add(row)
+        return token_value(row)
+
+    def by_hash(self, token_hash: str) -> AccessToken | None:
+        row = _one(self.session, select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
+        return token_value(row) if row is not None else None
+
+    def delete_expired(self, moment: datetime) -> int:
+        rows = self.session.scalars(select(ApiTokenRow).where(ApiTokenRow.expires_at <= moment))
+        count = 0
+        for row in rows:
+            self.session.delete(row)
+            count += 1
+        self.session.flush()
+        return count
 
 
 # ------------------------------------------------------------------ accounts (domain values out)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from egide.db.engine import make_engine, make_session_factory
 from egide.db.repositories import (
+    SqlAccessTokens,
     SqlAccounts,
     SqlAuditLog,
     SqlClaims,
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     webhooks: SqlWebhooks
     jobs: SqlPortfolioJobs
+    tokens: SqlAccessTokens
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -63,6 +65,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(session)
         self.webhooks = SqlWebhooks(session)
         self.jobs = SqlPortfolioJobs(session)
+        self.tokens = SqlAccessTokens(session)
         return self
 
     def __exit__(

@@ -58,3 +58,8 @@ class UnreadableRows(DomainError):
 
 class NotAllowed(DomainError):
     """An action on a visible object that the acting principal may not take."""
+
+
+class NotAuthenticated(DomainError):
+    """No valid credentials: a missing, unknown or expired token, or one whose API client was
+    revoked or whose user was disabled. The message never says which."""

@@ -25,6 +25,7 @@ from egide.domain.access import (
     Principal,
     Resource,
     Role,
+    Scope,
     allowed,
     history_actor,
     local_operator,
@@ -159,29 +160,56 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def verified_client(uow: UnitOfWork, client_id: str, secret: str) -> tuple[ApiClient, Principal]:
+    """Inside the caller's unit of work: the API client of this id and secret and its principal
+    (its roles limited by its scopes, `egide.domain.access.allowed`). Any failure (unknown id,
+    wrong secret, revoked client) is the same NotAllowed, so it does not tell which part was
+    wrong."""
+    refused = NotAllowed("invalid client credentials")
+    client = uow.accounts.client(client_id.strip())
+    if client is None or client.revoked:
+        raise refused
+    if not hmac.compare_digest(client.secret_hash, _secret_hash(secret)):
+        raise refused
+    return client, client_principal(uow, client)
+
+
+def client_principal(
+    uow: UnitOfWork, client: ApiClient, scopes: frozenset[Scope] | None = None
+) -> Principal:
+    """The principal of an API client (inside the caller's unit of work); `scopes` narrows the
+    client's own (a token granted fewer)."""
+    org = uow.accounts.organisation(client.organisation_id)
+    assert org is not None  # a foreign key
+    return Principal(
+        kind="client",
+        id=client.client_id,
+        organisation_id=org.id,
+        organisation_kind=org.kind,
+        roles=client.roles,
+        scopes=client.scopes if scopes is None else client.scopes & scopes,
+        label=client.client_id,
+    )
+
+
+def user_principal(uow: UnitOfWork, user: User) -> Principal:
+    """The principal of a user (inside the caller's unit of work)."""
+    return _user_principal(uow, user)
+
+
+def record_client_use(uow: UnitOfWork, client: ApiClient, principal: Principal) -> None:
+    """Inside the caller's unit of work: the client's last use, and "token issued" in the
+    audit trail."""
+    uow.accounts.update_client(replace(client, last_used_at=now()))
+    _audit(uow, client, "token issued", principal)
+
+
 def authenticate_client(uow: UnitOfWork, client_id: str, secret: str) -> Principal:
     """An API client's principal from its id and secret, recording the use; its roles are
     limited by its scopes (`egide.domain.access.allowed`). A revoked client is refused."""
-    refused = NotAllowed("invalid client credentials")
     with uow:
-        client = uow.accounts.client(client_id.strip())
-        if client is None or client.revoked:
-            raise refused
-        if not hmac.compare_digest(client.secret_hash, _secret_hash(secret)):
-            raise refused
-        uow.accounts.update_client(replace(client, last_used_at=now()))
-        org = uow.accounts.organisation(client.organisation_id)
-        assert org is not None
-        principal = Principal(
-            kind="client",
-            id=client.client_id,
-            organisation_id=org.id,
-            organisation_kind=org.kind,
-            roles=client.roles,
-            scopes=client.scopes,
-            label=client.client_id,
-        )
-        _audit(uow, client, "token issued", principal)
+        client, principal = verified_client(uow, client_id, secret)
+        record_client_use(uow, client, principal)
         uow.commit()
         return principal
 

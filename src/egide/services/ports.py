@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.quote_record import StoredQuote
+    from egide.domain.tokens import AccessToken
 
 _R = TypeVar("_R")
 
@@ -161,6 +162,12 @@ class IdempotencyKeys(Protocol):
         work has then been rolled back, and `get` reads the other transaction's row."""
         ...
 
+    def delete(self, row: IdempotencyRow) -> None: ...
+
+    def delete_older_than(self, moment: datetime) -> int:
+        """Forget the keys created before `moment`; how many."""
+        ...
+
 
 class PortfolioRuns(Protocol):
     def get(self, run_id: str) -> PortfolioRunRow | None: ...
@@ -236,6 +243,20 @@ class Accounts(Protocol):
 
     def update_client(self, client: ApiClient) -> None:
         """Revoked flag and last use."""
+
+
+class AccessTokens(Protocol):
+    """Bearer tokens of the HTTP API (`egide.services.tokens`), held by their SHA-256 only."""
+
+    def add(self, token: AccessToken) -> AccessToken:
+        """Stores it; returns it with its id."""
+        ...
+
+    def by_hash(self, token_hash: str) -> AccessToken | None: ...
+
+    def delete_expired(self, moment: datetime) -> int:
+        """Forget the tokens expired at `moment`; how many."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -376,6 +397,9 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> PortfolioJobs: ...
+
+    @property
+    def tokens(self) -> AccessTokens: ...
 
     def __enter__(self) -> Self: ...
 

@@ -46,3 +46,50 @@ def stored_product(uow: UnitOfWork, ref: str) -> Product:
     if row is None:
         raise NotFound(f"product version {ref} is not recorded")
     return _parse_stored(row.ref, row.sha256, row.product_text, row.model_text)
+
+
+def describe_product(product: Product) -> dict[str, object]:
+    """The product as brokers' systems read it (`GET /api/v1/product`): its version, coverages,
+    aggregate limit and deductible options per kind of establishment, taxes and exclusions.
+    Amounts are decimal strings in euros, as in every JSON output."""
+
+    def amount(value: object) -> str:
+        return str(value)
+
+    kinds = sorted({k for o in product.aggregate_options for k in o.kinds})
+    return {
+        "product": product.ref,
+        "code": product.code,
+        "version": product.version,
+        "name": product.name,
+        "currency": product.currency,
+        "quote_validity_days": product.quote_validity_days,
+        "trigger": product.trigger,
+        "tax": {"name": product.tax_name, "rate": str(product.tax_rate)},
+        "coverages": [
+            {
+                "code": c.code,
+                "label": c.label,
+                "description": c.description,
+                "default_limit_share": str(c.default_limit_share),
+                "limit_options": [amount(o) for o in c.limit_options],
+                "sub_deductible": amount(c.sub_deductible),
+                "waiting_period_hours": (
+                    int(c.waiting_period_hours) if c.waiting_period_hours is not None else None
+                ),
+                "indemnity_period_days": (
+                    int(c.indemnity_period_days) if c.indemnity_period_days is not None else None
+                ),
+            }
+            for c in product.coverages.values()
+        ],
+        "options": {
+            kind: {
+                "aggregate_limits": [amount(a) for a in product.aggregate_amounts(kind)],
+                "deductibles": [amount(d) for d in product.deductible_amounts(kind)],
+                "minimum_premium": amount(product.minimum_premium.get(kind, "0")),
+            }
+            for kind in kinds
+        },
+        "exclusions": [{"code": e.code, "label": e.label} for e in product.exclusions],
+    }

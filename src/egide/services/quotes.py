@@ -299,3 +299,14 @@ def is_bindable(row: StoredQuote, moment: datetime) -> str | None:
         "declined": f"quote {row.number} was declined",
         "bound": f"quote {row.number} is already bound",
     }.get(row.status, f"quote {row.number} is {row.status}")
+
+
+def price_quote_as(
+    principal: Principal, data: object, product: Product, source: str | None = None
+) -> dict[str, Any]:
+    """`price_quote` for a principal who may price (every role; an API client needs the
+    quotes:write scope): nothing is stored."""
+    from egide.services import tenancy
+
+    tenancy.check(principal, Action.QUOTE_PRICE, None, "quote")
+    return price_quote(data, product, source)

@@ -2,7 +2,7 @@
 jobs (queued, running with progress, done or failed).
 
 Revision ID: 0010_webhooks
-Revises: 0008_run_principal
+Revises: 0009_api_tokens
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from egide.db.base import AwareDateTime
 
 revision = "0010_webhooks"
-down_revision = "0008_run_principal"
+down_revision = "0009_api_tokens"
 branch_labels = None
 depends_on = None
 
