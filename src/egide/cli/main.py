@@ -137,7 +137,8 @@ def serve(
         bool,
         typer.Option(
             "--no-worker",
-            help="Do not run the webhook delivery loop in this process (run `egide worker`).",
+            help="Do not run the webhook delivery loop and the portfolio job runner in this "
+            "process (run `egide worker`).",
         ),
     ] = False,
 ) -> None:

@@ -1,0 +1,30 @@
+"""The server's background work, as lifespan hooks: unless ``egide serve --no-worker``, the
+webhook delivery loop and the portfolio job runner run on threads of the server's process
+(`egide.services.background.start_background`), so the embedded default needs no second process.
+The job runner fails, when it starts, the runs a previous process left queued or running."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Add the startup and shutdown hooks when the app was made with ``in_process_worker``."""
+    if not app.state.in_process_worker:
+        return
+
+    def start(app: FastAPI) -> None:
+        from egide.services.background import start_background
+
+        settings = app.state.settings
+        app.state.stop_background = start_background(
+            app.state.uow_factory, app.state.product, scheduler=settings.dask_scheduler
+        )
+
+    def stop(app: FastAPI) -> None:
+        stopper = getattr(app.state, "stop_background", None)
+        if stopper is not None:
+            stopper()
+
+    app.state.on_startup.append(start)
+    app.state.on_shutdown.insert(0, stop)  # before the engine is disposed
