@@ -18,7 +18,8 @@ from egide.api.app import create_app
 from egide.domain.product import Product
 from egide.services import policies, quotes
 from egide.settings import Settings
-from tests.api_support import ALL_SCOPES, ApiWorld, api_world, application  # noqa: F401
+from tests.api_support import ALL_SCOPES, ApiWorld, application
+from tests.api_support import api_world as api_world  # the fixture
 from tests.fakes import OPERATOR
 from tests.test_webhooks_delivery import Receiver
 
