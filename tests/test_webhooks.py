@@ -535,3 +535,64 @@ def test_a_deadline_approaching_fires_once_a_day_before_it_is_due(
     assert e.payload["deadline"] == "cnil_notification"
     assert e.payload["due_at"] == "2027-02-24T07:30:00+01:00"
     assert (e.object_number, e.establishment_id) == (c["claim_id"], world.clinic_of_manager)
+
+
+# --------------------------------------------------------------------------- the sender
+
+
+def a_claim(url: str) -> Claimed:
+    return Claimed(1, 1, "msg_1", url, b'{"type":"policy.bound"}', "whsec_" + "A" * 44)
+
+
+def test_in_production_a_delivery_connects_to_the_address_it_checked() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    sender = webhooks.Sender(
+        httpx.Client(transport=httpx.MockTransport(answer)),
+        production=True,
+        resolver=fixed_resolver("93.184.216.34"),
+    )
+    outcome = sender.send(a_claim("https://hooks.example.org:8443/in?x=1"))
+    assert outcome.ok
+    [request] = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"  # pinned: no second lookup
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"  # TLS checks the name
+    assert request.headers["webhook-id"] == "msg_1"
+
+
+def test_in_production_a_delivery_to_a_host_now_resolving_inside_is_refused_unsent() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+    sender = webhooks.Sender(
+        httpx.Client(
+            transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(204))
+        ),
+        production=True,
+        resolver=fixed_resolver("10.0.0.7"),  # the DNS answer changed after registration
+    )
+    outcome = sender.send(a_claim("https://hooks.example.org/in"))
+    assert (outcome.status, seen) == ("refused", [])
+    assert outcome.error is not None and "10.0.0.7" in outcome.error
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure() -> None:
+    import httpx
+
+    sender = webhooks.Sender(
+        httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(307, headers={"location": "http://10.0.0.1/"})
+            )
+        ),
+        production=False,
+    )
+    outcome = sender.send(a_claim("http://127.0.0.1:9/in"))
+    assert (outcome.status, outcome.code) == ("http_error", 307)

@@ -272,3 +272,32 @@ def test_the_worker_command_drains_and_exits_with_once(
     )
     assert done.returncode == 0, done.stderr.decode()
     assert len(receiver.verified(secret)) == 2
+
+
+@pytest.mark.postgres
+def test_concurrent_scans_write_a_time_based_event_once(
+    pg_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egide.services import policies
+    from tests.api_support import application
+
+    monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
+    uow = make_uow(pg_url)
+    q = quotes.save_quote(uow, OPERATOR, application(), product)
+    policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+    when = datetime.fromisoformat("2027-11-15T10:00:00+01:00")
+    start = threading.Barrier(4)
+    written: list[int] = []
+
+    def scan() -> None:
+        mine = make_uow(pg_url)
+        start.wait()
+        written.append(webhooks.scan_time_events(mine, when))
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(written) == 1
+    assert [e.type for e in outbox(uow)] == ["policy.bound", "policy.renewal_due"]
