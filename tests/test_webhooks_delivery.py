@@ -148,7 +148,7 @@ def test_a_worker_delivers_every_event_signed_each_with_its_own_id(
 ) -> None:
     uow = make_uow(any_url)
     secret = with_events(uow, product, receiver.url, 3)
-    worker = Worker(make_uow(any_url), scan_seconds=None)
+    worker = Worker(make_uow(any_url))
     try:
         assert worker.drain() == 3  # due at once: the first attempt needs no waiting
     finally:
@@ -171,7 +171,7 @@ def test_a_receiver_that_answers_with_an_error_is_retried_later(
 ) -> None:
     uow = make_uow(sqlite_url)
     with_events(uow, product, "http://127.0.0.1:9/nobody-listens", 1)
-    worker = Worker(make_uow(sqlite_url), scan_seconds=None)
+    worker = Worker(make_uow(sqlite_url))
     try:
         assert worker.drain() == 1  # one attempt, then the retry is not due yet
     finally:

@@ -34,7 +34,7 @@ def worker_cmd(
     """Deliver the webhooks (Standard Webhooks, retries with backoff) and run portfolio jobs,
     until interrupted (Ctrl-C, SIGTERM); `--once` drains and exits."""
     from egide.services.portfolio_jobs import JobRunner
-    from egide.services.webhooks import Worker
+    from egide.services.webhooks import Worker, scan_time_events
     from egide.settings import get_settings, server_key
 
     if not 1 <= lease_seconds <= 3600:
@@ -56,6 +56,7 @@ def worker_cmd(
                     runs = runner.drain()
                 finally:
                     runner.close()
+            scan_time_events(open_uow())
             attempts = worker.drain()
         finally:
             worker.close()

@@ -14,7 +14,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from egide.services.portfolio_jobs import JobRunner
-from egide.services.webhooks import LEASE, POLL_SECONDS, SCAN_SECONDS, Background, Worker
+from egide.services.webhooks import (
+    LEASE,
+    POLL_SECONDS,
+    SCAN_SECONDS,
+    Background,
+    TimeScanner,
+    Worker,
+)
 
 if TYPE_CHECKING:
     from egide.domain.product import Product
@@ -40,8 +47,11 @@ def start_background(
     from egide.settings import server_key
 
     server_key()  # production refuses to start without it
-    worker = Worker(make_uow(), lease=lease, poll_seconds=poll_seconds, scan_seconds=scan_seconds)
+    worker = Worker(make_uow(), lease=lease, poll_seconds=poll_seconds)
     loops = [Background("egide-webhooks", worker.run).start()]
+    if scan_seconds is not None:
+        scanner = TimeScanner(make_uow(), scan_seconds)
+        loops.append(Background("egide-time-events", scanner.run).start())
     runner: JobRunner | None = None
     if jobs:
         runner = JobRunner(make_uow(), product, scheduler=scheduler, poll_seconds=poll_seconds)

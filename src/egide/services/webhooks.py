@@ -463,69 +463,97 @@ def record(uow: UnitOfWork, c: Claimed, outcome: Outcome, owner: str, now: datet
 # --------------------------------------------------------------------------- time-based events
 
 
+SCAN_CHUNK = 50  # objects per transaction: a scan never holds the database for long
+
+
 def scan_time_events(uow: UnitOfWork, now: datetime | None = None) -> int:
     """Write the time-based events due by `now` (the business clock): policy.renewal_due once
     per term, `RENEWAL_HORIZON` before it ends (a policy in force, not yet renewed);
     claim.deadline_approaching once per legal deadline with a due hour, not met,
     `DEADLINE_HORIZON` before it is due. Each has a dedup key, so scans (and concurrent workers)
-    write it once. Returns the number written."""
+    write it once. Objects are read and their events written by chunks of `SCAN_CHUNK`, one
+    short transaction each (on SQLite a transaction holds the write lock). Returns the number
+    written."""
+    moment = now or clock_now()
+    with uow:
+        policies = [p.number for p in uow.policies.all()]
+        open_claims = [c.number for c in uow.claims.find(status="open")]
+    written = 0
+    for i in range(0, len(policies), SCAN_CHUNK):
+        with uow:
+            written += sum(_renewal_due(uow, n, moment) for n in policies[i : i + SCAN_CHUNK])
+            uow.commit()
+    for i in range(0, len(open_claims), SCAN_CHUNK):
+        with uow:
+            written += sum(_deadlines(uow, n, moment) for n in open_claims[i : i + SCAN_CHUNK])
+            uow.commit()
+    return written
+
+
+def _renewal_due(uow: UnitOfWork, number: str, moment: datetime) -> int:
+    from egide.services.events import emit
+    from egide.services.policies import cover_in_force
+
+    policy = uow.policies.get(number)
+    if policy is None:  # pragma: no cover - policies are never deleted
+        return 0
+    cover = cover_in_force(uow, number, moment)
+    if cover.status != "in_force" or moment < cover.period_end - RENEWAL_HORIZON:
+        return 0
+    end = cover.period_end.date()
+    if any(t.period_start >= end for t in uow.policies.transactions(policy)):
+        return 0  # renewed already
+    return int(
+        emit(
+            uow,
+            EventType.POLICY_RENEWAL_DUE,
+            "policy",
+            number,
+            establishment_id=policy.establishment_id,
+            broker_id=policy.broker_id,
+            data={
+                "policy_number": number,
+                "period_end": end,
+                "renewal_due_from": (cover.period_end - RENEWAL_HORIZON).date(),
+            },
+            dedup_key=f"policy.renewal_due:{number}:{end.isoformat()}",
+        )
+    )
+
+
+def _deadlines(uow: UnitOfWork, number: str, moment: datetime) -> int:
     from egide.domain.claims import parse_declaration
     from egide.domain.incident_clock import Status, Timing, incident_clock
     from egide.services.events import emit
-    from egide.services.policies import cover_in_force
     from egide.services.products import stored_product
 
-    moment = now or clock_now()
+    claim = uow.claims.get(number)
+    if claim is None or claim.status != "open":
+        return 0
+    decl = parse_declaration(claim.declaration, f"claim {number}")
+    product = stored_product(uow, claim.product_ref)
     written = 0
-    with uow:
-        for policy in uow.policies.all():
-            cover = cover_in_force(uow, policy.number, moment)
-            if cover.status != "in_force" or moment < cover.period_end - RENEWAL_HORIZON:
-                continue
-            end = cover.period_end.date()
-            if any(t.period_start >= end for t in uow.policies.transactions(policy)):
-                continue  # renewed already
-            written += emit(
-                uow,
-                EventType.POLICY_RENEWAL_DUE,
-                "policy",
-                policy.number,
-                establishment_id=policy.establishment_id,
-                broker_id=policy.broker_id,
-                data={
-                    "policy_number": policy.number,
-                    "period_end": end,
-                    "renewal_due_from": (cover.period_end - RENEWAL_HORIZON).date(),
-                },
-                dedup_key=f"policy.renewal_due:{policy.number}:{end.isoformat()}",
-            )
-        for claim in uow.claims.find(status="open"):
-            decl = parse_declaration(claim.declaration, f"claim {claim.number}")
-            product = stored_product(uow, claim.product_ref)
-            for d in incident_clock(
-                decl, claim.establishment_kind, product, claim.declared_at, moment
-            ):
-                if d.rule.timing != Timing.FIXED or d.status != Status.DUE:
-                    continue
-                if d.due_at - moment > DEADLINE_HORIZON:
-                    continue
-                due = d.due_at.astimezone(UTC).isoformat()
-                written += emit(
-                    uow,
-                    EventType.CLAIM_DEADLINE_APPROACHING,
-                    "claim",
-                    claim.number,
-                    establishment_id=claim.establishment_id,
-                    broker_id=claim.broker_id,
-                    data={
-                        "claim_number": claim.number,
-                        "policy_number": claim.policy_number,
-                        "deadline": d.code,
-                        "due_at": iso_paris(d.due_at),
-                    },
-                    dedup_key=f"claim.deadline_approaching:{claim.number}:{d.code}:{due}",
-                )
-        uow.commit()
+    for d in incident_clock(decl, claim.establishment_kind, product, claim.declared_at, moment):
+        if d.rule.timing != Timing.FIXED or d.status != Status.DUE:
+            continue
+        if d.due_at - moment > DEADLINE_HORIZON:
+            continue
+        due = d.due_at.astimezone(UTC).isoformat()
+        written += emit(
+            uow,
+            EventType.CLAIM_DEADLINE_APPROACHING,
+            "claim",
+            number,
+            establishment_id=claim.establishment_id,
+            broker_id=claim.broker_id,
+            data={
+                "claim_number": number,
+                "policy_number": claim.policy_number,
+                "deadline": d.code,
+                "due_at": iso_paris(d.due_at),
+            },
+            dedup_key=f"claim.deadline_approaching:{number}:{d.code}:{due}",
+        )
     return written
 
 
@@ -537,9 +565,10 @@ def worker_name() -> str:
 
 
 class Worker:
-    """One delivery loop: `run_once` does a tick (dispatch, claim, send, record; the time scan
-    every `scan_seconds`); `run` loops until `stop` is set; `drain` ticks until nothing is due.
-    Its unit of work is its own (one thread)."""
+    """One delivery loop: `run_once` does a tick (dispatch, claim, send, record); `run` loops
+    until `stop` is set; `drain` ticks until nothing is due. Its unit of work is its own (one
+    thread). The time-based events are scanned apart (`TimeScanner`), so a long scan never
+    delays a delivery."""
 
     def __init__(
         self,
@@ -548,7 +577,6 @@ class Worker:
         sender: Sender | None = None,
         lease: timedelta = LEASE,
         poll_seconds: float = POLL_SECONDS,
-        scan_seconds: float | None = SCAN_SECONDS,
         clock: Callable[[], datetime] | None = None,
         name: str | None = None,
     ) -> None:
@@ -557,27 +585,15 @@ class Worker:
         self.sender = sender or Sender(clock=self.clock)
         self.lease = lease
         self.poll_seconds = poll_seconds
-        self.scan_seconds = scan_seconds
         self.name = name or worker_name()
-        self._last_scan: float | None = None
         self._pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="webhook")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.sender.close()
 
-    def scan_if_due(self) -> int:
-        if self.scan_seconds is None:
-            return 0
-        now = time.monotonic()
-        if self._last_scan is not None and now - self._last_scan < self.scan_seconds:
-            return 0
-        self._last_scan = now
-        return scan_time_events(self.uow)
-
     def run_once(self) -> int:
         """One tick; returns the number of attempts made."""
-        self.scan_if_due()
         dispatch(self.uow, self.clock())
         claimed = claim(self.uow, self.name, self.clock(), self.lease)
         if not claimed:
@@ -614,6 +630,22 @@ class Worker:
                 made = 0
             if not made:
                 stop.wait(self.poll_seconds)
+
+
+class TimeScanner:
+    """Scans for the time-based events every `every` seconds (`scan_time_events`)."""
+
+    def __init__(self, uow: UnitOfWork, every: float = SCAN_SECONDS) -> None:
+        self.uow = uow
+        self.every = every
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                scan_time_events(self.uow)
+            except Exception:
+                log.exception("time-based events scan failed")
+            stop.wait(self.every)
 
 
 class Background:
