@@ -28,11 +28,12 @@ from egide.db.uow import SqlUnitOfWork
 from egide.domain.access import Scope, local_operator
 from egide.services import accounts
 from egide.settings import Settings
-from tests.appdata import base_application, mutate
+from tests.appdata import base_application, mutate, with_luhn
 
 ALL_SCOPES = [s.value for s in Scope]
 SIRET_CLINIC = "73282932000074"  # the base application's establishment
 SIRET_OTHER = "55210055400013"
+SIRET_THIRD = with_luhn("4420117620001")
 
 
 @dataclass

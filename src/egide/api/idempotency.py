@@ -131,7 +131,7 @@ def idempotent(
     fingerprint = {
         "path": request.url.path,
         "query": sorted(request.query_params.multi_items()),
-        "body": jsonable_encoder(body),
+        "body": _exact(jsonable_encoder(body)),
     }
     org = principal.organisation_id
     stored = idempotency.reserve(uows(), org, key, operation, fingerprint, namespace=NAMESPACE)
@@ -150,6 +150,18 @@ def idempotent(
         namespace=NAMESPACE,
     )
     return _response(outcome)
+
+
+def _exact(value: Any) -> Any:
+    """The body with each float written out exactly and marked (the fingerprint's canonical
+    JSON takes no floats, and ``0.06`` must not match the string ``"0.06"``)."""
+    if isinstance(value, float):
+        return {"float": repr(value)}
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
 
 
 def _encoded(outcome: Outcome) -> Outcome:

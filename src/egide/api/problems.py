@@ -37,6 +37,7 @@ from egide.domain.errors import (
     ProductError,
     UnreadableRows,
 )
+from egide.domain.text import shown_key
 from egide.services.idempotency import KeyInFlight, KeyReused
 
 PROBLEM_JSON = "application/problem+json"
@@ -177,21 +178,30 @@ def domain_problem(exc: DomainError) -> JSONResponse:
     return problem_response(400, str(exc))
 
 
+# What pydantic adds to a location inside a union (``cover.limit.int``) or a mapping's key
+_UNION_TAGS = {"int", "float", "str", "bool", "none", "list", "dict", "[key]"}
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts = [shown_key(p) for p in loc]  # a key of the body: escaped and cut
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
+    parts = [
+        p for p in parts if p not in _UNION_TAGS and not p.startswith(("constrained-", "function-"))
+    ]
     return ".".join(parts) or "(body)"
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    """Pydantic's errors as the house's: field, rule, message (the value is never echoed)."""
-    found: list[FieldError] = []
+    """Pydantic's errors as the house's: field, rule, message (the value is never echoed);
+    one per field and rule (a value that fits no member of a union is one type error)."""
+    found: dict[tuple[str, str], FieldError] = {}
     for error in exc.errors():
         kind = str(error.get("type", "invalid"))
         rule = _RULES.get(kind) or ("type" if kind.endswith(("_type", "_parsing")) else kind)
-        found.append(FieldError(_field(tuple(error.get("loc", ()))), rule, str(error.get("msg"))))
-    return found
+        where = _field(tuple(error.get("loc", ())))
+        found.setdefault((where, rule), FieldError(where, rule, str(error.get("msg"))))
+    return list(found.values())
 
 
 def install(app: FastAPI) -> None:

@@ -29,6 +29,7 @@ class ProductOut(Out):
     "/product",
     summary="The current product",
     response_model=ProductOut,
+    response_model_exclude_unset=True,
     responses=problems.responses(),
 )
 def get_product(who: PrincipalDep, product: ProductDep) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def _day(value: date | None, name: str) -> Any:
     summary="Price an application, and save it as a quote unless dry_run",
     status_code=201,
     response_model=Quote,
+    response_model_exclude_unset=True,
     responses={
         200: {"model": PricedQuote, "description": "Priced, not saved (dry_run=true)"},
         **problems.responses(409),
@@ -78,6 +79,7 @@ def create_quote(
     "/quotes",
     summary="The quotes you may see, newest first",
     response_model=Page[QuoteSummary],
+    response_model_exclude_unset=True,
     responses=problems.responses(),
 )
 def list_quotes(
@@ -111,6 +113,7 @@ def list_quotes(
     "/quotes/{number}",
     summary="A quote exactly as priced, with its status and review",
     response_model=Quote,
+    response_model_exclude_unset=True,
     responses=problems.responses(404),
 )
 def get_quote(who: PrincipalDep, uow: UowDep, number: Number) -> dict[str, Any]:
@@ -137,6 +140,7 @@ def _review(
     "/quotes/{number}/approve",
     summary="Approve a referred quote (underwriter)",
     response_model=Quote,
+    response_model_exclude_unset=True,
     responses=problems.responses(404, 409),
 )
 def approve_quote(
@@ -154,6 +158,7 @@ def approve_quote(
     "/quotes/{number}/decline",
     summary="Decline a referred quote (underwriter)",
     response_model=Quote,
+    response_model_exclude_unset=True,
     responses=problems.responses(404, 409),
 )
 def decline_quote(
