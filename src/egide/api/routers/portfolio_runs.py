@@ -26,7 +26,7 @@ RunId = Annotated[str, Path(max_length=40, description="The run's id (JOB-...)."
     summary="Start a simulation of the policies in force (queued; follow it with GET)",
     status_code=202,
     response_model=PortfolioRunStarted,
-    responses=problems.responses(409),
+    responses=problems.responses(400, 409),  # 400: a malformed Idempotency-Key
 )
 def start_run(
     request: Request,

@@ -26,7 +26,7 @@ EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The webhook's 
     summary="Register a URL for event types; the signing secret is in the answer, once",
     status_code=201,
     response_model=WebhookCreated,
-    responses=problems.responses(409),
+    responses=problems.responses(400, 409),  # 400: a malformed Idempotency-Key
 )
 def create_webhook(
     who: PrincipalDep, uow: UowDep, body: WebhookIn, key: IdempotencyKeyDep
