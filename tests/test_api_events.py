@@ -158,3 +158,85 @@ def test_a_run_completes_on_the_local_cluster_and_its_event_reaches_the_insurers
         assert payload["data"]["run_id"] == shown["result"]["run_id"]
     finally:
         receiver.stop()
+
+
+def test_the_server_fails_at_start_the_runs_a_previous_process_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egide.services.portfolio_jobs import INTERRUPTED, start_portfolio_run
+
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    before = create_app(Settings(database_url=url))  # a server that queued runs, then died
+    left = [start_portfolio_run(before.state.uow_factory(), OPERATOR, 100, s)["id"] for s in (1, 2)]
+    with before.state.uow_factory() as uow:
+        job = uow.jobs.get(left[1])
+        assert job is not None
+        job.status = "running"
+        uow.commit()
+    after = create_app(Settings(database_url=url), in_process_worker=True)
+    with TestClient(after):  # its startup hooks run
+        pass
+    with after.state.uow_factory() as uow:
+        for job_id in left:
+            job = uow.jobs.get(job_id)
+            assert job is not None and (job.status, job.error) == ("failed", INTERRUPTED)
+
+
+def test_over_http_each_brokerage_receives_only_its_clients_events(
+    served: ApiWorld, product: Product
+) -> None:
+    from egide.services import accounts
+
+    receivers = {name: Receiver().start() for name in ("a", "b")}
+    try:
+        operator = OPERATOR
+        orgs = {
+            "a": accounts.create_organisation(
+                served.uow(),
+                operator,
+                "brokerage",
+                "Courtage A",
+                siren="732829320",
+                orias="07012345",
+            ).id,
+            "b": accounts.create_organisation(
+                served.uow(),
+                operator,
+                "brokerage",
+                "Courtage B",
+                siren="552100554",
+                orias="07054321",
+            ).id,
+        }
+        auth, secrets = {}, {}
+        for name, org in orgs.items():
+            cid, secret = served.new_client(org, ["broker"], ALL_SCOPES)
+            token = served.token(cid, secret).json()["access_token"]
+            auth[name] = {"Authorization": f"Bearer {token}"}
+            made = served.http.post(
+                "/api/v1/webhooks",
+                json={"url": receivers[name].url, "events": ["quote.referred"]},
+                headers=auth[name],
+            )
+            secrets[name] = made.json()["secret"]
+        import yaml
+
+        from tests.conftest import EXAMPLES
+
+        clinic = yaml.safe_load((EXAMPLES / "clinique-120-lits.yaml").read_text(encoding="utf-8"))
+        saved = served.http.post("/api/v1/quotes", json=clinic, headers=auth["a"])
+        assert saved.status_code == 201 and saved.json()["status"] == "referred"
+        deadline = time.monotonic() + 60
+        while not receivers["a"].requests:
+            assert time.monotonic() < deadline, "A never received its client's event"
+            time.sleep(0.2)
+        [[payload]] = receivers["a"].verified(secrets["a"]).values()
+        assert payload["data"]["quote_number"] == saved.json()["quote_number"]
+        with served.uow() as uow:  # dispatched: B's endpoint got no delivery for it
+            assert all(e.dispatched_at is not None for e in uow.webhooks.events())
+            b_endpoint = uow.webhooks.endpoints(orgs["b"])[0].id
+            assert uow.webhooks.deliveries_of(b_endpoint) == []
+        assert receivers["b"].requests == []
+    finally:
+        for r in receivers.values():
+            r.stop()
