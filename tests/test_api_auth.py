@@ -249,3 +249,31 @@ def tight_world(tmp_path: Path) -> Iterator[ApiWorld]:
 def test_the_rate_limits_come_from_the_settings(tight_world: ApiWorld) -> None:
     cid, _ = tight_world.clients["broker_a"]
     assert [tight_world.token(cid, "egs_x").status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_with_a_redis_url_the_counts_go_to_redis_shared_by_every_worker() -> None:
+    from limits.storage import MemoryStorage, RedisStorage
+
+    shared = TokenRateLimiter(Settings(database_url="sqlite://", redis_url="redis://cache:6379/0"))
+    assert isinstance(shared.limiter.storage, RedisStorage)
+    alone = TokenRateLimiter(Settings(database_url="sqlite://"))
+    assert isinstance(alone.limiter.storage, MemoryStorage)
+
+
+@pytest.fixture
+def pg_world(pg_url: str) -> Iterator[ApiWorld]:
+    worlds = make_world(pg_url)
+    world = next(worlds)
+    try:
+        yield world
+    finally:
+        world.app.state.engine.dispose()
+        worlds.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_token_works_until_its_client_is_revoked(pg_world: ApiWorld) -> None:
+    headers = pg_world.auth("manager")
+    assert pg_world.http.get("/api/v1/product", headers=headers).status_code == 200
+    accounts.revoke_client(pg_world.uow(), local_operator(1), pg_world.clients["manager"][0])
+    assert pg_world.http.get("/api/v1/product", headers=headers).status_code == 401

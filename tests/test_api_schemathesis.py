@@ -55,6 +55,16 @@ CONFIG = settings(
 )
 
 
+def _runner(operation: Any, headers: dict[str, str], statuses: set[int]) -> Any:
+    @given(case=operation.as_strategy())
+    @CONFIG
+    def run(case: Any) -> None:
+        response = case.call_and_validate(headers=headers, checks=CHECKS)
+        statuses.add(response.status_code)
+
+    return run
+
+
 def conforms(world: ApiWorld, role: str) -> dict[str, set[int]]:
     """Run every operation of the document; the statuses each answered (schemathesis' pytest
     plugin is not used: its fixture loader fails with this version of pytest)."""
@@ -63,15 +73,8 @@ def conforms(world: ApiWorld, role: str) -> dict[str, set[int]]:
     for found in schema.get_all_operations():
         operation = found.ok()
         name = f"{operation.method.upper()} {operation.path}"
-        statuses = seen.setdefault(name, set())
-
-        @given(case=operation.as_strategy())
-        @CONFIG
-        def run(case: Any) -> None:
-            response = case.call_and_validate(headers=world.auth(role), checks=CHECKS)
-            statuses.add(response.status_code)
-
-        run()
+        seen[name] = set()
+        _runner(operation, world.auth(role), seen[name])()
     return seen
 
 

@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     """The API on `settings` (default: from the environment)."""
     from egide.api import background, docs, middleware, problems, ratelimit
     from egide.api.routers import oauth, portfolio_runs, product, quotes, webhooks
-    from egide.db.engine import make_engine
+    from egide.db.engine import make_engine, make_session_factory
     from egide.db.migrate import ensure_schema
     from egide.db.uow import SqlUnitOfWork
     from egide.domain.product import load_product
@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.uow_factory = lambda: SqlUnitOfWork.from_engine(engine)
+    sessions = make_session_factory(engine)
+    app.state.uow_factory = lambda: SqlUnitOfWork(sessions)
     app.state.product = load_product(Path(settings.product_file) if settings.product_file else None)
     app.state.limiter = ratelimit.TokenRateLimiter(settings)
     app.state.in_process_worker = in_process_worker

@@ -47,7 +47,7 @@ def _day(value: date | None, name: str) -> Any:
     response_model_exclude_unset=True,
     responses={
         200: {"model": PricedQuote, "description": "Priced, not saved (dry_run=true)"},
-        **problems.responses(409),
+        **problems.responses(400, 409),
     },
 )
 def create_quote(
@@ -141,7 +141,7 @@ def _review(
     summary="Approve a referred quote (underwriter)",
     response_model=Quote,
     response_model_exclude_unset=True,
-    responses=problems.responses(404, 409),
+    responses=problems.responses(400, 404, 409),
 )
 def approve_quote(
     request: Request,
@@ -159,7 +159,7 @@ def approve_quote(
     summary="Decline a referred quote (underwriter)",
     response_model=Quote,
     response_model_exclude_unset=True,
-    responses=problems.responses(404, 409),
+    responses=problems.responses(400, 404, 409),
 )
 def decline_quote(
     request: Request,
