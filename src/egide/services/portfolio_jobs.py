@@ -376,7 +376,13 @@ class JobRunner:
 
                 dist: Any = distributed
                 self._cluster = dist.LocalCluster(
-                    n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+                    n_workers=1,
+                    threads_per_worker=2,
+                    processes=False,
+                    dashboard_address=None,
+                    # no dashboard; the scheduler's own HTTP server (health, metrics) on a free
+                    # loopback port, not on 8787 of every interface of the API's host
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )
             return str(self._cluster.scheduler_address)
 
