@@ -240,3 +240,21 @@ def test_over_http_each_brokerage_receives_only_its_clients_events(
     finally:
         for r in receivers.values():
             r.stop()
+
+
+def test_in_production_the_server_refuses_to_start_without_a_server_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets as random_keys
+
+    from egide.settings import UnsafeEnvironment
+
+    monkeypatch.setenv("EGIDE_ENV", "production")
+    monkeypatch.delenv("EGIDE_NOW", raising=False)
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    monkeypatch.setenv("EGIDE_AUDIT_KEY", random_keys.token_hex(32))
+    monkeypatch.delenv("EGIDE_SECRET_KEY", raising=False)
+    with pytest.raises(UnsafeEnvironment, match="EGIDE_SECRET_KEY"):
+        create_app(Settings(database_url=url), in_process_worker=False)
+    monkeypatch.setenv("EGIDE_SECRET_KEY", random_keys.token_hex(32))
+    assert create_app(Settings(database_url=url)).state.settings.production

@@ -47,6 +47,7 @@ class Receiver:
 
     hang_first: bool = False
     requests: list[Received] = field(default_factory=list)
+    hung: list[str] = field(default_factory=list)  # the webhook-id of the request held
     first_arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
@@ -58,13 +59,18 @@ class Receiver:
 
     def start(self) -> Receiver:
         receiver = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.requests.append(Received(dict(self.headers.items()), body))
-                if receiver.hang_first and not receiver.first_arrived.is_set():
-                    receiver.first_arrived.set()
+                with lock:
+                    receiver.requests.append(Received(dict(self.headers.items()), body))
+                    hang = receiver.hang_first and not receiver.first_arrived.is_set()
+                    if hang:
+                        receiver.hung.append(self.headers["webhook-id"])
+                        receiver.first_arrived.set()
+                if hang:
                     receiver.release.wait(60)
                     return  # no answer: the connection is dropped
                 self.send_response(204)
@@ -242,7 +248,7 @@ def test_a_worker_killed_mid_delivery_loses_no_event(any_url: str, product: Prod
             first.send_signal(signal.SIGKILL)  # mid-delivery: its request is still unanswered
             first.wait(30)
         receiver.release.set()
-        hung_id = receiver.requests[0].headers["webhook-id"]
+        [hung_id] = receiver.hung
         second = worker_process(any_url, "--lease-seconds", "2")
         try:
             wait_for(lambda: all(d.status == "delivered" for d in deliveries(uow)))

@@ -9,7 +9,12 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    """Add the startup and shutdown hooks when the app was made with ``in_process_worker``."""
+    """Add the startup and shutdown hooks when the app was made with ``in_process_worker``.
+    In production the server key must be set, worker or not (webhooks are registered here):
+    `UnsafeEnvironment` now, before the server starts."""
+    from egide.settings import server_key
+
+    server_key(app.state.settings)
     if not app.state.in_process_worker:
         return
 

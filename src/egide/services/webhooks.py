@@ -74,17 +74,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("egide.webhooks")
 
 WEBHOOKS = Resource(Kind.WEBHOOKS)
-LEASE = timedelta(seconds=60)  # longer than one post can take (TIMEOUT) with room to record it
+SEND_THREADS = 4
+# A tick claims BATCH deliveries and posts them on SEND_THREADS threads: at worst two rounds of
+# posts that each take connect + write + read timeouts (3 + 5 + 5 s), 26 s, well inside the lease
+# (a lease that expired mid-batch would let another worker post again).
+BATCH = 2 * SEND_THREADS
+LEASE = timedelta(seconds=60)
 POLL_SECONDS = 1.0  # the first attempt within about a second of the commit
 SCAN_SECONDS = 300.0  # the time-based events: renewals and deadlines
-BATCH = 50
-SEND_THREADS = 4
 
 
 def _timeout() -> httpx.Timeout:
     import httpx
 
-    return httpx.Timeout(10.0, connect=3.0)  # a receiver answers quickly or is retried
+    return httpx.Timeout(5.0, connect=3.0)  # a receiver answers quickly or is retried
 
 
 Resolver = Callable[[str, int], list[str]]
