@@ -277,3 +277,25 @@ def test_on_postgresql_a_token_works_until_its_client_is_revoked(pg_world: ApiWo
     assert pg_world.http.get("/api/v1/product", headers=headers).status_code == 200
     accounts.revoke_client(pg_world.uow(), local_operator(1), pg_world.clients["manager"][0])
     assert pg_world.http.get("/api/v1/product", headers=headers).status_code == 401
+
+
+def test_the_server_forgets_expired_tokens_when_it_starts(
+    api_world: ApiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from egide.api.app import create_app
+
+    def count() -> int:
+        engine = sa.create_engine(api_world.url)
+        with engine.connect() as conn:
+            found = int(conn.execute(sa.text("SELECT count(*) FROM api_tokens")).scalar_one())
+        engine.dispose()
+        return found
+
+    monkeypatch.setenv("EGIDE_NOW", "2026-12-07T10:00:00+01:00")  # before the world's tokens
+    api_world.token(*api_world.clients["broker_a"])  # expires at 11:00
+    before = count()
+    monkeypatch.setenv("EGIDE_NOW", "2026-12-07T11:00:00+01:00")
+    with TestClient(create_app(Settings(database_url=api_world.url))):
+        assert count() == before - 1  # that one only: the world's tokens live on

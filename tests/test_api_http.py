@@ -207,3 +207,22 @@ def test_production_refuses_placeholder_secrets_and_an_open_cors(
     ):
         with pytest.raises(UnsafeEnvironment):
             check_environment(Settings(**{**base, **bad}))
+
+
+def test_startup_hooks_run_in_order_and_shutdown_hooks_in_reverse(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from egide.api.app import create_app
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'hooks.db'}"))
+    ran: list[str] = []
+
+    async def started(_app: object) -> None:
+        ran.append("async start")
+
+    app.state.on_startup.append(lambda _app: ran.append("start"))
+    app.state.on_startup.append(started)
+    app.state.on_shutdown.append(lambda _app: ran.append("stop"))
+    with TestClient(app):
+        assert ran == ["start", "async start"]
+    assert ran == ["start", "async start", "stop"]

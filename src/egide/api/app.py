@@ -11,9 +11,12 @@ What it builds, on ``app.state``:
 - ``limiter``: the token endpoint's rate limiter (`egide.api.ratelimit`);
 - ``in_process_worker``: whether ``egide serve`` asked for the in-process delivery loop;
 - ``on_startup`` / ``on_shutdown``: lists of hooks, each ``hook(app)`` (a plain function or a
-  coroutine function), run in order when the server starts and stops. Other parts extend them
-  in `create_app` (the webhook delivery loop, marking interrupted portfolio runs failed). The
-  first startup hook forgets expired tokens and idempotency keys older than their retention.
+  coroutine function). Startup hooks run in order when the server starts, shutdown hooks in
+  reverse order when it stops (the engine's disposal, the first one, runs last). Other parts
+  append theirs in `create_app` (the webhook delivery loop, marking interrupted portfolio runs
+  failed); a hook that starts background work starts a task (``asyncio.create_task``), keeps it
+  on ``app.state`` and returns, and its shutdown hook stops it. The first startup hook forgets
+  expired tokens and idempotency keys older than their retention, then again every hour.
 
 Routes live under ``/api/v1`` (one router per resource, `egide.api.routers`), the OpenAPI
 document at ``/api/v1/openapi.json``, the interactive docs at ``/api/docs`` (Swagger UI, its
@@ -23,6 +26,7 @@ files served by the app itself: `egide.api.docs`).
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,11 +50,43 @@ same key and body replays the first response (keys are kept 24 hours).
 """
 
 
+HOUSEKEEPING_SECONDS = 3600  # how often expired tokens and old idempotency keys are forgotten
+
+
 def _forget_expired(app: FastAPI) -> None:
     from egide.services import idempotency, tokens
 
     tokens.purge_expired(app.state.uow_factory())
     idempotency.purge(app.state.uow_factory())
+
+
+async def _start_housekeeping(app: FastAPI) -> None:
+    """Forget expired tokens and old idempotency keys now, then every hour while serving."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                await run_in_threadpool(_forget_expired, app)
+            except Exception as exc:  # a database hiccup must not stop the server
+                logging.getLogger("egide.api").error("housekeeping failed: %s", type(exc).__name__)
+
+    await run_in_threadpool(_forget_expired, app)  # before the first request
+    app.state.housekeeping = asyncio.create_task(loop())
+
+
+async def _stop_housekeeping(app: FastAPI) -> None:
+    import asyncio
+    import contextlib
+
+    task = getattr(app.state, "housekeeping", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @asynccontextmanager
@@ -60,7 +96,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for hook in list(app.state.on_shutdown):
+        for hook in reversed(list(app.state.on_shutdown)):
             await _run(hook, app)
 
 
@@ -101,8 +137,8 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     app.state.product = load_product(Path(settings.product_file) if settings.product_file else None)
     app.state.limiter = ratelimit.TokenRateLimiter(settings)
     app.state.in_process_worker = in_process_worker
-    app.state.on_startup = [_forget_expired]
-    app.state.on_shutdown = [lambda _app: engine.dispose()]
+    app.state.on_startup = [_start_housekeeping]
+    app.state.on_shutdown = [lambda _app: engine.dispose(), _stop_housekeeping]
 
     problems.install(app)
     for router in (
