@@ -32,4 +32,4 @@ def install(app: FastAPI) -> None:
             stopper()
 
     app.state.on_startup.append(start)
-    app.state.on_shutdown.insert(0, stop)  # before the engine is disposed
+    app.state.on_shutdown.append(stop)  # run in reverse order: before the engine is disposed
