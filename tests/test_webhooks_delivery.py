@@ -307,3 +307,29 @@ def test_concurrent_scans_write_a_time_based_event_once(
         t.join()
     assert sum(written) == 1
     assert [e.type for e in outbox(uow)] == ["policy.bound", "policy.renewal_due"]
+
+
+def test_on_a_database_an_event_commits_and_rolls_back_with_its_change(
+    any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egide.services import policies
+    from tests.api_support import application
+
+    monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
+    uow = make_uow(any_url)
+    q = quotes.save_quote(uow, OPERATOR, application(), product)
+    real = policies._append
+
+    def append_then_die(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        uow.flush()  # the event is in the transaction, sent to the database
+        raise KeyboardInterrupt  # the process is stopped before the commit
+
+    monkeypatch.setattr(policies, "_append", append_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+    assert outbox(uow) == []
+    monkeypatch.setattr(policies, "_append", real)
+    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+    [event] = outbox(uow)
+    assert (event.type, event.payload["policy_number"]) == ("policy.bound", bound["policy_number"])
