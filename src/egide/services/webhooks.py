@@ -421,9 +421,14 @@ def record(uow: UnitOfWork, c: Claimed, outcome: Outcome, owner: str, now: datet
     from egide.db.tables_webhooks import WebhookAttemptRow
 
     with uow:
-        d = uow.webhooks.delivery(c.delivery_id, lock=True)
-        if d is None:  # pragma: no cover - deliveries are never deleted
+        # locks in one order everywhere, the endpoint then its deliveries (deleting or disabling
+        # an endpoint gives up its pending deliveries): two recorders never deadlock
+        found = uow.webhooks.delivery(c.delivery_id)
+        if found is None:  # pragma: no cover - deliveries are never deleted
             return
+        endpoint = uow.webhooks.endpoint(found.endpoint_id, lock=True)
+        d = uow.webhooks.delivery(c.delivery_id, lock=True)
+        assert d is not None
         uow.webhooks.add_attempt(
             WebhookAttemptRow(
                 delivery_id=d.id,
@@ -436,7 +441,6 @@ def record(uow: UnitOfWork, c: Claimed, outcome: Outcome, owner: str, now: datet
                 duration_ms=outcome.duration_ms,
             )
         )
-        endpoint = uow.webhooks.endpoint(d.endpoint_id, lock=True)
         ours = d.lease_owner == owner and d.status == "pending"
         if outcome.ok:
             if d.status != "delivered":
