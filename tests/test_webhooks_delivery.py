@@ -333,3 +333,22 @@ def test_on_a_database_an_event_commits_and_rolls_back_with_its_change(
     bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
     [event] = outbox(uow)
     assert (event.type, event.payload["policy_number"]) == ("policy.bound", bound["policy_number"])
+
+
+def test_the_worker_refuses_to_start_in_production_without_a_server_key(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets as random_keys
+
+    from typer.testing import CliRunner
+
+    from egide.cli.common import EXIT_ENVIRONMENT
+    from egide.cli.main import app
+
+    monkeypatch.setenv("EGIDE_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("EGIDE_ENV", "production")
+    monkeypatch.setenv("EGIDE_AUDIT_KEY", random_keys.token_hex(32))
+    monkeypatch.delenv("EGIDE_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(app, ["worker", "--once"])
+    assert result.exit_code == EXIT_ENVIRONMENT, result.output
+    assert "EGIDE_SECRET_KEY" in result.output and "Traceback" not in result.output
