@@ -140,7 +140,7 @@ def test_a_run_of_an_empty_book_fails_with_the_reason(world: World, product: Pro
     assert [e["status"] for e in job_events(world.uow)] == ["failed"]
 
 
-def test_a_restart_fails_the_runs_left_queued_or_running_and_keeps_the_rest(
+def test_a_restart_fails_the_runs_left_running_and_keeps_the_rest(
     world: World, product: Product
 ) -> None:
     with_policy(world, product)
@@ -152,12 +152,13 @@ def test_a_restart_fails_the_runs_left_queued_or_running_and_keeps_the_rest(
             world.uow.jobs.get(job_id).status = "running"  # type: ignore[union-attr]
         world.uow.commit()
     execute_job(world.uow, done, product, scheduler=None)
-    assert sorted(fail_interrupted_runs(world.uow)) == sorted([queued, running])
-    for job_id in (queued, running):
-        shown = get_run(world.uow, world.actuary, job_id)
-        assert (shown["status"], shown["error"]) == ("failed", INTERRUPTED)
+    assert fail_interrupted_runs(world.uow) == [running]
+    shown = get_run(world.uow, world.actuary, running)
+    assert (shown["status"], shown["error"]) == ("failed", INTERRUPTED)
     assert get_run(world.uow, world.actuary, done)["status"] == "done"
-    assert sorted(e["status"] for e in job_events(world.uow)) == ["done", "failed", "failed"]
+    # a queued run lost nothing: it stays queued for the new runner
+    assert get_run(world.uow, world.actuary, queued)["status"] == "queued"
+    assert sorted(e["status"] for e in job_events(world.uow)) == ["done", "failed"]
     assert fail_interrupted_runs(world.uow) == []  # nothing left running
 
 
@@ -183,10 +184,10 @@ def test_a_small_run_completes_on_the_local_dask_cluster(
     uow = make_uow(sqlite_url)
     q = quotes.save_quote(uow, OPERATOR, practice(), product)
     policies.bind_quote(uow, OPERATOR, q["quote_number"], start=START)
+    job = start_portfolio_run(uow, OPERATOR, 300, 11, IN_FORCE)["id"]
     runner = JobRunner(make_uow(sqlite_url), product)
     try:
-        assert runner.start() == []  # (a runner starts before the runs it takes are queued)
-        job = start_portfolio_run(uow, OPERATOR, 300, 11, IN_FORCE)["id"]
+        assert runner.start() == []  # a queued run is not failed: the runner takes it
         assert runner.run_next() == job
         assert runner.address().startswith("inproc://")  # in-process, no second program
     finally:
@@ -195,3 +196,28 @@ def test_a_small_run_completes_on_the_local_dask_cluster(
     assert (shown["status"], shown["progress"]) == ("done", 1.0)
     assert shown["result"]["years"] == 300 and shown["result"]["policies"] == 1
     assert runner.run_next() is None
+
+
+def test_the_worker_command_runs_the_queued_runs_with_once(
+    sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.fakes import OPERATOR
+
+    monkeypatch.setenv("EGIDE_NOW", QUOTED_AT)
+    uow = make_uow(sqlite_url)
+    q = quotes.save_quote(uow, OPERATOR, practice(), product)
+    policies.bind_quote(uow, OPERATOR, q["quote_number"], start=START)
+    job = start_portfolio_run(uow, OPERATOR, 200, 4, IN_FORCE)["id"]
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "egide"), "worker", "--once"],
+        env={**os.environ, "EGIDE_DATABASE_URL": sqlite_url},
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert get_run(uow, OPERATOR, job)["status"] == "done"

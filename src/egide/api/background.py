@@ -1,7 +1,7 @@
 """The server's background work, as lifespan hooks: unless ``egide serve --no-worker``, the
 webhook delivery loop and the portfolio job runner run on threads of the server's process
 (`egide.services.background.start_background`), so the embedded default needs no second process.
-The job runner fails, when it starts, the runs a previous process left queued or running."""
+The job runner fails, when it starts, the runs a previous process left running."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def worker_cmd(
         typer.Option(
             "--jobs/--no-jobs",
             help="Run the queued portfolio runs (one job runner per database: a runner that "
-            "starts fails the runs another left queued or running).",
+            "starts fails the runs another left running).",
         ),
     ] = True,
     lease_seconds: Annotated[

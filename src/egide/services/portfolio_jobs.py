@@ -10,10 +10,11 @@ the scheduler of ``EGIDE_DASK_SCHEDULER`` otherwise), writes its progress into t
 emits ``portfolio_run.finished``; a failure marks it ``failed`` with the reason and emits the same
 event with that status. `get_run` gives ``{id, status, progress, result}``.
 
-Runs do not survive their process: when a runner starts, the runs left ``queued`` or ``running``
-by a previous one are marked ``failed`` ("interrupted by a restart"), never left running. So one
-runner per database (the server's, or one ``egide worker`` with the servers started with
-``--no-worker``): a second runner starting would fail the first one's runs.
+Runs do not survive their process: when a runner starts, the runs left ``running`` by a previous
+one are marked ``failed`` ("interrupted by a restart"), never left running; the runs still
+``queued`` are simply run by it. So one runner per database (the server's, or one
+``egide worker`` with the servers started with ``--no-worker``): a second runner starting would
+fail the first one's running run.
 """
 
 from __future__ import annotations
@@ -251,10 +252,12 @@ def fail_job(uow: UnitOfWork, job_id: str, error: str) -> None:
 
 
 def fail_interrupted_runs(uow: UnitOfWork) -> list[str]:
-    """Mark failed every run left queued or running by a previous process (a runner calls it
-    when it starts); returns their ids."""
+    """Mark failed every run left running by a previous process (a runner calls it when it
+    starts: no run is running then); returns their ids. The queued runs stay queued: nothing of
+    them was lost, and this runner takes them (a run queued while no runner ran, or by a server
+    started with --no-worker while the worker restarted, would otherwise fail for nothing)."""
     with uow:
-        ids = [j.job_id for j in uow.jobs.with_status("queued", "running")]
+        ids = [j.job_id for j in uow.jobs.with_status("running")]
     for job_id in ids:
         fail_job(uow, job_id, INTERRUPTED)
     return ids
