@@ -85,9 +85,15 @@ from egide.db.tables_policy import (
     transaction_value,
     update_policy_row,
 )
-from egide.db.tables_portfolio import PortfolioRunRow
+from egide.db.tables_portfolio import PortfolioJobRow, PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
+from egide.db.tables_webhooks import (
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookEndpointRow,
+    WebhookEventRow,
+)
 from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
@@ -614,6 +620,101 @@ class FakeHandovers(_Repository):
         return [handover_value(r) for r in rows if r.quote_number == quote_number]
 
 
+# ------------------------------------------------------------ webhooks and portfolio jobs (issue 12)
+
+
+class FakeWebhooks(_Repository):
+    def add_endpoint(self, row: WebhookEndpointRow) -> None:
+        self._store.add(row)
+
+    def endpoint(self, endpoint_id: int, *, lock: bool = False) -> WebhookEndpointRow | None:
+        return next((r for r in self._store.rows(WebhookEndpointRow) if r.id == endpoint_id), None)
+
+    def endpoints(self, organisation_id: int | None = None) -> list[WebhookEndpointRow]:
+        return [
+            r
+            for r in self._store.rows(WebhookEndpointRow)
+            if not r.deleted and organisation_id in (None, r.organisation_id)
+        ]
+
+    def add_event(self, row: WebhookEventRow) -> None:
+        self._store.add(row)
+
+    def add_event_once(self, row: WebhookEventRow) -> bool:
+        if any(r.dedup_key == row.dedup_key for r in self._store.rows(WebhookEventRow)):
+            return False
+        self._store.add(row)
+        return True
+
+    def event(self, row_id: int) -> WebhookEventRow | None:
+        return next((r for r in self._store.rows(WebhookEventRow) if r.id == row_id), None)
+
+    def events(self, after_id: int = 0, limit: int = 100) -> list[WebhookEventRow]:
+        return [r for r in self._store.rows(WebhookEventRow) if r.id > after_id][:limit]
+
+    def undispatched(self, limit: int) -> list[WebhookEventRow]:
+        return [r for r in self._store.rows(WebhookEventRow) if r.dispatched_at is None][:limit]
+
+    def add_delivery(self, row: WebhookDeliveryRow) -> None:
+        self._store.add(row)
+
+    def delivery(self, delivery_id: int, *, lock: bool = False) -> WebhookDeliveryRow | None:
+        return next((r for r in self._store.rows(WebhookDeliveryRow) if r.id == delivery_id), None)
+
+    def deliveries_of(
+        self, endpoint_id: int, status: str | None = None
+    ) -> list[WebhookDeliveryRow]:
+        return [
+            r
+            for r in self._store.rows(WebhookDeliveryRow)
+            if r.endpoint_id == endpoint_id and status in (None, r.status)
+        ]
+
+    def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[WebhookDeliveryRow]:
+        due = sorted(
+            (
+                r
+                for r in self._store.rows(WebhookDeliveryRow)
+                if r.status == "pending"
+                and r.next_attempt_at <= now
+                and (r.lease_until is None or r.lease_until <= now)
+            ),
+            key=lambda r: (r.next_attempt_at, r.id),
+        )[:limit]
+        for r in due:
+            r.lease_owner, r.lease_until = owner, lease_until
+        return sorted(due, key=lambda r: r.id)
+
+    def add_attempt(self, row: WebhookAttemptRow) -> None:
+        self._store.add(row)
+
+    def attempts(self, delivery_id: int) -> list[WebhookAttemptRow]:
+        return [r for r in self._store.rows(WebhookAttemptRow) if r.delivery_id == delivery_id]
+
+
+class FakePortfolioJobs(_Repository):
+    def add(self, row: PortfolioJobRow) -> None:
+        self._store.add(row)
+
+    def get(self, job_id: str, *, lock: bool = False) -> PortfolioJobRow | None:
+        return next((r for r in self._store.rows(PortfolioJobRow) if r.job_id == job_id), None)
+
+    def by_run(self, run_id: str) -> PortfolioJobRow | None:
+        return next((r for r in self._store.rows(PortfolioJobRow) if r.run_id == run_id), None)
+
+    def with_status(self, *statuses: str) -> list[PortfolioJobRow]:
+        return [r for r in self._store.rows(PortfolioJobRow) if r.status in statuses]
+
+    def claim_queued(self) -> PortfolioJobRow | None:
+        return next(iter(self.with_status("queued")), None)
+
+    def ord_zip(self, job_id: str) -> bytes | None:
+        row = self.get(job_id)
+        return row.ord_zip if row is not None else None
+
+
 class FakeAccessTokens(_Repository):
     def add(self, token: AccessToken) -> AccessToken:
         row = token_row(token)
@@ -646,6 +747,8 @@ class FakeUnitOfWork:
         self._idempotency = FakeIdempotencyKeys(self._store, self)
         self._runs = FakePortfolioRuns(self._store)
         self._accounts = FakeAccounts(self._store)
+        self._webhooks = FakeWebhooks(self._store)
+        self._jobs = FakePortfolioJobs(self._store)
         self._tokens = FakeAccessTokens(self._store)
         # the installation's insurer, as the migrations create it
         self._store.add(
@@ -720,6 +823,16 @@ class FakeUnitOfWork:
     def handovers(self) -> FakeHandovers:
         self._open()
         return FakeHandovers(self._store)
+
+    @property
+    def webhooks(self) -> FakeWebhooks:
+        self._open()
+        return self._webhooks
+
+    @property
+    def jobs(self) -> FakePortfolioJobs:
+        self._open()
+        return self._jobs
 
     @property
     def tokens(self) -> FakeAccessTokens:

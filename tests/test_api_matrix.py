@@ -74,6 +74,25 @@ def quote(world: ApiWorld, own: bool, referred: bool = False) -> str:
     return number
 
 
+def portfolio_run(world: ApiWorld) -> str:
+    """A new portfolio run, queued by the actuary (the insurer's: no tenant owns a run)."""
+    body = {"years": 100, "seed": 1}
+    answer = world.http.post("/api/v1/portfolio/runs", json=body, headers=world.auth("actuary"))
+    assert answer.status_code == 202, answer.text
+    run_id: str = answer.json()["id"]
+    return run_id
+
+
+def webhook(world: ApiWorld, own: bool) -> int:
+    """A new webhook of brokerage A (own) or of brokerage B (foreign)."""
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["policy.bound"]}
+    who = "broker_a" if own else "broker_b"
+    answer = world.http.post("/api/v1/webhooks", json=body, headers=world.auth(who))
+    assert answer.status_code == 201, answer.text
+    endpoint_id: int = answer.json()["id"]
+    return endpoint_id
+
+
 def _get(path: str) -> Request:
     return lambda world, own: (path, {})
 
@@ -117,6 +136,40 @@ MATRIX: dict[tuple[str, str], Case] = {
             f"/api/v1/quotes/{quote(w, own, referred=True)}/decline",
             {"json": {"note": "non"}},
         ),
+    ),
+    # ---- portfolio runs (the book: the insurer's underwriters and actuaries read, actuaries run;
+    # a queued run has no EP curves nor ORD tables yet: 409 for those who may read it)
+    ("POST", "/api/v1/portfolio/runs"): Case(
+        every(403, actuary=202),
+        lambda w, own: ("/api/v1/portfolio/runs", {"json": {"years": 100, "seed": 1}}),
+    ),
+    ("GET", "/api/v1/portfolio/runs/{run_id}"): Case(
+        every(403, underwriter=200, actuary=200),
+        lambda w, own: (f"/api/v1/portfolio/runs/{portfolio_run(w)}", {}),
+    ),
+    ("GET", "/api/v1/portfolio/runs/{run_id}/ep.png"): Case(
+        every(403, underwriter=409, actuary=409),
+        lambda w, own: (f"/api/v1/portfolio/runs/{portfolio_run(w)}/ep.png", {}),
+    ),
+    ("GET", "/api/v1/portfolio/runs/{run_id}/ord.zip"): Case(
+        every(403, underwriter=409, actuary=409),
+        lambda w, own: (f"/api/v1/portfolio/runs/{portfolio_run(w)}/ord.zip", {}),
+    ),
+    # ---- webhooks (an organisation's own: brokers and managers here, the insurer's admins too)
+    ("POST", "/api/v1/webhooks"): Case(
+        every(403, broker_a=201, manager=201),
+        lambda w, own: (
+            "/api/v1/webhooks",
+            {"json": {"url": "http://127.0.0.1:9/hook", "events": ["policy.bound"]}},
+        ),
+    ),
+    ("GET", "/api/v1/webhooks"): Case(
+        every(403, broker_a=200, manager=200), _get("/api/v1/webhooks")
+    ),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Case(
+        # own: brokerage A's webhook; the clinic's manager is another organisation: 404
+        every((403, 403), broker_a=(204, 404), manager=(404, 404)),
+        lambda w, own: (f"/api/v1/webhooks/{webhook(w, own)}", {}),
     ),
 }
 

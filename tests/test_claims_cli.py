@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from egide.cli.main import app
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 
 runner = CliRunner()
 CASE = EXAMPLES / "claims" / "fuite-donnees-cabinet.yaml"
@@ -34,7 +34,9 @@ def run_json(*args: str) -> Any:
 def bind_demo(monkeypatch: pytest.MonkeyPatch) -> str:
     """Quote the demo practice (100 000 EUR aggregate, 1 000 EUR deductible) and bind it."""
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
-    quote = run_json("demo")
+    quote = run_json(
+        "quote", "price", str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"), "--save"
+    )
     assert (quote["aggregate_limit"], quote["deductible"]) == ("100000.00", "1000.00")
     policy = run_json("policy", "bind", quote["quote_number"], "--start", "2027-01-01")
     return str(policy["policy_number"])

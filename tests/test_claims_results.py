@@ -54,7 +54,7 @@ from egide.services.claim_results import (
 )
 from egide.services.pages import Page
 from egide.services.results import contract
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 from tests.fakes import OPERATOR, FakeUnitOfWork
 from tests.test_claims_domain import BRIEF_CLAIM
 from tests.test_services_fakes import DECLARED_AT, bind, forensics_claim
@@ -380,7 +380,15 @@ def test_the_cli_prints_the_contract_of_the_typed_result_byte_for_byte(
         return result.stdout
 
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
-    quote = json.loads(run("demo", "--json"))
+    quote = json.loads(
+        run(
+            "quote",
+            "price",
+            str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"),
+            "--save",
+            "--json",
+        )
+    )
     policy = json.loads(
         run("policy", "bind", quote["quote_number"], "--start", "2027-01-01", "--json")
     )

@@ -389,7 +389,13 @@ def test_free_text_options_refuse_controls_and_excess_length_before_any_work(
     assert count_rows(db_env, "quotes") == 0
 
 
-@pytest.mark.parametrize("command", [["demo"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo", "--seed-only"],
+        ["db", "upgrade"],
+    ],
+)
 def test_printed_database_urls_hide_the_password(
     command: list[str], pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 from egide.cli.common import LiteralConsole, note, print_json, styled, visible
 from egide.cli.main import app
 from egide.db.migrate import upgrade
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 from tests.fuzz_strategies import (
     Raw,
     cell_values,
@@ -303,7 +303,18 @@ def test_a_hostile_establishment_name_is_shown_literally_when_priced_saved_and_b
 
 def bound_demo_policy(url: str) -> str:
     """The demo practice's quote (100 000 EUR aggregate), bound from 2027-01-01."""
-    quote = json.loads(invoke(["demo", "--json"], url).stdout)["quote_number"]
+    quote = json.loads(
+        invoke(
+            [
+                "quote",
+                "price",
+                str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"),
+                "--save",
+                "--json",
+            ],
+            url,
+        ).stdout
+    )["quote_number"]
     bound = invoke(["policy", "bind", quote, "--start", "2027-01-01", "--json"], url)
     assert bound.exit_code == 0, bound.stderr
     return str(json.loads(bound.stdout)["policy_number"])

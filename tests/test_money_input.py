@@ -17,7 +17,7 @@ from egide.cli.main import app
 from egide.domain.errors import InvalidInput
 from egide.domain.money import MAX_AMOUNT, parse_amount
 from egide.services import claims
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 
 runner = CliRunner()
 BRIEF = EXAMPLES / "claims" / "rancongiciel-clinique.yaml"
@@ -149,7 +149,9 @@ def test_claim_settle_with_an_absurd_amount_exits_2_naming_the_field_without_a_t
     cli_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
-    q = invoke_json("demo")["quote_number"]
+    q = invoke_json(
+        "quote", "price", str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"), "--save"
+    )["quote_number"]
     policy = invoke_json("policy", "bind", q, "--start", "2027-01-01")["policy_number"]
     monkeypatch.setenv("EGIDE_NOW", "2027-02-23T09:00:00+01:00")
     claim_id = invoke_json("claim", "declare", policy, str(BRIEF))["claim_id"]

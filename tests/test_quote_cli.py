@@ -152,17 +152,50 @@ def test_a_referred_quote_is_approved_once_with_a_note(
         quotes.review_quote(uow, OPERATOR, number, False, "trop tard", "uw")
 
 
-def test_demo_prices_and_saves_a_quote(cli_env: str) -> None:
-    result = runner.invoke(app, ["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
-    shown = runner.invoke(app, ["quote", "show", out["quote_number"], "--json"])
-    assert json.loads(shown.output) == out
+def test_the_demo_seeds_its_accounts_once_and_each_can_log_in(
+    cli_env: str, frozen_now: str
+) -> None:
+    from egide.services import accounts
+
+    first = runner.invoke(app, ["demo", "--seed-only", "--json"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["demo", "--seed-only", "--json"])
+    assert json.loads(again.stdout) == json.loads(first.stdout)  # idempotent
+    seeded = json.loads(first.stdout)
+    roles = {r for a in seeded for r in a["roles"]}
+    assert roles == {
+        "underwriter",
+        "claims_handler",
+        "actuary",
+        "admin",
+        "broker",
+        "establishment_manager",
+    }
+    assert sum("broker" in a["roles"] for a in seeded) == 2
+    uow = SqlUnitOfWork.from_url(cli_env)
+    for account in seeded:
+        principal = accounts.authenticate_user(uow, account["email"], account["password"])
+        assert principal.label == account["email"]
+    with uow:
+        found = uow.quotes.find()
+        assert len(found) == 3 and {q.status for q in found} == {"bound", "referred"}
+        assert len(uow.claims.find(status="open")) == 1
+        assert len({q.establishment_id for q in found}) == 3
+
+
+def test_the_demo_is_refused_in_production(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EGIDE_ENV", "production")
+    monkeypatch.setenv("EGIDE_AUDIT_KEY", "".join(f"{i * 37 % 256:02x}" for i in range(32)))
+    result = runner.invoke(app, ["demo", "--seed-only"])
+    assert result.exit_code == 5 and "EGIDE_ENV=production" in result.output
+    assert "demo-egide" not in result.output
 
 
 def test_a_malformed_clock_is_bad_input(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00")  # no offset
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(
+        app, ["quote", "price", str(EXAMPLES / "cabinet-medical.yaml"), "--save"]
+    )
     assert result.exit_code == 2 and "EGIDE_NOW" in result.output
 
 

@@ -30,7 +30,7 @@ from egide.domain.quote_record import StoredQuote
 from egide.services import quotes
 from egide.services.quote_results import PricedQuote
 from egide.services.results import contract
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, REPO
 from tests.fakes import OPERATOR
 
 ALL_EXAMPLES = sorted(EXAMPLES.glob("*.yaml")) + sorted((EXAMPLES / "cases").glob("*.yaml"))
@@ -224,5 +224,7 @@ def test_saved_shown_reviewed_and_listed_quotes_print_the_dictionaries_built_bef
 
 
 def test_the_demo_prints_the_dictionary_built_before(cli_env: str, frozen_now: str) -> None:
-    out = cli_json("demo")
+    out = cli_json(
+        "quote", "price", str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"), "--save"
+    )
     assert out == printed(legacy_shown(stored(cli_env, json.loads(out)["quote_number"])))

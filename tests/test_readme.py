@@ -57,6 +57,68 @@ def test_the_first_screen_is_the_install_and_the_test_command() -> None:
     assert not any("pip install" in b for b in _bash_blocks(walk))
 
 
+def test_the_first_command_starts_the_web_application_with_its_demo_accounts(
+    tmp_path: Path,
+) -> None:
+    """`egide demo`, as the first screen runs it, in the background until `/` answers: the
+    home page, then a login with a printed demo account."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _walkthrough_env(tmp_path, Path(sys.prefix))
+    egide = str(Path(sys.prefix) / "bin" / "egide")
+    seeded = subprocess.run(
+        [egide, "demo", "--seed-only", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    account = json.loads(seeded.stdout)[0]
+    server = subprocess.Popen(
+        [egide, "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                home = httpx.get(base + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "egide demo did not answer within 60 s"
+                time.sleep(0.3)
+        assert home.status_code == 200 and '<html lang="fr">' in home.text
+        with httpx.Client(base_url=base) as browser:
+            page = browser.get("/connexion").text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert token
+            login = browser.post(
+                "/connexion",
+                data={
+                    "email": account["email"],
+                    "password": account["password"],
+                    "csrf_token": token.group(1),
+                },
+            )
+            assert login.status_code == 303 and login.headers["location"] == "/espace"
+            assert account["email"] in browser.get("/espace").text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def _walkthrough_env(tmp: Path, venv: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EGIDE_", "VIRTUAL_ENV"))}
     (tmp / "db").mkdir()
@@ -173,7 +235,9 @@ def test_quiet_prints_only_the_new_number_and_it_names_what_was_stored(
     assert json.loads(shown.stdout)["quote_number"] == quote
     assert _quiet("quote", "price", str(examples / "clinique-120-lits.yaml")) == "refer"
 
-    demo = _quiet("demo")
+    demo = _quiet(
+        "quote", "price", str(REPO / "src" / "egide" / "data" / "demo-cabinet.yaml"), "--save"
+    )
     assert demo != quote and demo.startswith("DEV-20270110-")
     policy = _quiet("policy", "bind", demo, "--start", "2027-01-10")
     assert re.fullmatch(r"POL-2027-\w{8}", policy)

@@ -952,6 +952,10 @@ WEB_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/connexion/code"): LOGIN,  # without a pending login: back to the login
     ("GET", "/connexion/double-facteur"): LOGIN,
     ("GET", "/espace/double-facteur"): LOGIN,
+    ("GET", "/portefeuille"): LOGIN,
+    ("GET", "/portefeuille/{job_id}"): LOGIN,
+    ("GET", "/portefeuille/{job_id}/ep.png"): LOGIN,
+    ("GET", "/portefeuille/{job_id}/ord.zip"): LOGIN,
     **{
         ("POST", path): "csrf"
         for path in (
@@ -976,6 +980,7 @@ WEB_ROUTES: dict[tuple[str, str], str] = {
             "/connexion/code",
             "/connexion/double-facteur",
             "/espace/double-facteur",
+            "/portefeuille",
         )
     },
 }
@@ -1007,6 +1012,7 @@ def test_an_anonymous_visitor_gets_a_public_page_the_login_or_a_csrf_refusal(
     client: TestClient, sqlite_url: str, method: str, path: str
 ) -> None:
     url = path.replace("{number}", "DEV-20270101-ABCDEF").replace("{name}", "ipid")
+    url = url.replace("{job_id}", "JOB-20270101-ABCDEF")
     uow = SqlUnitOfWork.from_url(sqlite_url)
     with uow:
         before = len(uow.audit.entries())
@@ -1020,3 +1026,53 @@ def test_an_anonymous_visitor_gets_a_public_page_the_login_or_a_csrf_refusal(
         assert answer.status_code == 403 and "Formulaire expiré" in answer.text
     with uow:
         assert len(uow.audit.entries()) == before
+
+
+def test_an_actuary_runs_the_book_and_reads_its_results_and_downloads(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from egide.services import portfolio_jobs
+
+    people = _users(sqlite_url)
+    accounts.create_user(
+        people["uow"],
+        people["op"],
+        people["underwriter"].organisation_id,
+        "actuaire@assureur.example",
+        PASSWORD,
+        ["actuary"],
+    )
+    _bound_practice(people, product, monkeypatch)
+    monkeypatch.setenv("EGIDE_NOW", "2027-02-01T09:00:00+01:00")
+    broker = TestClient(client.app)
+    _login(broker, "claire@courtage1.example")
+    assert broker.get("/portefeuille").status_code == 403
+    _login(client, "actuaire@assureur.example")
+    token = _token(client, "/portefeuille")
+    bad = client.post(
+        "/portefeuille",
+        data={"years": "dix", "seed": "1", "as_of": "2027-02-01", "csrf_token": token},
+    )
+    assert bad.status_code == 422 and 'id="years-erreur"' in bad.text
+    started = client.post(
+        "/portefeuille",
+        data={"years": "200", "seed": "7", "as_of": "2027-02-01", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303
+    page_url = started.headers["location"]
+    waiting = client.get(page_url).text
+    assert 'http-equiv="refresh"' in waiting and "<progress" in waiting
+    job_id = page_url.rsplit("/", 1)[1]
+    runner = portfolio_jobs.JobRunner(people["uow"], product)  # what the application runs
+    try:
+        assert runner.run_next() == job_id
+    finally:
+        runner.close()
+    done = client.get(page_url).text
+    assert "Perte annuelle moyenne" in done and 'http-equiv="refresh"' not in done
+    assert "VaR 99,5 %" in done and "Cabinet médical" in done
+    png = client.get(page_url + "/ep.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    archive = client.get(page_url + "/ord.zip")
+    assert archive.status_code == 200 and archive.content.startswith(b"PK")

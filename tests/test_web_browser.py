@@ -56,6 +56,7 @@ def _people(url: str, product: Product) -> dict[str, Any]:
         ("souscripteur@assureur.example", insurer.id, ["underwriter"]),
         ("sinistres@assureur.example", insurer.id, ["claims_handler"]),
         ("claire@courtage.example", brokerage.id, ["broker"]),
+        ("actuaire@assureur.example", insurer.id, ["actuary"]),
     ]:
         accounts.create_user(uow, op, org, email, PASSWORD, roles)
     broker = accounts.acting_principal(uow, "claire@courtage.example")
@@ -96,7 +97,8 @@ def test_the_whole_journey_in_a_real_browser(
     from egide.api.app import create_app
     from egide.settings import Settings
 
-    app = create_app(Settings.with_environ(database_url=sqlite_url))  # the API and the web
+    # the API and the web, with the job runner and the webhook loop of `egide serve`
+    app = create_app(Settings.with_environ(database_url=sqlite_url), in_process_worker=True)
     with live_server(app) as base, chromium() as browser:
         visitor = browser.new_context(locale="fr-FR", accept_downloads=True)
         page = visitor.new_page()
@@ -201,6 +203,18 @@ def test_the_whole_journey_in_a_real_browser(
         underwriter.fill("#note", "Restauration testée le 12/11")
         underwriter.click("button:has-text('Enregistrer la décision')")
         underwriter.wait_for_selector("text=Accepté par un souscripteur")
+
+        # the actuary runs the book in force and follows the run to its results
+        actuary = browser.new_context(locale="fr-FR", accept_downloads=True).new_page()
+        _login(actuary, base, "actuaire@assureur.example")
+        actuary.click("text=Modèle de portefeuille")
+        actuary.fill("#years", "500")
+        actuary.click("button:has-text('Lancer la simulation')")
+        actuary.wait_for_selector("text=Perte annuelle moyenne", timeout=120_000)
+        actuary.screenshot(path=str(shots / "portefeuille.png"), full_page=True)
+        with actuary.expect_download() as ord_tables:
+            actuary.click("text=Télécharger les tables ORD")
+        assert Path(ord_tables.value.path()).read_bytes().startswith(b"PK")
 
         assert errors == []  # no script error, no CSP violation reported by the page
 

@@ -108,8 +108,16 @@ async def _run(hook: Hook, app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, in_process_worker: bool = False) -> FastAPI:
     """The API on `settings` (default: from the environment)."""
-    from egide.api import docs, middleware, problems, ratelimit
-    from egide.api.routers import claims, oauth, policies, product, quotes
+    from egide.api import background, docs, middleware, problems, ratelimit
+    from egide.api.routers import (
+        claims,
+        oauth,
+        policies,
+        portfolio_runs,
+        product,
+        quotes,
+        webhooks,
+    )
     from egide.db.engine import make_engine, make_session_factory
     from egide.db.migrate import ensure_schema
     from egide.db.uow import SqlUnitOfWork
@@ -141,8 +149,17 @@ def create_app(settings: Settings | None = None, *, in_process_worker: bool = Fa
     app.state.on_shutdown = [lambda _app: engine.dispose(), _stop_housekeeping]
 
     problems.install(app)
-    for router in (oauth.router, product.router, quotes.router, policies.router, claims.router):
+    for router in (
+        oauth.router,
+        product.router,
+        quotes.router,
+        policies.router,
+        claims.router,
+        portfolio_runs.router,
+        webhooks.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
+    background.install(app)  # the webhook worker and the job runner, unless --no-worker
     docs.install(app)
     _with_problem_schema(app)
     # The French web application (`egide.web`): the same settings, product and database; its

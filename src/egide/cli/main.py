@@ -17,11 +17,17 @@ from egide.cli import (
     policy_cmd,
     portfolio_cmd,
     quote_cmd,
+    worker_cmd,
 )
-from egide.cli.common import acting, console, guarded, print_json, product_option, styled
+from egide.cli.common import (
+    console,
+    guarded,
+    open_uow,
+    print_json,
+    product_option,
+    styled,
+)
 from egide.cli.params import install as install_plain_params
-from egide.cli.render import render_quote
-from egide.services.results import contract
 
 install_plain_params()  # text, path and flag options without pydantic (egide.cli.params)
 
@@ -44,6 +50,7 @@ app.add_typer(accounts_cmd.admin_app, name="admin")
 # `egide portfolio`: the simulation and the book commands (generate, import-oed, export-oed)
 portfolio_cmd.app.registered_commands.extend(book_cmd.app.registered_commands)
 app.add_typer(portfolio_cmd.app, name="portfolio")
+app.command("worker")(worker_cmd.worker_cmd)
 
 product_app = typer.Typer(help="Product files.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -95,58 +102,38 @@ def _refuse_unsafe_production() -> None:
 @app.command("demo")
 @guarded
 def demo(
-    json_out: Annotated[bool, typer.Option("--json")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only the new quote's number.")
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    seed_only: Annotated[
+        bool, typer.Option("--seed-only", help="Seed the demo and print its accounts; no server.")
     ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON.")] = False,
 ) -> None:
-    """Price and save the example application of a medical practice (a first look at Égide)."""
-    from importlib import resources
-
-    import yaml
-
+    """Set up the demo (database, organisations, accounts, a little business) and start the web
+    application on 127.0.0.1 (refused when EGIDE_ENV=production)."""
     from egide.db.engine import display_url
-    from egide.services import quotes
+    from egide.services.demo import seed_demo
     from egide.settings import get_settings
 
-    text = resources.files("egide.data").joinpath("demo-cabinet.yaml").read_text(encoding="utf-8")
-
-    uow, principal = acting(None)
-    result = quotes.save_quote(
-        uow, principal, yaml.safe_load(text), product_option(None), "demo", "demo-cabinet.yaml"
-    )
-    if quiet:
-        typer.echo(result.quote_number)
-        return
+    accounts = seed_demo(open_uow(), product_option(None))
     if json_out:
-        print_json(contract(result))
+        print_json([a.public() for a in accounts])
+    else:
+        from rich.table import Table
+
+        table = Table("Adresse", "Mot de passe", "Rôles", "Organisation", title="Comptes de démo")
+        for a in accounts:
+            table.add_row(a.email, a.password, ", ".join(a.roles), a.organisation)
+        console.print(table)
+        console.print(styled("Database: {}", display_url(get_settings().database_url)))
+    if seed_only:
         return
-    render_quote(result, console)
-    number = result.quote_number
-    console.print(
-        styled(
-            "Saved as quote [bold]{}[/] in {}\nShow it again with: egide quote show {}",
-            number,
-            display_url(get_settings().database_url),
-            number,
-        )
-    )
+    if not json_out:
+        console.print(styled("Égide: [bold]http://127.0.0.1:{}/[/] (Ctrl+C to stop)", str(port)))
+    _serve("127.0.0.1", port, worker=True)
 
 
-@app.command("serve")
-@guarded
-def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
-    no_worker: Annotated[
-        bool,
-        typer.Option(
-            "--no-worker",
-            help="Do not run the webhook delivery loop in this process (run `egide worker`).",
-        ),
-    ] = False,
-) -> None:
-    """Serve the REST API (/api/v1, docs at /api/docs) with uvicorn; settings from EGIDE_*."""
+def _serve(host: str, port: int, *, worker: bool) -> None:
+    """The application (API and web) under uvicorn, its logs as JSON lines on stderr."""
     import logging
 
     import uvicorn
@@ -160,10 +147,29 @@ def serve(
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
         logger.propagate = False
-    api = create_app(in_process_worker=not no_worker)
+    api = create_app(in_process_worker=worker)
     # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from a local peer as the
     # client's address; the API decides whom to believe (EGIDE_TRUSTED_PROXIES).
     uvicorn.run(api, host=host, port=port, proxy_headers=False, access_log=False, log_level="info")
+
+
+@app.command("serve")
+@guarded
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run the webhook delivery loop and the portfolio job runner in this "
+            "process (run `egide worker`).",
+        ),
+    ] = False,
+) -> None:
+    """Serve the web application (/) and the REST API (/api/v1, docs at /api/docs) with
+    uvicorn; settings from EGIDE_*."""
+    _serve(host, port, worker=not no_worker)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -60,9 +60,15 @@ from egide.db.tables_policy import (
     transaction_value,
     update_policy_row,
 )
-from egide.db.tables_portfolio import PortfolioRunRow
+from egide.db.tables_portfolio import PortfolioJobRow, PortfolioRunRow
 from egide.db.tables_tokens import ApiTokenRow, token_row, token_value
 from egide.db.tables_web import WebSessionRow, web_session_row, web_session_value
+from egide.db.tables_webhooks import (
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookEndpointRow,
+    WebhookEventRow,
+)
 from egide.domain.access import OrgKind, Role
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
@@ -629,3 +635,138 @@ class SqlHandovers(_Repository):
     def of_quote(self, quote_number: str) -> list[Handover]:
         query = select(HandoverRow).where(HandoverRow.quote_number == quote_number)
         return [handover_value(r) for r in self._many(query.order_by(HandoverRow.id))]
+
+
+# ------------------------------------------------------------ webhooks and portfolio jobs (issue 12)
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+class SqlWebhooks(_Repository):
+    def add_endpoint(self, row: WebhookEndpointRow) -> None:
+        self._add(row)
+
+    def endpoint(self, endpoint_id: int, *, lock: bool = False) -> WebhookEndpointRow | None:
+        query = select(WebhookEndpointRow).where(WebhookEndpointRow.id == endpoint_id)
+        return _one(self.session, query, lock)
+
+    def endpoints(self, organisation_id: int | None = None) -> list[WebhookEndpointRow]:
+        query = select(WebhookEndpointRow).where(WebhookEndpointRow.deleted.is_(False))
+        if organisation_id is not None:
+            query = query.where(WebhookEndpointRow.organisation_id == organisation_id)
+        return self._many(query.order_by(WebhookEndpointRow.id))
+
+    def add_event(self, row: WebhookEventRow) -> None:
+        self._add(row)
+
+    def add_event_once(self, row: WebhookEventRow) -> bool:
+        winner = select(WebhookEventRow).where(WebhookEventRow.dedup_key == row.dedup_key)
+        if _one(self.session, winner) is not None:
+            return False
+        return self._insert_once(row, winner)[1]
+
+    def event(self, row_id: int) -> WebhookEventRow | None:
+        return self.session.get(WebhookEventRow, row_id)
+
+    def events(self, after_id: int = 0, limit: int = 100) -> list[WebhookEventRow]:
+        query = select(WebhookEventRow).where(WebhookEventRow.id > after_id)
+        return self._many(query.order_by(WebhookEventRow.id).limit(limit))
+
+    def undispatched(self, limit: int) -> list[WebhookEventRow]:
+        query = (
+            select(WebhookEventRow)
+            .where(WebhookEventRow.dispatched_at.is_(None))
+            .order_by(WebhookEventRow.id)
+            .limit(limit)
+        )
+        if _postgres(self.session):
+            query = query.with_for_update(skip_locked=True)
+        return self._many(query)
+
+    def add_delivery(self, row: WebhookDeliveryRow) -> None:
+        self._add(row)
+
+    def delivery(self, delivery_id: int, *, lock: bool = False) -> WebhookDeliveryRow | None:
+        query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
+        return _one(self.session, query, lock)
+
+    def deliveries_of(
+        self, endpoint_id: int, status: str | None = None
+    ) -> list[WebhookDeliveryRow]:
+        query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint_id == endpoint_id)
+        if status is not None:
+            query = query.where(WebhookDeliveryRow.status == status)
+        return self._many(query.order_by(WebhookDeliveryRow.id))
+
+    def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[WebhookDeliveryRow]:
+        free = or_(WebhookDeliveryRow.lease_until.is_(None), WebhookDeliveryRow.lease_until <= now)
+        due = (WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
+        query = (
+            select(WebhookDeliveryRow.id)
+            .where(*due, free)
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+            .limit(limit)
+        )
+        if _postgres(self.session):
+            query = query.with_for_update(skip_locked=True)
+        claimed: list[int] = []
+        for delivery_id in self.session.scalars(query).all():
+            # a conditional update: takes the lease only if it is still free, whatever the
+            # backend's locking (on PostgreSQL the row is already held by SKIP LOCKED)
+            result = self.session.execute(
+                update(WebhookDeliveryRow)
+                .where(WebhookDeliveryRow.id == delivery_id, *due, free)
+                .values(lease_owner=owner, lease_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(delivery_id)
+        if not claimed:
+            return []
+        rows = select(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(claimed))
+        return self._many(
+            rows.order_by(WebhookDeliveryRow.id).execution_options(populate_existing=True)
+        )
+
+    def add_attempt(self, row: WebhookAttemptRow) -> None:
+        self._add(row)
+
+    def attempts(self, delivery_id: int) -> list[WebhookAttemptRow]:
+        query = select(WebhookAttemptRow).where(WebhookAttemptRow.delivery_id == delivery_id)
+        return self._many(query.order_by(WebhookAttemptRow.id))
+
+
+class SqlPortfolioJobs(_Repository):
+    def add(self, row: PortfolioJobRow) -> None:
+        self._add(row)
+
+    def get(self, job_id: str, *, lock: bool = False) -> PortfolioJobRow | None:
+        return _one(
+            self.session, select(PortfolioJobRow).where(PortfolioJobRow.job_id == job_id), lock
+        )
+
+    def by_run(self, run_id: str) -> PortfolioJobRow | None:
+        return _one(self.session, select(PortfolioJobRow).where(PortfolioJobRow.run_id == run_id))
+
+    def with_status(self, *statuses: str) -> list[PortfolioJobRow]:
+        query = select(PortfolioJobRow).where(PortfolioJobRow.status.in_(statuses))
+        return self._many(query.order_by(PortfolioJobRow.id))
+
+    def claim_queued(self) -> PortfolioJobRow | None:
+        query = (
+            select(PortfolioJobRow)
+            .where(PortfolioJobRow.status == "queued")
+            .order_by(PortfolioJobRow.id)
+            .limit(1)
+        )
+        if _postgres(self.session):
+            query = query.with_for_update(skip_locked=True)
+        return self.session.scalars(query).first()
+
+    def ord_zip(self, job_id: str) -> bytes | None:
+        query = select(PortfolioJobRow.ord_zip).where(PortfolioJobRow.job_id == job_id)
+        return self.session.scalars(query).first()

@@ -17,10 +17,12 @@ from egide.db.repositories import (
     SqlHandovers,
     SqlIdempotencyKeys,
     SqlPolicies,
+    SqlPortfolioJobs,
     SqlPortfolioRuns,
     SqlProductVersions,
     SqlQuotes,
     SqlUserMfa,
+    SqlWebhooks,
     SqlWebSessions,
 )
 
@@ -39,6 +41,8 @@ class SqlUnitOfWork:
     runs: SqlPortfolioRuns
     accounts: SqlAccounts
     audit: SqlAuditLog
+    webhooks: SqlWebhooks
+    jobs: SqlPortfolioJobs
     tokens: SqlAccessTokens
     web_sessions: SqlWebSessions
     mfa: SqlUserMfa
@@ -64,6 +68,8 @@ class SqlUnitOfWork:
         self.runs = SqlPortfolioRuns(session)
         self.accounts = SqlAccounts(session)
         self.audit = SqlAuditLog(session)
+        self.webhooks = SqlWebhooks(session)
+        self.jobs = SqlPortfolioJobs(session)
         self.tokens = SqlAccessTokens(session)
         self.web_sessions = SqlWebSessions(session)
         self.mfa = SqlUserMfa(session)

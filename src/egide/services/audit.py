@@ -444,9 +444,15 @@ def record(
     uow: UnitOfWork, row: Audited, action: str, actor: str, *, number: str | None = None
 ) -> AuditEntryRow:
     """Append the entry of `row`'s current state (call it once the row holds the change, inside
-    the unit of work that writes it; the caller commits both together)."""
+    the unit of work that writes it; the caller commits both together). The change's webhook
+    event, if it makes one, is written to the outbox here too (`egide.services.events`): the one
+    place every change passes through."""
+    from egide.services import events
+
     ref, content = describe(row, number)
-    return append(uow, ref, action, content, actor)
+    entry = append(uow, ref, action, content, actor)
+    events.from_audit(uow, row, action, number)
+    return entry
 
 
 def record_account(uow: UnitOfWork, value: Account, action: str, actor: str) -> AuditEntryRow:

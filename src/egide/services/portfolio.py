@@ -33,6 +33,7 @@ from egide.domain.text import require_parameters
 
 if TYPE_CHECKING:  # the database's modules, imported by the use cases that touch it
     from egide.actuarial.systemic import AnySystemicModel
+    from egide.db.tables_portfolio import PortfolioRunRow
     from egide.services.ports import UnitOfWork
 
 
@@ -118,6 +119,35 @@ def save_run(
     `fingerprint` (`LoadedBook.fingerprint`), or by its `entries`, fingerprinted here. The
     `principal` who started it is recorded (`StartedBy`), and history records it with the
     free-text label `actor` beside it (`history_actor`); without a principal, `actor` alone."""
+    with uow:
+        run = add_run(
+            uow,
+            result,
+            entries=entries,
+            fingerprint=fingerprint,
+            book_source=book_source,
+            product=product,
+            actor=actor,
+            principal=principal,
+        )
+        uow.commit()
+    return run.run_id
+
+
+def add_run(
+    uow: UnitOfWork,
+    result: PortfolioResult,
+    *,
+    entries: Sequence[BookEntry] | None = None,
+    fingerprint: str | None = None,
+    book_source: str,
+    product: Product,
+    actor: str,
+    principal: Principal | None = None,
+    run_id: str | None = None,
+) -> PortfolioRunRow:
+    """`save_run` inside the caller's unit of work (the caller commits): the run row and its
+    audit entry (and so its portfolio_run.finished event), under `run_id` if given."""
     from egide.db.tables_portfolio import PortfolioRunRow
 
     require_parameters(actor=actor)
@@ -126,35 +156,37 @@ def save_run(
         raise ValueError("save_run: give the book's entries or its fingerprint, not both")
     book_sha256 = fingerprint if fingerprint is not None else book_fingerprint(entries or [])
     data = json.loads(result.to_json())
-    run_id = f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+    run_id = run_id or new_run_id()
     by = StartedBy.of(principal) if principal is not None else None
-    with uow:
-        uow.runs.add(
-            run := PortfolioRunRow(
-                run_id=run_id,
-                actor=recorded,
-                book_source=book_source[:500],
-                book_sha256=book_sha256,
-                policies=result.policies,
-                years=result.years,
-                seed=result.seed,
-                block_years=result.block_years,
-                product_ref=product.ref,
-                risk_model_sha256=product.risk_model.sha256,
-                systemic_model=str(result.systemic_model_version),
-                result=data,
-                created_at=clock_now(),
-                started_by=by.description if by else None,
-                started_by_user_id=by.user_id if by else None,
-                started_by_client_id=by.client_id if by else None,
-                started_by_organisation_id=by.organisation_id if by else None,
-            )
+    uow.runs.add(
+        run := PortfolioRunRow(
+            run_id=run_id,
+            actor=recorded,
+            book_source=book_source[:500],
+            book_sha256=book_sha256,
+            policies=result.policies,
+            years=result.years,
+            seed=result.seed,
+            block_years=result.block_years,
+            product_ref=product.ref,
+            risk_model_sha256=product.risk_model.sha256,
+            systemic_model=str(result.systemic_model_version),
+            result=data,
+            created_at=clock_now(),
+            started_by=by.description if by else None,
+            started_by_user_id=by.user_id if by else None,
+            started_by_client_id=by.client_id if by else None,
+            started_by_organisation_id=by.organisation_id if by else None,
         )
-        from egide.services import audit
+    )
+    from egide.services import audit
 
-        audit.record(uow, run, "saved", recorded)
-        uow.commit()
-    return run_id
+    audit.record(uow, run, "saved", recorded)
+    return run
+
+
+def new_run_id() -> str:
+    return f"RUN-{clock_now():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,13 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.db.tables import ProductVersionRow
     from egide.db.tables_audit import AuditChainRow, AuditEntryRow
     from egide.db.tables_policy import IdempotencyRow
-    from egide.db.tables_portfolio import PortfolioRunRow
+    from egide.db.tables_portfolio import PortfolioJobRow, PortfolioRunRow
+    from egide.db.tables_webhooks import (
+        WebhookAttemptRow,
+        WebhookDeliveryRow,
+        WebhookEndpointRow,
+        WebhookEventRow,
+    )
     from egide.domain.access import OrgKind
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
@@ -350,6 +356,82 @@ class Handovers(Protocol):
 
     def of_quote(self, quote_number: str) -> list[Handover]:
         """The quote's hand-overs, oldest first."""
+
+
+# ------------------------------------------------------------ webhooks and portfolio jobs (issue 12)
+
+
+class Webhooks(Protocol):
+    """Endpoints, the outbox of events, deliveries and their attempts (`egide.services.webhooks`).
+    `undispatched` and `claim_due` are the workers' queues: on PostgreSQL they lock what they
+    return with ``FOR UPDATE SKIP LOCKED`` so concurrent workers take different rows; elsewhere
+    writers are serialised (SQLite: ``BEGIN IMMEDIATE``) and the claim is a conditional update."""
+
+    def add_endpoint(self, row: WebhookEndpointRow) -> None: ...
+
+    def endpoint(self, endpoint_id: int, *, lock: bool = False) -> WebhookEndpointRow | None: ...
+
+    def endpoints(self, organisation_id: int | None = None) -> list[WebhookEndpointRow]:
+        """The endpoints not deleted (of one organisation; None: all), by id."""
+        ...
+
+    def add_event(self, row: WebhookEventRow) -> None: ...
+
+    def add_event_once(self, row: WebhookEventRow) -> bool:
+        """Insert unless an event with its dedup key exists (a concurrent transaction's
+        included; this one stays usable): whether it was inserted."""
+        ...
+
+    def event(self, row_id: int) -> WebhookEventRow | None: ...
+
+    def events(self, after_id: int = 0, limit: int = 100) -> list[WebhookEventRow]:
+        """The outbox in order of writing."""
+        ...
+
+    def undispatched(self, limit: int) -> list[WebhookEventRow]:
+        """Events not yet fanned out, oldest first, held by this transaction."""
+        ...
+
+    def add_delivery(self, row: WebhookDeliveryRow) -> None: ...
+
+    def delivery(self, delivery_id: int, *, lock: bool = False) -> WebhookDeliveryRow | None: ...
+
+    def deliveries_of(
+        self, endpoint_id: int, status: str | None = None
+    ) -> list[WebhookDeliveryRow]: ...
+
+    def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int
+    ) -> list[WebhookDeliveryRow]:
+        """Pending deliveries due by `now` whose lease is free or expired, leased to `owner`
+        until `lease_until` (the caller commits to publish the lease)."""
+        ...
+
+    def add_attempt(self, row: WebhookAttemptRow) -> None: ...
+
+    def attempts(self, delivery_id: int) -> list[WebhookAttemptRow]: ...
+
+
+class PortfolioJobs(Protocol):
+    """Portfolio runs started as jobs (`egide.services.portfolio_jobs`)."""
+
+    def add(self, row: PortfolioJobRow) -> None: ...
+
+    def get(self, job_id: str, *, lock: bool = False) -> PortfolioJobRow | None: ...
+
+    def by_run(self, run_id: str) -> PortfolioJobRow | None: ...
+
+    def with_status(self, *statuses: str) -> list[PortfolioJobRow]:
+        """Oldest first."""
+        ...
+
+    def claim_queued(self) -> PortfolioJobRow | None:
+        """The oldest queued job, held by this transaction (skipped by concurrent claimers on
+        PostgreSQL); the caller marks it running and commits."""
+        ...
+
+    def ord_zip(self, job_id: str) -> bytes | None:
+        """The job's ORD tables (loaded apart: they may be large)."""
         ...
 
 
@@ -388,6 +470,12 @@ class UnitOfWork(Protocol):
 
     @property
     def handovers(self) -> Handovers: ...
+
+    @property
+    def webhooks(self) -> Webhooks: ...
+
+    @property
+    def jobs(self) -> PortfolioJobs: ...
 
     @property
     def tokens(self) -> AccessTokens: ...

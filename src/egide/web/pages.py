@@ -143,6 +143,7 @@ def mount_web(
         claims_pages,
         mfa_pages,
         policies_pages,
+        portfolio_pages,
         quotes_pages,
     )
     from egide.web.routes import router
@@ -165,6 +166,7 @@ def mount_web(
     app.include_router(admin_pages.router)
     app.include_router(mfa_pages.router)
     app.include_router(bind_pages.router)
+    app.include_router(portfolio_pages.router)
 
     from starlette.exceptions import HTTPException
 

@@ -2,7 +2,7 @@
 document handed over, append-only, each sealed in the audit trail of its quote.
 
 Revision ID: 0011_handovers
-Revises: 0009_api_tokens
+Revises: 0010_webhooks
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from egide.db.base import AwareDateTime
 
 revision = "0011_handovers"
-down_revision = "0009_api_tokens"
+down_revision = "0010_webhooks"
 branch_labels = None
 depends_on = None
 
