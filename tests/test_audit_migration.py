@@ -27,7 +27,7 @@ def revision(url: str) -> str:
 def test_existing_rows_are_sealed_at_upgrade_and_verify_clean(
     any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = book(any_url, product, monkeypatch)
+    b = book(any_url, product, monkeypatch, handovers=False)
     command.downgrade(alembic_config(any_url), "0004_portfolio_runs")
     assert revision(any_url) == "0004_portfolio_runs"
     upgrade(any_url)
@@ -54,7 +54,7 @@ def test_existing_rows_are_sealed_at_upgrade_and_verify_clean(
 def test_a_database_tampered_before_the_upgrade_is_not_sealed(
     any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = book(any_url, product, monkeypatch)
+    b = book(any_url, product, monkeypatch, handovers=False)
     command.downgrade(alembic_config(any_url), "0004_portfolio_runs")
     execute(any_url, "UPDATE policy_transactions SET change_net_cents = 1 WHERE seq = 2")
     with pytest.raises(UnsafeEnvironment) as exc:

@@ -93,3 +93,19 @@ def test_the_cli_writes_both_documents_and_records_their_hand_over(
     missing = runner.invoke(app, ["quote", "advice", "DEV-NOPE", "-o", str(tmp_path / "x.pdf")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_a_downgrade_below_the_hand_overs_is_refused_while_they_hold_audited_records(
+    any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    from egide.db.migrate import alembic_config
+    from egide.services.audit import verify_chain
+    from tests.conftest import make_uow
+    from tests.test_policy_audit import book
+
+    book(any_url, product, monkeypatch)  # its bind handed the documents over (CLI channel)
+    with pytest.raises(RuntimeError, match="audited hand-over records"):
+        command.downgrade(alembic_config(any_url), "0010_webhooks")
+    assert verify_chain(make_uow(any_url)).clean

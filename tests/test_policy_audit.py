@@ -50,8 +50,16 @@ def policy_with_history(url: str, product: Product) -> str:
     return number
 
 
-def book(url: str, product: Product, monkeypatch: pytest.MonkeyPatch) -> Book:
-    """A policy with three transactions, and a claim on it with two payments."""
+def book(
+    url: str, product: Product, monkeypatch: pytest.MonkeyPatch, *, handovers: bool = True
+) -> Book:
+    """A policy with three transactions, and a claim on it with two payments. Without
+    `handovers`, the book an installation held before migration 0011 (its binds recorded no
+    hand-over of the distribution documents), for the tests of the earlier migrations."""
+    if not handovers:
+        from egide.services import distribution
+
+        monkeypatch.setattr(distribution, "ensure_handover_for_bind", lambda *a, **k: None)
     uow = make_uow(url)
     number = bind_policy(uow, monkeypatch, product)
     policies.endorse_policy(uow, OPERATOR, number, "2027-03-01", {"cover.limit": 250000}, "bob")

@@ -29,7 +29,7 @@ def rows(url: str, sql: str) -> list[sa.Row[tuple[object, ...]]]:
 def test_existing_records_get_their_establishment_and_verify_clean(
     any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    book(any_url, product, monkeypatch)
+    book(any_url, product, monkeypatch, handovers=False)
     command.downgrade(alembic_config(any_url), "0004_portfolio_runs")  # before accounts
     upgrade(any_url)
     report = verify_chain(make_uow(any_url))
@@ -50,7 +50,7 @@ def test_existing_records_get_their_establishment_and_verify_clean(
 def test_a_downgrade_and_upgrade_round_trip_and_a_tampered_record_is_refused(
     any_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = book(any_url, product, monkeypatch)
+    b = book(any_url, product, monkeypatch, handovers=False)
     command.downgrade(alembic_config(any_url), "0006_accounts")
     upgrade(any_url)
     assert verify_chain(make_uow(any_url)).clean

@@ -387,7 +387,7 @@ def set_user_disabled(uow: UnitOfWork, principal: Principal, email: str, disable
         changed = replace(user, disabled=disabled)
         uow.accounts.update_user(changed)
         if disabled:  # its web sessions end at once (API tokens check the flag on every use)
-            from egide.services.sessions import end_user_sessions
+            from egide.services.web_sessions import end_user_sessions
 
             end_user_sessions(uow, user.id)
         _audit(uow, changed, "disabled" if disabled else "enabled", principal)
@@ -529,7 +529,7 @@ def reset_password(uow: UnitOfWork, principal: Principal, email: str, password: 
             raise NotFound(f"user {email} does not exist")
         changed = replace(user, password_hash=new_hash)
         uow.accounts.update_user(changed)
-        from egide.services.sessions import end_user_sessions
+        from egide.services.web_sessions import end_user_sessions
 
         end_user_sessions(uow, user.id)
         _audit(uow, changed, "password reset", principal)

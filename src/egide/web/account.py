@@ -1,6 +1,6 @@
 """Login (`/connexion`), logout (`/deconnexion`) and each role's home (`/espace`).
 
-A login opens a server-side session (`egide.services.sessions`): its token goes in an
+A login opens a server-side session (`egide.services.web_sessions`): its token goes in an
 `HttpOnly`, `SameSite=Lax` cookie (``Secure`` under ``EGIDE_ENV=production``), and the CSRF
 cookie is renewed at the same time, so nothing a visitor held before the login stays valid
 after it. Failed logins are rate-limited per address and per email (the `limits` library, in
@@ -23,7 +23,7 @@ from limits.strategies import MovingWindowRateLimiter
 from egide.clock import now as clock_now
 from egide.domain.access import Principal, Role
 from egide.domain.errors import NotAllowed
-from egide.services import accounts, sessions
+from egide.services import accounts, web_sessions
 from egide.services.results import contract
 from egide.web import messages_fr
 from egide.web.pages import csrf_refused, render, uow_of
@@ -47,7 +47,7 @@ def current_principal(request: Request) -> Principal | None:
     if not hasattr(request.state, "principal"):
         token = request.cookies.get(SESSION_COOKIE)
         request.state.principal = (
-            sessions.session_principal(uow_of(request), token) if token else None
+            web_sessions.session_principal(uow_of(request), token) if token else None
         )
     principal: Principal | None = request.state.principal
     return principal
@@ -100,8 +100,8 @@ def start_session(request: Request, principal: Principal, response: Response) ->
     fixation), its cookie, and a renewed CSRF cookie, set on `response`."""
     old = request.cookies.get(SESSION_COOKIE)
     if old:
-        sessions.close_session(uow_of(request), old)
-    token = sessions.open_session(uow_of(request), principal)
+        web_sessions.close_session(uow_of(request), old)
+    token = web_sessions.open_session(uow_of(request), principal)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -109,7 +109,7 @@ def start_session(request: Request, principal: Principal, response: Response) ->
         samesite="lax",
         secure=_secure(request),
         path="/",
-        max_age=sessions.SESSION_HOURS * 3600,
+        max_age=web_sessions.SESSION_HOURS * 3600,
     )
     set_csrf_cookie(response, secrets.token_urlsafe(32), secure=_secure(request))
     request.state.csrf_cookie_set = True
@@ -121,7 +121,7 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     if refused := csrf_refused(request, form):
         return refused
-    sessions.close_session(uow_of(request), request.cookies.get(SESSION_COOKIE))
+    web_sessions.close_session(uow_of(request), request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")

@@ -51,5 +51,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Hand-overs are audited records (each is in its quote's chain): dropping them would leave
+    # the trail naming records that no longer exist. A downgrade below 0011 is refused while
+    # any is stored; export or keep the schema instead.
+    held = op.get_bind().execute(sa.text("SELECT count(*) FROM document_handovers")).scalar()
+    if held:
+        raise RuntimeError(
+            f"document_handovers holds {held} audited hand-over records: a downgrade below "
+            "0011_handovers would delete them from the audit trail's view; refused"
+        )
     op.drop_index(op.f("ix_document_handovers_quote_number"), table_name="document_handovers")
     op.drop_table("document_handovers")
