@@ -110,7 +110,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld
     """The app as `egide serve` makes it: the webhook worker and the job runner in-process."""
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    app = create_app(Settings(database_url=url), in_process_worker=True)
+    app = create_app(Settings.with_environ(database_url=url), in_process_worker=True)
     with TestClient(app, raise_server_exceptions=False) as http:
         yield ApiWorld(app=app, http=http, url=url)
 
@@ -121,7 +121,7 @@ def test_a_run_completes_on_the_local_cluster_and_its_event_reaches_the_insurers
     receiver = Receiver().start()
     try:
         q = quotes.save_quote(served.uow(), OPERATOR, application(), product)
-        policies.bind_quote(served.uow(), OPERATOR, q["quote_number"], start="2027-01-01")
+        policies.bind_quote(served.uow(), OPERATOR, q.quote_number, start="2027-01-01")
         tokens = {}
         for role in ("actuary", "admin"):
             cid, secret = served.new_client(1, [role], ALL_SCOPES)
@@ -166,14 +166,16 @@ def test_the_server_fails_at_start_the_run_a_previous_process_left_running(
     from egide.services.portfolio_jobs import INTERRUPTED, start_portfolio_run
 
     url = f"sqlite:///{tmp_path / 'restart.db'}"
-    before = create_app(Settings(database_url=url))  # a server that queued runs, then died
+    before = create_app(
+        Settings.with_environ(database_url=url)
+    )  # a server that queued runs, then died
     left = [start_portfolio_run(before.state.uow_factory(), OPERATOR, 100, s)["id"] for s in (1, 2)]
     with before.state.uow_factory() as uow:
         job = uow.jobs.get(left[1])
         assert job is not None
         job.status = "running"
         uow.commit()
-    after = create_app(Settings(database_url=url), in_process_worker=True)
+    after = create_app(Settings.with_environ(database_url=url), in_process_worker=True)
     with TestClient(after):  # its startup hooks run
         pass
     with after.state.uow_factory() as uow:
@@ -258,6 +260,6 @@ def test_in_production_the_server_refuses_to_start_without_a_server_key(
     monkeypatch.setenv("EGIDE_AUDIT_KEY", random_keys.token_hex(32))
     monkeypatch.delenv("EGIDE_SECRET_KEY", raising=False)
     with pytest.raises(UnsafeEnvironment, match="EGIDE_SECRET_KEY"):
-        create_app(Settings(database_url=url), in_process_worker=False)
+        create_app(Settings.with_environ(database_url=url), in_process_worker=False)
     monkeypatch.setenv("EGIDE_SECRET_KEY", random_keys.token_hex(32))
-    assert create_app(Settings(database_url=url)).state.settings.production
+    assert create_app(Settings.with_environ(database_url=url)).state.settings.production

@@ -47,9 +47,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
 def with_policy(world: World, product: Product) -> str:
     q = quotes.save_quote(world.uow, world.broker_a, practice(), product)
     return str(
-        policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)[
-            "policy_number"
-        ]
+        policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START).policy_number
     )
 
 
@@ -183,7 +181,7 @@ def test_a_small_run_completes_on_the_local_dask_cluster(
     monkeypatch.setenv("EGIDE_NOW", QUOTED_AT)
     uow = make_uow(sqlite_url)
     q = quotes.save_quote(uow, OPERATOR, practice(), product)
-    policies.bind_quote(uow, OPERATOR, q["quote_number"], start=START)
+    policies.bind_quote(uow, OPERATOR, q.quote_number, start=START)
     job = start_portfolio_run(uow, OPERATOR, 300, 11, IN_FORCE)["id"]
     runner = JobRunner(make_uow(sqlite_url), product)
     try:
@@ -211,7 +209,7 @@ def test_the_worker_command_runs_the_queued_runs_with_once(
     monkeypatch.setenv("EGIDE_NOW", QUOTED_AT)
     uow = make_uow(sqlite_url)
     q = quotes.save_quote(uow, OPERATOR, practice(), product)
-    policies.bind_quote(uow, OPERATOR, q["quote_number"], start=START)
+    policies.bind_quote(uow, OPERATOR, q.quote_number, start=START)
     job = start_portfolio_run(uow, OPERATOR, 200, 4, IN_FORCE)["id"]
     done = subprocess.run(
         [str(Path(sys.executable).parent / "egide"), "worker", "--once"],

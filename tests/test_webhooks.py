@@ -76,9 +76,9 @@ def business(world: World, product: Product, monkeypatch: pytest.MonkeyPatch) ->
     """A referred quote of the manager's establishment (brokered by A), approved, bound,
     endorsed, a claim declared and settled, the policy cancelled."""
     q = quotes.save_quote(world.uow, world.manager, referred(SIRET_OTHER), product)
-    quotes.review_quote(world.uow, world.underwriter, q["quote_number"], True, "plan reçu")
-    bound = policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
-    number = bound["policy_number"]
+    quotes.review_quote(world.uow, world.underwriter, q.quote_number, True, "plan reçu")
+    bound = policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
+    number = bound.policy_number
     monkeypatch.setenv("EGIDE_NOW", DECLARED_AT)
     policies.endorse_policy(
         world.uow, world.broker_a, number, "2027-02-23", {"cover.limit": 250_000}
@@ -86,9 +86,9 @@ def business(world: World, product: Product, monkeypatch: pytest.MonkeyPatch) ->
     c = claims.declare_claim(
         world.uow, world.manager, number, claim(incident__patients_affected=12)
     )
-    claims.settle_claim(world.uow, world.handler, c["claim_id"])
+    claims.settle_claim(world.uow, world.handler, c.claim_id)
     policies.cancel_policy(world.uow, world.broker_a, number, "2027-06-01")
-    return {"quote": q["quote_number"], "policy": number, "claim": c["claim_id"]}
+    return {"quote": q.quote_number, "policy": number, "claim": c.claim_id}
 
 
 # --------------------------------------------------------------------------- the outbox
@@ -124,7 +124,7 @@ def test_a_priced_quote_makes_no_event_and_a_declined_one_does(
     quotes.save_quote(world.uow, world.broker_a, practice(), product)
     assert types(world.uow) == []  # priced, nothing to tell
     q = quotes.save_quote(world.uow, world.manager, referred(SIRET_OTHER), product)
-    quotes.review_quote(world.uow, world.underwriter, q["quote_number"], False, "pas de PRA")
+    quotes.review_quote(world.uow, world.underwriter, q.quote_number, False, "pas de PRA")
     assert types(world.uow) == ["quote.referred", "quote.declined"]
 
 
@@ -148,7 +148,7 @@ def test_a_change_that_fails_after_its_audit_entry_leaves_no_event(
     world: World, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     q = quotes.save_quote(world.uow, world.manager, referred(SIRET_OTHER), product)
-    quotes.review_quote(world.uow, world.underwriter, q["quote_number"], True, "ok")
+    quotes.review_quote(world.uow, world.underwriter, q.quote_number, True, "ok")
     before = types(world.uow)
     real = policies._append
 
@@ -158,10 +158,10 @@ def test_a_change_that_fails_after_its_audit_entry_leaves_no_event(
 
     monkeypatch.setattr(policies, "_append", append_then_crash)
     with pytest.raises(RuntimeError):
-        policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
+        policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
     assert types(world.uow) == before  # rolled back with the change: no invented event
     monkeypatch.setattr(policies, "_append", real)
-    policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
+    policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
     assert types(world.uow) == [*before, "policy.bound"]  # and none lost
 
 
@@ -505,27 +505,27 @@ def test_renewal_due_fires_once_sixty_days_before_the_term_ends(
     world: World, product: Product
 ) -> None:
     q = quotes.save_quote(world.uow, world.broker_a, practice(), product)
-    bound = policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
+    bound = policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
     assert webhooks.scan_time_events(world.uow, paris("2027-11-01T23:00:00+01:00")) == 0
     assert webhooks.scan_time_events(world.uow, paris("2027-11-02T00:00:00+01:00")) == 1
     assert webhooks.scan_time_events(world.uow, paris("2027-12-20T00:00:00+01:00")) == 0
     [e] = [e for e in events(world.uow) if e.type == "policy.renewal_due"]
     assert e.payload == {
-        "policy_number": bound["policy_number"],
+        "policy_number": bound.policy_number,
         "period_end": "2028-01-01",
         "renewal_due_from": "2027-11-02",
     }
-    assert e.dedup_key == f"policy.renewal_due:{bound['policy_number']}:2028-01-01"
+    assert e.dedup_key == f"policy.renewal_due:{bound.policy_number}:2028-01-01"
 
 
 def test_a_deadline_approaching_fires_once_a_day_before_it_is_due(
     world: World, product: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     q = quotes.save_quote(world.uow, world.broker_a, practice(SIRET_OTHER), product)
-    bound = policies.bind_quote(world.uow, world.broker_a, q["quote_number"], start=START)
+    bound = policies.bind_quote(world.uow, world.broker_a, q.quote_number, start=START)
     monkeypatch.setenv("EGIDE_NOW", DECLARED_AT)
     c = claims.declare_claim(
-        world.uow, world.manager, bound["policy_number"], claim(incident__patients_affected=12)
+        world.uow, world.manager, bound.policy_number, claim(incident__patients_affected=12)
     )
     # discovered 21 February 07:30: the CNIL's 72 hours end on 24 February 07:30
     assert webhooks.scan_time_events(world.uow, paris("2027-02-23T07:29:00+01:00")) == 0
@@ -534,7 +534,7 @@ def test_a_deadline_approaching_fires_once_a_day_before_it_is_due(
     [e] = [e for e in events(world.uow) if e.type == "claim.deadline_approaching"]
     assert e.payload["deadline"] == "cnil_notification"
     assert e.payload["due_at"] == "2027-02-24T07:30:00+01:00"
-    assert (e.object_number, e.establishment_id) == (c["claim_id"], world.clinic_of_manager)
+    assert (e.object_number, e.establishment_id) == (c.claim_id, world.clinic_of_manager)
 
 
 # --------------------------------------------------------------------------- the sender

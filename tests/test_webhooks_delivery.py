@@ -290,7 +290,7 @@ def test_concurrent_scans_write_a_time_based_event_once(
     monkeypatch.setenv("EGIDE_NOW", "2026-12-01T10:00:00+01:00")
     uow = make_uow(pg_url)
     q = quotes.save_quote(uow, OPERATOR, application(), product)
-    policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+    policies.bind_quote(uow, OPERATOR, q.quote_number, start="2027-01-01")
     when = datetime.fromisoformat("2027-11-15T10:00:00+01:00")
     start = threading.Barrier(4)
     written: list[int] = []
@@ -327,12 +327,12 @@ def test_on_a_database_an_event_commits_and_rolls_back_with_its_change(
 
     monkeypatch.setattr(policies, "_append", append_then_die)
     with pytest.raises(KeyboardInterrupt):
-        policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+        policies.bind_quote(uow, OPERATOR, q.quote_number, start="2027-01-01")
     assert outbox(uow) == []
     monkeypatch.setattr(policies, "_append", real)
-    bound = policies.bind_quote(uow, OPERATOR, q["quote_number"], start="2027-01-01")
+    bound = policies.bind_quote(uow, OPERATOR, q.quote_number, start="2027-01-01")
     [event] = outbox(uow)
-    assert (event.type, event.payload["policy_number"]) == ("policy.bound", bound["policy_number"])
+    assert (event.type, event.payload["policy_number"]) == ("policy.bound", bound.policy_number)
 
 
 def test_the_worker_refuses_to_start_in_production_without_a_server_key(

@@ -95,6 +95,8 @@ def from_audit(uow: UnitOfWork, row: Audited, action: str, number: str | None) -
     from egide.db.tables_claims import ClaimPaymentRow, ClaimRow
     from egide.db.tables_policy import PolicyTransactionRow
     from egide.db.tables_portfolio import PortfolioRunRow
+    from egide.domain.claim_record import ClaimPayment, StoredClaim
+    from egide.domain.policy_record import PolicyTransaction
     from egide.domain.quote_record import StoredQuote
 
     if isinstance(row, StoredQuote | QuoteRow):
@@ -115,7 +117,7 @@ def from_audit(uow: UnitOfWork, row: Audited, action: str, number: str | None) -
                     "valid_until": row.valid_until,
                 },
             )
-    elif isinstance(row, PolicyTransactionRow):
+    elif isinstance(row, PolicyTransaction | PolicyTransactionRow):
         kind = _POLICY_EVENTS.get(action)
         policy = uow.policies.get(number) if kind is not None and number else None
         if kind is not None and policy is not None:
@@ -137,7 +139,7 @@ def from_audit(uow: UnitOfWork, row: Audited, action: str, number: str | None) -
                     "period_end": row.period_end,
                 },
             )
-    elif isinstance(row, ClaimRow):
+    elif isinstance(row, StoredClaim | ClaimRow):
         if action == "declared":
             emit(
                 uow,
@@ -153,7 +155,7 @@ def from_audit(uow: UnitOfWork, row: Audited, action: str, number: str | None) -
                     "declared_at": row.declared_at,
                 },
             )
-    elif isinstance(row, ClaimPaymentRow):
+    elif isinstance(row, ClaimPayment | ClaimPaymentRow):
         claim = uow.claims.get(number) if action == "paid" and number else None
         if claim is not None:
             emit(
