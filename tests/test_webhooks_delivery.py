@@ -63,7 +63,10 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
+                length = int(self.headers["content-length"])
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no request was made
+                    return
                 with lock:
                     receiver.requests.append(Received(dict(self.headers.items()), body))
                     hang = receiver.hang_first and not receiver.first_arrived.is_set()
