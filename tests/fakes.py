@@ -73,6 +73,7 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
+from egide.db.tables_invitations import InvitationRow, invitation_row, invitation_value
 from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import (
     IdempotencyRow,
@@ -98,6 +99,7 @@ from egide.domain.access import OrgKind, local_operator
 from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.handover import Handover
+from egide.domain.invitation import Invitation
 from egide.domain.mfa import UserMfa
 from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
@@ -733,6 +735,23 @@ class FakeAccessTokens(_Repository):
         return count
 
 
+class FakeInvitations(_Repository):
+    def add(self, invitation: Invitation) -> Invitation:
+        row = invitation_row(invitation)
+        self._store.add(row)
+        return invitation_value(row)
+
+    def get(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
+        rows = self._store.rows(InvitationRow)
+        row = next((r for r in rows if r.token_hash == token_hash), None)
+        return invitation_value(row) if row is not None else None
+
+    def accept(self, invitation: Invitation) -> None:
+        rows = self._store.rows(InvitationRow)
+        row = next(r for r in rows if r.token_hash == invitation.token_hash)
+        row.accepted_at = invitation.accepted_at
+
+
 class FakeUnitOfWork:
     """Implements `egide.services.ports.UnitOfWork` in memory (see the module doc)."""
 
@@ -757,6 +776,7 @@ class FakeUnitOfWork:
         self._audit = FakeAuditLog(self._store)
         self._web_sessions = FakeWebSessions(self._store)
         self._mfa = FakeUserMfa(self._store)
+        self._invitations = FakeInvitations(self._store)
         # ...and sealed in the audit trail, as migration 0007 seals it
         from egide.services import audit
 
@@ -803,6 +823,11 @@ class FakeUnitOfWork:
     def accounts(self) -> FakeAccounts:
         self._open()
         return self._accounts
+
+    @property
+    def invitations(self) -> FakeInvitations:
+        self._open()
+        return self._invitations
 
     @property
     def mfa(self) -> FakeUserMfa:

@@ -47,6 +47,7 @@ TABLE: dict[Action, frozenset[Role]] = {
     Action.ACCOUNTS_MANAGE: frozenset({AD}),
     Action.AUDIT_VERIFY: frozenset({AD}),
     Action.WEBHOOKS_MANAGE: frozenset({AD, B, M}),
+    Action.ACCOUNTS_INVITE: frozenset({AD, B, M}),
 }
 
 INSURER, BROKERAGE, OTHER_BROKERAGE, ESTABLISHMENT, OTHER_ESTABLISHMENT = 1, 20, 21, 10, 11

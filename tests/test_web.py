@@ -934,7 +934,7 @@ def test_a_second_brokerage_is_told_plainly_about_the_broker_of_record(
 # Every page and action of the web application, and what an anonymous visitor gets: a public
 # page, a redirection to the login (a space or an object's page), or, for a POST, a refusal
 # before anything else when the form's CSRF token is missing. A new route must be named here.
-PUBLIC, LOGIN = "public", "login"
+PUBLIC, LOGIN, GONE = "public", "login", "gone"
 WEB_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/tarif"): PUBLIC,
@@ -956,6 +956,7 @@ WEB_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/portefeuille/{job_id}"): LOGIN,
     ("GET", "/portefeuille/{job_id}/ep.png"): LOGIN,
     ("GET", "/portefeuille/{job_id}/ord.zip"): LOGIN,
+    ("GET", "/invitation/{token}"): GONE,  # an unknown token: the same page as a used one
     **{
         ("POST", path): "csrf"
         for path in (
@@ -977,10 +978,14 @@ WEB_ROUTES: dict[tuple[str, str], str] = {
             "/admin/utilisateurs/mot-de-passe",
             "/admin/clients",
             "/admin/clients/revoquer",
+            "/admin/webhooks",
+            "/admin/webhooks/supprimer",
             "/connexion/code",
             "/connexion/double-facteur",
             "/espace/double-facteur",
             "/portefeuille",
+            "/invitations",
+            "/invitation/{token}",
         )
     },
 }
@@ -1012,7 +1017,7 @@ def test_an_anonymous_visitor_gets_a_public_page_the_login_or_a_csrf_refusal(
     client: TestClient, sqlite_url: str, method: str, path: str
 ) -> None:
     url = path.replace("{number}", "DEV-20270101-ABCDEF").replace("{name}", "ipid")
-    url = url.replace("{job_id}", "JOB-20270101-ABCDEF")
+    url = url.replace("{job_id}", "JOB-20270101-ABCDEF").replace("{token}", "x" * 43)
     uow = SqlUnitOfWork.from_url(sqlite_url)
     with uow:
         before = len(uow.audit.entries())
@@ -1022,6 +1027,8 @@ def test_an_anonymous_visitor_gets_a_public_page_the_login_or_a_csrf_refusal(
         assert answer.status_code == 200
     elif expected == LOGIN:
         assert answer.status_code == 303 and answer.headers["location"] == "/connexion"
+    elif expected == GONE:
+        assert answer.status_code == 404 and "a déjà servi ou a expiré" in answer.text
     else:
         assert answer.status_code == 403 and "Formulaire expiré" in answer.text
     with uow:
@@ -1076,3 +1083,90 @@ def test_an_actuary_runs_the_book_and_reads_its_results_and_downloads(
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     archive = client.get(page_url + "/ord.zip")
     assert archive.status_code == 200 and archive.content.startswith(b"PK")
+
+
+def test_a_broker_invites_its_clients_manager_who_joins_once_and_sees_the_establishment(
+    client: TestClient, sqlite_url: str, product: Product, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _users(sqlite_url)
+    policy = _bound_practice(people, product, monkeypatch)
+    _login(client, "claire@courtage1.example")
+    page = client.get("/espace").text
+    org = re.search(r'<option value="(\d+)">Cabinet du Dr Martin</option>', page)
+    assert org and "Mes clients" in page
+    token = _token(client, "/espace")
+    made = client.post(
+        "/invitations",
+        data={
+            "organisation_id": org.group(1),
+            "email": "dr.martin@cabinet.example",
+            "csrf_token": token,
+        },
+    )
+    assert made.status_code == 200
+    link = re.search(r'<code class="lien-invitation">[^<]*(/invitation/[^<]+)</code>', made.text)
+    assert link
+    # another brokerage cannot invite anyone to this establishment, nor learn it exists
+    other = TestClient(client.app)
+    _login(other, "paul@courtage2.example")
+    refused = other.post(
+        "/invitations",
+        data={
+            "organisation_id": org.group(1),
+            "email": "x@y.example",
+            "csrf_token": _token(other, "/espace"),
+        },
+    )
+    assert refused.status_code == 422 and "n&#39;existe pas" in refused.text
+    # the invited person chooses a password and manages the establishment
+    invited = TestClient(client.app)
+    form_page = invited.get(link.group(1))
+    assert form_page.status_code == 200 and "Cabinet du Dr Martin" in form_page.text
+    short = invited.post(
+        link.group(1), data={"password": "court", "csrf_token": _token(invited, link.group(1))}
+    )
+    assert short.status_code == 422 and "trop court" in short.text
+    joined = invited.post(
+        link.group(1),
+        data={"password": PASSWORD, "csrf_token": _token(invited, link.group(1))},
+        follow_redirects=False,
+    )
+    assert joined.status_code == 303 and joined.headers["location"] == "/espace"
+    assert policy in invited.get("/espace").text
+    again = TestClient(client.app).get(link.group(1))
+    assert again.status_code == 404  # used once
+    uow = people["uow"]
+    with uow:
+        user = uow.accounts.user_by_email("dr.martin@cabinet.example")
+        assert user is not None and user.organisation_id == int(org.group(1))
+        assert {r.value for r in user.roles} == {"establishment_manager"}
+
+
+def test_an_admin_registers_a_webhook_whose_secret_is_shown_once_and_deletes_it(
+    client: TestClient, sqlite_url: str
+) -> None:
+    _admin(client, sqlite_url)
+    token = _token(client, "/admin")
+    bad = client.post(
+        "/admin/webhooks",
+        data={"url": "ftp://x", "events": ["quote.referred"], "csrf_token": token},
+    )
+    assert bad.status_code == 422
+    made = client.post(
+        "/admin/webhooks",
+        data={
+            "url": "http://127.0.0.1:9/hook",
+            "events": ["quote.referred", "claim.declared"],
+            "csrf_token": token,
+        },
+    )
+    secret = re.search(r"secret : <code>(whsec_[^<]+)</code>", made.text)
+    assert made.status_code == 200 and secret
+    listed = client.get("/admin").text
+    assert "http://127.0.0.1:9/hook" in listed and secret.group(1) not in listed
+    hook_id = re.search(r'name="webhook_id" value="(\d+)"', listed)
+    assert hook_id
+    gone = client.post(
+        "/admin/webhooks/supprimer", data={"webhook_id": hook_id.group(1), "csrf_token": token}
+    )
+    assert gone.status_code == 200 and "http://127.0.0.1:9/hook" not in gone.text

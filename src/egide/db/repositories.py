@@ -48,6 +48,7 @@ from egide.db.tables_claims import (
     update_claim_row,
 )
 from egide.db.tables_distribution import HandoverRow, handover_row, handover_value
+from egide.db.tables_invitations import InvitationRow, invitation_row, invitation_value
 from egide.db.tables_mfa import UserMfaRow, mfa_row, mfa_value, update_mfa_row
 from egide.db.tables_policy import (
     IdempotencyRow,
@@ -74,6 +75,7 @@ from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, Us
 from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
 from egide.domain.errors import UnreadableRows
 from egide.domain.handover import Handover
+from egide.domain.invitation import Invitation
 from egide.domain.mfa import UserMfa
 from egide.domain.policy_record import PolicyTransaction, StoredPolicy
 from egide.domain.quote_record import StoredQuote
@@ -770,3 +772,25 @@ class SqlPortfolioJobs(_Repository):
     def ord_zip(self, job_id: str) -> bytes | None:
         query = select(PortfolioJobRow.ord_zip).where(PortfolioJobRow.job_id == job_id)
         return self.session.scalars(query).first()
+
+
+class SqlInvitations(_Repository):
+    """Invitations to an establishment's account, by the hash of their token."""
+
+    def add(self, invitation: Invitation) -> Invitation:
+        row = invitation_row(invitation)
+        self._add(row)
+        return invitation_value(row)
+
+    def get(self, token_hash: str, *, lock: bool = False) -> Invitation | None:
+        query = select(InvitationRow).where(InvitationRow.token_hash == token_hash)
+        row = _one(self.session, query.with_for_update() if lock else query)
+        return invitation_value(row) if row is not None else None
+
+    def accept(self, invitation: Invitation) -> None:
+        row = _one(
+            self.session,
+            select(InvitationRow).where(InvitationRow.token_hash == invitation.token_hash),
+        )
+        assert row is not None
+        row.accepted_at = invitation.accepted_at

@@ -16,6 +16,7 @@ from egide.db.repositories import (
     SqlClaims,
     SqlHandovers,
     SqlIdempotencyKeys,
+    SqlInvitations,
     SqlPolicies,
     SqlPortfolioJobs,
     SqlPortfolioRuns,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     tokens: SqlAccessTokens
     web_sessions: SqlWebSessions
     mfa: SqlUserMfa
+    invitations: SqlInvitations
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
@@ -73,6 +75,7 @@ class SqlUnitOfWork:
         self.tokens = SqlAccessTokens(session)
         self.web_sessions = SqlWebSessions(session)
         self.mfa = SqlUserMfa(session)
+        self.invitations = SqlInvitations(session)
         return self
 
     def __exit__(

@@ -84,6 +84,7 @@ class Action(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"  # organisations, users, API clients, transfers
     AUDIT_VERIFY = "audit.verify"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    ACCOUNTS_INVITE = "accounts.invite"  # invite a person to an establishment's account
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ RULES: dict[Action, Rule] = {
     Action.PORTFOLIO_RUN: Rule(Kind.BOOK, frozenset({_A}), Scope.PORTFOLIO_RUN, writes=True),
     Action.ACCOUNTS_MANAGE: Rule(Kind.ACCOUNTS, frozenset({_AD}), None, writes=True),
     Action.AUDIT_VERIFY: Rule(Kind.ACCOUNTS, frozenset({_AD}), None, writes=False),
+    Action.ACCOUNTS_INVITE: Rule(Kind.ACCOUNTS, frozenset({_AD, _B, _M}), None, writes=True),
     Action.WEBHOOKS_MANAGE: Rule(
         Kind.WEBHOOKS, frozenset({_AD, _B, _M}), Scope.WEBHOOKS_MANAGE, writes=True
     ),

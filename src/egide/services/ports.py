@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the rows load SQLAlchemy's ORM: only the services that stor
     from egide.domain.accounts import ApiClient, Organisation, OrganisationEvent, User
     from egide.domain.claim_record import ClaimEvent, ClaimPayment, StoredClaim
     from egide.domain.handover import Handover
+    from egide.domain.invitation import Invitation
     from egide.domain.mfa import UserMfa
     from egide.domain.policy_record import PolicyTransaction, StoredPolicy
     from egide.domain.quote_record import StoredQuote
@@ -435,6 +436,18 @@ class PortfolioJobs(Protocol):
         ...
 
 
+class Invitations(Protocol):
+    """Invitations to an establishment's account, by the hash of their token (never the token)."""
+
+    def add(self, invitation: Invitation) -> Invitation: ...
+
+    def get(self, token_hash: str, *, lock: bool = False) -> Invitation | None: ...
+
+    def accept(self, invitation: Invitation) -> None:
+        """Record when it was used (`accepted_at`)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``with uow: ...; uow.commit()``: one transaction per use case, rolled back unless committed."""
 
@@ -467,6 +480,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mfa(self) -> UsersMfa: ...
+
+    @property
+    def invitations(self) -> Invitations: ...
 
     @property
     def handovers(self) -> Handovers: ...

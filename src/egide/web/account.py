@@ -175,6 +175,17 @@ def space(request: Request) -> Response:
         "quote_status": QUOTE_STATUS_LABELS,
         "policy_status": POLICY_STATUS_LABELS,
     }
+    if principal.roles & {Role.BROKER, Role.ESTABLISHMENT_MANAGER}:
+        # the establishments the principal deals with: its clients (a broker) or its own
+        seen: dict[int, str] = {}
+        for item in [*context["quotes"], *context["policies"]]:
+            if item.get("establishment_id") is not None:
+                seen.setdefault(item["establishment_id"], item["establishment"]["name"])
+        if Role.ESTABLISHMENT_MANAGER in principal.roles:
+            seen = {k: v for k, v in seen.items() if k == principal.organisation_id}
+            seen.setdefault(principal.organisation_id, "mon établissement")
+        context["clients"] = sorted(seen.items(), key=lambda kv: kv[1])
+        context["broker"] = Role.BROKER in principal.roles
     if principal.roles & {Role.BROKER, Role.ESTABLISHMENT_MANAGER, Role.UNDERWRITER}:
         due = contract(list_policies(uow, principal, renewal_within_days=90, limit=100))["items"]
         context["renewals"] = renewal_pipeline(due, clock_now())

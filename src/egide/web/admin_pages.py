@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from egide.domain.access import ROLES_OF_KIND, OrgKind, Role, Scope
 from egide.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from egide.domain.webhooks import EventType
 from egide.services import accounts
 from egide.services.results import contract
 from egide.web import messages_fr
@@ -51,6 +52,9 @@ def _page(
         orgs = contract(accounts.list_organisations(uow, principal, limit=100))["items"]
         users = contract(accounts.list_users(uow, principal, limit=100))["items"]
         clients = contract(accounts.list_clients(uow, principal, limit=100))["items"]
+        from egide.services import webhooks
+
+        hooks = webhooks.list_webhooks(uow, principal)
     except NotAllowed:
         return _forbidden(request)
     names = {o["id"]: o["name"] for o in orgs}
@@ -61,6 +65,8 @@ def _page(
             "orgs": orgs,
             "users": users,
             "clients": clients,
+            "hooks": hooks,
+            "event_types": [e.value for e in EventType],
             "names": names,
             "kind_labels": {k.value: v for k, v in KIND_LABELS.items()},
             "role_labels": {r.value: ROLE_LABELS[r] for r in Role},
@@ -155,6 +161,20 @@ async def _act(request: Request, action: str) -> Response:
             )
             shown = {"client_id": client.client_id, "client_secret": secret}
             return _page(request, done="Client d'API créé.", secret=shown)
+        if action == "webhook":
+            from egide.services import webhooks
+
+            made = webhooks.create_webhook(uow, principal, text("url"), texts("events"))
+            shown = {"webhook_id": made["id"], "secret": made["secret"]}
+            return _page(request, done="Webhook créé.", secret=shown)
+        if action == "webhook_delete":
+            from egide.services import webhooks
+
+            hook_id = number("webhook_id")
+            if hook_id is None:
+                raise NotFound("no such webhook")
+            webhooks.delete_webhook(uow, principal, hook_id)
+            return _page(request, done="Webhook supprimé : il ne reçoit plus rien.")
         if action == "revoke":
             accounts.revoke_client(uow, principal, text("client_id"))
             return _page(request, done="Client d'API révoqué : ses jetons ne valent plus rien.")
@@ -195,6 +215,16 @@ async def new_password(request: Request) -> Response:
 @router.post("/admin/clients", response_class=HTMLResponse)
 async def create_client(request: Request) -> Response:
     return await _act(request, "client")
+
+
+@router.post("/admin/webhooks", response_class=HTMLResponse)
+async def create_webhook(request: Request) -> Response:
+    return await _act(request, "webhook")
+
+
+@router.post("/admin/webhooks/supprimer", response_class=HTMLResponse)
+async def delete_webhook(request: Request) -> Response:
+    return await _act(request, "webhook_delete")
 
 
 @router.post("/admin/clients/revoquer", response_class=HTMLResponse)

@@ -66,6 +66,8 @@ FIELD_LABELS: dict[str, str] = {
     "scope": "Périmètres",
     "organisation_id": "Organisation",
     "general": "Action",
+    "url": "Adresse du webhook",
+    "events": "Événements",
     "start": "Date d'effet",
     "received": "Documents reçus",
     "password": "Mot de passe",

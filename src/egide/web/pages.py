@@ -141,6 +141,7 @@ def mount_web(
         admin_pages,
         bind_pages,
         claims_pages,
+        invitation_pages,
         mfa_pages,
         policies_pages,
         portfolio_pages,
@@ -167,6 +168,7 @@ def mount_web(
     app.include_router(mfa_pages.router)
     app.include_router(bind_pages.router)
     app.include_router(portfolio_pages.router)
+    app.include_router(invitation_pages.router)
 
     from starlette.exceptions import HTTPException
 
