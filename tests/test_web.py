@@ -1164,6 +1164,8 @@ def test_an_admin_registers_a_webhook_whose_secret_is_shown_once_and_deletes_it(
     assert made.status_code == 200 and secret
     listed = client.get("/admin").text
     assert "http://127.0.0.1:9/hook" in listed and secret.group(1) not in listed
+    assert re.search(r"<title>Administration — [^<]*</title>", listed)  # plain text, no markup
+    assert listed.count('id="webhooks"') == 1
     hook_id = re.search(r'name="webhook_id" value="(\d+)"', listed)
     assert hook_id
     gone = client.post(
