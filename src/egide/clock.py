@@ -41,3 +41,10 @@ def now() -> datetime:
 def iso_paris(moment: datetime) -> str:
     """A time as the services show it: ISO 8601 in Europe/Paris (the database keeps UTC)."""
     return moment.astimezone(PARIS).isoformat()
+
+
+def wall_now() -> datetime:
+    """Real time, whatever ``EGIDE_NOW`` says: for what lives outside the business being
+    replayed (web sessions, invitations, an authenticator app's codes), which a replay clock
+    must neither end nor keep alive."""
+    return datetime.now(PARIS)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from egide.clock import wall_now  # invitations live in real time, like sessions
 from egide.domain.access import Action, OrgKind, Principal, Role
 from egide.domain.accounts import Organisation, User
 from egide.domain.errors import NotFound
@@ -27,11 +28,6 @@ TOKEN_MAX = 100
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _now() -> datetime:
-    """Invitations live in real time, like sessions (never in the replay clock)."""
-    return datetime.now(UTC)
 
 
 def _may_invite_to(principal: Principal, org: Organisation) -> bool:
@@ -52,7 +48,7 @@ def invite(uow: UnitOfWork, principal: Principal, organisation_id: int, email: s
     require(principal, Action.ACCOUNTS_INVITE, ACCOUNTS, "invitation")
     address = _email(email)
     token = secrets.token_urlsafe(32)
-    moment = _now()
+    moment = wall_now()
     with uow:
         org = uow.accounts.organisation(organisation_id)
         if org is None or not _may_invite_to(principal, org):
@@ -79,7 +75,7 @@ def pending(uow: UnitOfWork, token: str) -> tuple[Invitation, Organisation] | No
         return None
     with uow:
         found = uow.invitations.get(_hash(token))
-        if found is None or found.accepted_at is not None or found.expires_at <= _now():
+        if found is None or found.accepted_at is not None or found.expires_at <= wall_now():
             return None
         org = uow.accounts.organisation(found.organisation_id)
         return (found, org) if org is not None else None
@@ -96,7 +92,7 @@ def accept(uow: UnitOfWork, token: str, password: str) -> Principal:
     )
 
     password_hash = _password_hash(password)  # bad input first: nothing written
-    moment = _now()
+    moment = wall_now()
     with uow:
         found = uow.invitations.get(_hash(token), lock=True) if len(token) <= TOKEN_MAX else None
         if found is None or found.accepted_at is not None or found.expires_at <= moment:

@@ -19,9 +19,8 @@ import hmac
 import os
 import secrets
 from dataclasses import replace
-from datetime import UTC, datetime
 
-from egide.clock import now
+from egide.clock import now, wall_now
 from egide.domain.access import Principal
 from egide.domain.errors import Conflict, FieldError, InvalidInput
 from egide.domain.mfa import UserMfa
@@ -92,7 +91,7 @@ def _accepted_step(mfa: UserMfa, code: str) -> int | None:
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(_secret(mfa.salt), interval=STEP_SECONDS)
-    moment = datetime.now(UTC)  # the authenticator app's clock: real time, never EGIDE_NOW
+    moment = wall_now()  # the authenticator app's clock: real time, never EGIDE_NOW
     current = int(moment.timestamp()) // STEP_SECONDS
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if step > mfa.last_step and hmac.compare_digest(totp.at(step * STEP_SECONDS), code):

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from egide.clock import wall_now as now  # sessions live in real time
 from egide.domain.access import Principal
 from egide.domain.web_session import WebSession
 from egide.services.ports import UnitOfWork
-
-
-def now() -> datetime:
-    """Sessions live in real time: a replay clock (`EGIDE_NOW`, for demos and tests of past
-    business) must neither end them nor keep them alive."""
-    return datetime.now(UTC)
-
 
 SESSION_HOURS = 12  # a working day; assumption: long enough for a shift, short for a lost laptop
 TOKEN_MAX = 100  # longer cookies are not ours: refused before hashing

@@ -17,9 +17,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from egide.domain.money import fmt_eur
-from egide.domain.product import Product, load_product
+from egide.domain.product import Product
 from egide.services.ports import UnitOfWork
-from egide.settings import Settings, get_settings
+from egide.settings import Settings
 from egide.web.security import CSRF_FIELD, WebSecurity, csrf_token_for, csrf_valid, web_key
 
 HERE = Path(__file__).resolve().parent
@@ -117,25 +117,14 @@ def csrf_refused(request: Request, form: FormData) -> Response | None:
     )
 
 
-def default_uow_factory(settings: Settings) -> Callable[[], UnitOfWork]:
-    """Units of work on the settings' database, its schema brought up to date once."""
-    from egide.db.engine import make_engine, make_session_factory
-    from egide.db.migrate import ensure_schema
-    from egide.db.uow import SqlUnitOfWork
-
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine, settings.database_url)
-    factory = make_session_factory(engine)
-    return lambda: SqlUnitOfWork(factory)
-
-
 def mount_web(
     app: FastAPI,
-    settings: Settings | None = None,
-    product: Product | None = None,
-    uow_factory: Callable[[], UnitOfWork] | None = None,
+    settings: Settings,
+    product: Product,
+    uow_factory: Callable[[], UnitOfWork],
 ) -> None:
-    """Add the web application's pages, static files and security middleware to `app`."""
+    """Add the web application's pages, static files and security middleware to `app`, on the
+    settings, product and database `egide.api.app.create_app` built (nothing built twice)."""
     from egide.web import (
         account,
         admin_pages,
@@ -149,14 +138,12 @@ def mount_web(
     )
     from egide.web.routes import router
 
-    settings = settings or get_settings()
     app.state.web_settings = settings
-    app.state.web_uow_factory = uow_factory or default_uow_factory(settings)
-    app.state.login_limiter = account.login_limiter(getattr(settings, "redis_url", None))
+    app.state.web_uow_factory = uow_factory
+    redis = settings.redis_url.get_secret_value() if settings.redis_url else None
+    app.state.login_limiter = account.login_limiter(redis)
     app.state.web_key = web_key(settings)
-    app.state.web_product = product or load_product(
-        Path(settings.product_file) if settings.product_file else None
-    )
+    app.state.web_product = product
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(WebSecurity, secure_cookies=settings.production)
     app.include_router(router)
