@@ -98,6 +98,10 @@ class Settings:
     # a Dask scheduler for portfolio jobs (tcp://host:8786); None: an in-process local cluster
     dask_scheduler: str | None = None
 
+    # required | optional: a second factor for the insurer's staff (`egide.services.mfa`);
+    # empty: required in production only
+    staff_mfa: str = ""
+
     # ---- the HTTP API (`egide serve`, `egide.api`)
     token_lifetime: int = 3600  # seconds a bearer token lives, 60 to 86 400
     # Redis (``redis://[:password@]host:6379/0``): rate-limit counts shared by every worker
@@ -156,6 +160,7 @@ class Settings:
             audit_old_keys=secret("AUDIT_OLD_KEYS"),
             secret_key=secret("SECRET_KEY"),
             dask_scheduler=get("DASK_SCHEDULER") or None,
+            staff_mfa=get("STAFF_MFA") or "",
             token_lifetime=_whole(get("TOKEN_LIFETIME"), 3600, "EGIDE_TOKEN_LIFETIME"),
             redis_url=secret("REDIS_URL"),
             cors_origins=get("CORS_ORIGINS") or "",

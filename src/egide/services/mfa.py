@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import replace
 
@@ -33,12 +32,13 @@ DRIFT_STEPS = 1
 
 def staff_mfa_required() -> bool:
     """``EGIDE_STAFF_MFA=required|optional``; by default required in production only."""
-    from egide.settings import is_production
+    from egide.settings import get_settings
 
-    value = os.environ.get("EGIDE_STAFF_MFA", "").strip().lower()
+    settings = get_settings()
+    value = settings.staff_mfa.strip().lower()
     if value in ("required", "optional"):
         return value == "required"
-    return is_production()
+    return settings.production
 
 
 def _secret(salt: str) -> str:
